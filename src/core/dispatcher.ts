@@ -1,0 +1,267 @@
+import { Backoff, delay } from './backoff.ts'
+import { DropOldestQueue } from './drop-oldest-queue.ts'
+import { encodeFrames } from './frame-codec.ts'
+import { OutboundLink } from './outbound-link.ts'
+import type { Logger } from './logger.ts'
+import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
+import type { Channel, Transport } from './transport.ts'
+
+export interface DispatcherComponents {
+  transport: Transport
+  logger: Logger
+  /** Called after every state change (the module counts open links). */
+  onStateChange: () => void
+}
+
+export interface DispatcherConfig {
+  nodeId: string
+  address: string
+  queueCapacity: number
+  queueMaxBytes: number
+  coalesceBytes: number
+  reconnectInitialDelayMs: number
+  reconnectMaxDelayMs: number
+  dialTimeoutMs: number
+  /** How long `close()` lets queued bytes in the write buffer go out. */
+  closeGraceMs: number
+}
+
+export type DispatcherState =
+  | { t: 'connecting' }
+  | { t: 'open', link: OutboundLink }
+  | { t: 'backoff', until: number }
+  | { t: 'closed' }
+
+/**
+ * Sends to one remote member. `enqueue()` never blocks and never fails: the
+ * queue drops its oldest message when full. A background loop dials, writes
+ * everything queued as one coalesced `send()` (up to `coalesceBytes`), waits
+ * for drain when the channel asks, and on any failure redials with capped
+ * exponential backoff and jitter, keeping the queue and the batch that was
+ * being written.
+ */
+export class Dispatcher {
+  readonly nodeId: string
+  #address: string
+  readonly #components: DispatcherComponents
+  readonly #config: DispatcherConfig
+  readonly #log: Logger
+  readonly #queue: DropOldestQueue<Uint8Array>
+  readonly #batch: Uint8Array[]
+  readonly #backoff: Backoff
+  readonly #abort = new AbortController()
+  #attempt = new AbortController()
+  #state: DispatcherState = { t: 'connecting' }
+  #wake?: () => void
+  /** A batch taken from the queue and not yet accepted by a channel. */
+  #pending?: Uint8Array
+  #pendingMessages = 0
+  #pendingBytes = 0
+  #sentMessages = 0
+  #sentBytes = 0
+  #lostInFlight = 0
+  #discarded = 0
+  #reconnects = 0
+  #lastError?: string
+  readonly #loop: Promise<void>
+
+  constructor (components: DispatcherComponents, config: DispatcherConfig) {
+    this.nodeId = config.nodeId
+    this.#address = config.address
+    this.#components = components
+    this.#config = config
+    this.#log = components.logger
+    this.#queue = new DropOldestQueue(config.queueCapacity, config.queueMaxBytes)
+    this.#batch = new Array(config.queueCapacity)
+    this.#backoff = new Backoff(config.reconnectInitialDelayMs, config.reconnectMaxDelayMs)
+    this.#loop = this.#run()
+  }
+
+  get address (): string { return this.#address }
+  get state (): DispatcherState { return this.#state }
+  get isOpen (): boolean { return this.#state.t === 'open' }
+
+  /** Queue a payload; the dispatcher owns it from now on. */
+  enqueue (payload: Uint8Array): SendOutcome {
+    const dropped = this.#queue.push(payload)
+    const wake = this.#wake
+    if (wake !== undefined) {
+      this.#wake = undefined
+      wake()
+    }
+    return dropped === 0 ? 'queued' : 'dropped-oldest'
+  }
+
+  /** Point the dispatcher at a new address: the current connection is dropped and redialed at once. */
+  setAddress (address: string): void {
+    if (address === this.#address) return
+    this.#address = address
+    this.#log.info({ address }, 'address changed, redialing')
+    this.#attempt.abort()
+  }
+
+  counters (): SendCounters & { state: LinkState, reconnects: number, lastError?: string } {
+    return {
+      state: this.#state.t,
+      queued: this.#queue.length + this.#pendingMessages,
+      queuedBytes: this.#queue.byteLength + this.#pendingBytes,
+      sentMessages: this.#sentMessages,
+      sentBytes: this.#sentBytes,
+      droppedMessages: this.#queue.dropped,
+      droppedBytes: this.#queue.droppedBytes,
+      lostInFlightMessages: this.#lostInFlight,
+      discardedMessages: this.#discarded,
+      reconnects: this.#reconnects,
+      lastError: this.#lastError
+    }
+  }
+
+  /** Stop the loop and close the connection; queued messages are discarded (and counted). Idempotent. */
+  async close (): Promise<void> {
+    if (!this.#abort.signal.aborted) {
+      this.#abort.abort()
+      this.#attempt.abort()
+      this.#wakeUp()
+    }
+    await this.#loop
+  }
+
+  #setState (state: DispatcherState): void {
+    this.#state = state
+    this.#components.onStateChange()
+  }
+
+  #wakeUp = (): void => {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  #recordError (err: unknown, what: string): void {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+    this.#lastError = message
+    this.#log.debug({ address: this.#address, err: message }, what)
+  }
+
+  async #run (): Promise<void> {
+    const closing = this.#abort.signal
+    let connectedBefore = false
+    while (!closing.aborted) {
+      if (this.#attempt.signal.aborted) this.#attempt = new AbortController()
+      const attempt = this.#attempt.signal
+      this.#setState({ t: 'connecting' })
+      let channel: Channel
+      try {
+        channel = await this.#components.transport.dial(this.#address, {
+          signal: AbortSignal.any([attempt, AbortSignal.timeout(this.#config.dialTimeoutMs)])
+        })
+      } catch (err) {
+        if (closing.aborted) break
+        this.#recordError(err, 'dial failed')
+        await this.#pause(attempt)
+        continue
+      }
+      if (connectedBefore) this.#reconnects++
+      connectedBefore = true
+      const link = new OutboundLink(channel, this.#wakeUp)
+      this.#setState({ t: 'open', link })
+      this.#log.debug({ address: this.#address }, 'connected')
+      await this.#pump(link, attempt)
+      if (closing.aborted) {
+        await this.#closeGracefully(link)
+        break
+      }
+      if (link.closed) {
+        this.#recordError(link.error, 'connection lost')
+        this.#lostInFlight += link.unflushedMessages
+      } else {
+        channel.abort(new Error('redialing'))
+        this.#lostInFlight += link.unflushedMessages
+      }
+      await this.#pause(attempt)
+    }
+    this.#discarded += this.#queue.clear() + this.#pendingMessages
+    this.#pending = undefined
+    this.#pendingMessages = 0
+    this.#pendingBytes = 0
+    this.#setState({ t: 'closed' })
+  }
+
+  /** Back off before the next dial; skipped when the attempt was aborted (address change, close). */
+  async #pause (attempt: AbortSignal): Promise<void> {
+    if (attempt.aborted) return
+    const ms = this.#backoff.next()
+    this.#setState({ t: 'backoff', until: Date.now() + ms })
+    await delay(ms, attempt)
+  }
+
+  /** Half-close so the write buffer goes out; reset if that takes longer than `closeGraceMs`. */
+  async #closeGracefully (link: OutboundLink): Promise<void> {
+    if (link.closed) return
+    const grace = new AbortController()
+    const closed = await Promise.race([
+      link.channel.close().then(() => true, (err: unknown) => { this.#recordError(err, 'graceful close failed'); return false }),
+      delay(this.#config.closeGraceMs, grace.signal).then(() => false)
+    ])
+    grace.abort()
+    if (!closed) link.channel.abort(new Error('dispatcher closed'))
+  }
+
+  /** Write until the link breaks or `attempt` aborts. Never throws. */
+  async #pump (link: OutboundLink, attempt: AbortSignal): Promise<void> {
+    const onAbort = this.#wakeUp
+    attempt.addEventListener('abort', onAbort)
+    try {
+      while (!link.closed && !attempt.aborted) {
+        if (this.#pending === undefined) {
+          if (this.#queue.length === 0) {
+            await new Promise<void>(resolve => { this.#wake = resolve })
+            continue
+          }
+          this.#takeBatch()
+        }
+        let more: boolean
+        try {
+          more = link.send(this.#pending as Uint8Array, this.#pendingMessages)
+        } catch (err) {
+          // not written: the batch stays pending for the next connection
+          this.#recordError(err, 'send failed')
+          return
+        }
+        this.#sentMessages += this.#pendingMessages
+        this.#sentBytes += this.#pendingBytes
+        this.#pending = undefined
+        this.#pendingMessages = 0
+        this.#pendingBytes = 0
+        this.#backoff.reset()
+        if (!more) {
+          try {
+            await link.waitForDrain(attempt)
+          } catch {
+            return
+          }
+        }
+      }
+    } finally {
+      attempt.removeEventListener('abort', onAbort)
+      this.#wake = undefined
+    }
+  }
+
+  #takeBatch (): void {
+    const queue = this.#queue
+    const batch = this.#batch
+    const cap = this.#config.coalesceBytes
+    let count = 0
+    let bytes = 0
+    do {
+      const payload = queue.shift() as Uint8Array
+      batch[count++] = payload
+      bytes += payload.byteLength
+    } while (queue.length > 0 && bytes + (queue.peek() as Uint8Array).byteLength <= cap)
+    this.#pending = encodeFrames(batch, count, bytes)
+    batch.fill(undefined as unknown as Uint8Array, 0, count)
+    this.#pendingMessages = count
+    this.#pendingBytes = bytes
+  }
+}

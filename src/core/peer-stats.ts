@@ -1,0 +1,74 @@
+/** Counters and state the module reports per peer; the service's GetStatus maps these. */
+
+export type LinkState = 'connecting' | 'open' | 'backoff' | 'closed' | 'local'
+
+/** What `send()` did for one destination. */
+export type SendOutcome = 'queued' | 'dropped-oldest' | 'unknown-destination'
+
+export interface SendCounters {
+  /** Messages waiting in the queue now. */
+  queued: number
+  queuedBytes: number
+  /** Messages handed to the connection (or, for the own node, to the inbox). */
+  sentMessages: number
+  sentBytes: number
+  /** Oldest messages dropped because the queue was full. */
+  droppedMessages: number
+  droppedBytes: number
+  /**
+   * Messages written to a connection that then broke while they were still in
+   * its write buffer: possibly not delivered.
+   */
+  lostInFlightMessages: number
+  /** Messages still queued when the peer was removed or the module closed. */
+  discardedMessages: number
+}
+
+export interface PeerStats extends SendCounters {
+  nodeId: string
+  address: string
+  /** The identity the transport authenticates this peer by (libp2p peer id). */
+  identity: string
+  state: LinkState
+  /** Whether an inbound stream from this peer is open. */
+  inboundOpen: boolean
+  receivedMessages: number
+  receivedBytes: number
+  /** Connections re-established after a failure or an address change. */
+  reconnects: number
+  lastError?: string
+}
+
+export interface TentativeStats {
+  identity: string
+  /** Messages held for delivery if the peer joins the membership. */
+  heldMessages: number
+  heldBytes: number
+  /** Older held messages dropped to keep the most recent. */
+  droppedMessages: number
+  receivedMessages: number
+  createdAtMs: number
+}
+
+export interface NetworkStats {
+  nodeId: string
+  identity: string
+  peers: PeerStats[]
+  tentative: TentativeStats[]
+  /** Tentative receivers closed to stay within the cap. */
+  tentativeEvicted: number
+  /** Members with an open outbound connection, the own node included. */
+  connected: number
+  inbox: { messages: number, bytes: number, delivered: number }
+}
+
+/** Received messages and bytes of one peer, kept across its streams. */
+export class ReceiveCounters {
+  messages = 0
+  bytes = 0
+
+  add (other: ReceiveCounters): void {
+    this.messages += other.messages
+    this.bytes += other.bytes
+  }
+}

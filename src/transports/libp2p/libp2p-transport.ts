@@ -1,0 +1,130 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { PROTOCOL_ID, MiB } from '../../core/constants.ts'
+import { InvalidAddressError, MissingPeerIdError } from '../../core/errors.ts'
+import { Libp2pChannel } from './libp2p-channel.ts'
+import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
+import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
+
+export interface Libp2pTransportInit {
+  privateKey: PrivateKey
+  /**
+   * Multiaddrs to listen on.
+   * @default ['/ip4/127.0.0.1/tcp/0']
+   */
+  listen?: string[]
+  /**
+   * Open connections at most (members, tentative peers, and dials in progress).
+   * @default 300
+   */
+  maxConnections?: number
+  /**
+   * Inbound `/mirnet/1.0.0` streams per connection at once (one is normal;
+   * a few cover a reconnect overlapping a dying stream).
+   * @default 4
+   */
+  maxInboundStreams?: number
+  /**
+   * Largest yamux receive window per stream; bounds what a paused stream buffers.
+   * @default 4 MiB
+   */
+  maxStreamWindowBytes?: number
+}
+
+/**
+ * The libp2p transport: TCP + Noise + Yamux, protocol `/mirnet/1.0.0`.
+ * Noise authenticates the peer id, so a channel's `remoteIdentity` is the
+ * remote's peer id and a dial to `/…/p2p/<id>` fails unless the node there
+ * holds that key. Noise is the only encrypter: no plaintext connections.
+ */
+export class Libp2pTransport implements Transport {
+  readonly localIdentity: string
+  readonly node: Libp2p
+  readonly #maxInboundStreams: number
+  readonly #maxStreamWindowBytes: number
+  #stopping?: Promise<void>
+
+  private constructor (node: Libp2p, init: Libp2pTransportInit) {
+    this.node = node
+    this.localIdentity = node.peerId.toString()
+    this.#maxInboundStreams = init.maxInboundStreams ?? 4
+    this.#maxStreamWindowBytes = init.maxStreamWindowBytes ?? 4 * MiB
+  }
+
+  static async create (init: Libp2pTransportInit): Promise<Libp2pTransport> {
+    const maxStreamWindowBytes = init.maxStreamWindowBytes ?? 4 * MiB
+    const node = await createLibp2p({
+      start: false,
+      privateKey: init.privateKey,
+      addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux({
+        streamOptions: { maxStreamWindowSize: maxStreamWindowBytes, maxReadBufferLength: 2 * maxStreamWindowBytes }
+      })],
+      connectionManager: { maxConnections: init.maxConnections ?? 300 }
+    })
+    return new Libp2pTransport(node, init)
+  }
+
+  parseAddress (address: string): string {
+    let components
+    try {
+      components = multiaddr(address).getComponents()
+    } catch (err) {
+      throw new InvalidAddressError(`address "${address}" is not a valid multiaddr: ${(err as Error).message}`)
+    }
+    const last = components[components.length - 1]
+    if (last?.code !== CODE_P2P || last.value === undefined) {
+      throw new MissingPeerIdError(`address "${address}" does not end in /p2p/<peer id>`)
+    }
+    if (components.length < 2) {
+      throw new InvalidAddressError(`address "${address}" has a peer id but no network address to dial`)
+    }
+    try {
+      return peerIdFromString(last.value).toString()
+    } catch (err) {
+      throw new InvalidAddressError(`address "${address}" has an invalid peer id: ${(err as Error).message}`)
+    }
+  }
+
+  listenAddresses (): string[] {
+    return this.node.getMultiaddrs().map(ma => ma.toString())
+  }
+
+  async start (onInbound: (channel: Channel) => void): Promise<void> {
+    await this.node.handle(PROTOCOL_ID, (stream: Stream, connection: Connection) => {
+      this.#configure(stream)
+      onInbound(new Libp2pChannel(stream, connection.remotePeer.toString()))
+    }, { maxInboundStreams: this.#maxInboundStreams })
+    await this.node.start()
+  }
+
+  async dial (address: string, options: DialOptions): Promise<Channel> {
+    const ma = multiaddr(address)
+    const stream = await this.node.dialProtocol(ma, PROTOCOL_ID, { signal: options.signal })
+    this.#configure(stream)
+    const remote = this.parseAddress(address)
+    return new Libp2pChannel(stream, remote)
+  }
+
+  #configure (stream: Stream): void {
+    // a paused stream buffers at most one receive window; allow that, reset past it
+    stream.maxReadBufferLength = 2 * this.#maxStreamWindowBytes
+    // long-lived streams: liveness is the connection's business, not idle time
+    stream.inactivityTimeout = 0
+  }
+
+  async disconnect (identity: string): Promise<void> {
+    await this.node.hangUp(peerIdFromString(identity))
+  }
+
+  async stop (): Promise<void> {
+    this.#stopping ??= Promise.resolve(this.node.stop())
+    await this.#stopping
+  }
+}
