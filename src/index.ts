@@ -3,7 +3,7 @@
  * The core is transport-agnostic; the libp2p transport is the default.
  */
 export { NetworkModule } from './core/network-module.ts'
-export type { NetworkModuleComponents, NetworkModuleOptions, MembershipChange } from './core/network-module.ts'
+export type { NetworkModuleComponents, NetworkModuleOptions, MembershipChange, PeerStateDetail } from './core/network-module.ts'
 export type { NetworkModuleInit, NetworkModuleConfig } from './core/config.ts'
 export type { MemberSpec, Member } from './core/membership.ts'
 export type { ReceivedMessage } from './core/inbox.ts'

@@ -9,8 +9,8 @@ import type { Channel, Transport } from './transport.ts'
 export interface DispatcherComponents {
   transport: Transport
   logger: Logger
-  /** Called after every state change (the module counts open links). */
-  onStateChange: () => void
+  /** Called after every state change (the module counts open links and reports changes). */
+  onStateChange: (nodeId: string, state: LinkState) => void
 }
 
 export interface DispatcherConfig {
@@ -127,8 +127,9 @@ export class Dispatcher {
   }
 
   #setState (state: DispatcherState): void {
+    const changed = state.t !== this.#state.t
     this.#state = state
-    this.#components.onStateChange()
+    if (changed) this.#components.onStateChange(this.nodeId, state.t)
   }
 
   #wakeUp = (): void => {

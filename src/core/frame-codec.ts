@@ -52,32 +52,58 @@ function headerEnd (buf: Uint8Array, offset: number): number {
 }
 
 /**
- * Decodes frames from chunks as they arrive, synchronously, calling `onFrame`
+ * Called per decoded frame; return false to stop decoding after this frame
+ * (the consumer is full). The rest is kept, undecoded, until `resume()`.
+ */
+export type FrameSink = (payload: Uint8Array) => boolean
+
+/**
+ * Decodes frames from chunks as they arrive, synchronously, calling the sink
  * for each complete payload. A frame within one chunk is passed as a view into
  * it (no copy); a frame spanning chunks is assembled once. The size a header
  * claims is checked before any byte of it is buffered.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
-  readonly #onFrame: (payload: Uint8Array) => void
-  /** Bytes of an incomplete frame (header included) carried over between chunks. */
-  readonly #partial = new Uint8ArrayList()
+  readonly #sink: FrameSink
+  /**
+   * Undecoded bytes: the start of a frame carried over between chunks, or,
+   * while stopped, everything not yet decoded.
+   */
+  #pending = new Uint8ArrayList()
+  #stopped = false
 
-  constructor (maxFrameBytes: number, onFrame: (payload: Uint8Array) => void) {
+  constructor (maxFrameBytes: number, sink: FrameSink) {
     this.maxFrameBytes = maxFrameBytes
-    this.#onFrame = onFrame
+    this.#sink = sink
   }
 
-  /** Bytes buffered for an incomplete frame. */
-  get bufferedBytes (): number { return this.#partial.byteLength }
+  /** Bytes held undecoded. */
+  get bufferedBytes (): number { return this.#pending.byteLength }
+  /** True after the sink asked to stop, until `resume()` gets through the backlog. */
+  get stopped (): boolean { return this.#stopped }
 
-  /** Throws `FrameTooLargeError` or `MalformedFrameError`; the stream is then unusable. */
+  /** Throws `FrameTooLargeError`; the stream is then unusable. */
   push (data: Bytes): void {
-    if (data instanceof Uint8Array) {
+    if (this.#stopped) {
+      this.#pending.append(data)
+    } else if (data instanceof Uint8Array) {
       this.#pushArray(data)
     } else {
-      for (const buf of data) this.#pushArray(buf)
+      for (const buf of data) {
+        if (this.#stopped) this.#pending.append(buf)
+        else this.#pushArray(buf)
+      }
     }
+  }
+
+  /** Decode what was held back when the sink stopped; may stop again. */
+  resume (): void {
+    if (!this.#stopped) return
+    this.#stopped = false
+    const backlog = this.#pending
+    this.#pending = new Uint8ArrayList()
+    this.push(backlog)
   }
 
   #checkLength (length: number): void {
@@ -87,47 +113,47 @@ export class FrameDecoder {
   }
 
   #pushArray (buf: Uint8Array): void {
-    let offset = this.#partial.byteLength > 0 ? this.#completePartial(buf) : 0
+    let offset = this.#pending.byteLength > 0 ? this.#completePending(buf) : 0
     const end = buf.byteLength
-    while (offset < end) {
+    while (offset < end && !this.#stopped) {
       const payloadStart = headerEnd(buf, offset)
       if (payloadStart < 0) break
       const length = decodeUint8Array(buf, offset)
       this.#checkLength(length)
       const payloadEnd = payloadStart + length
       if (payloadEnd > end) break
-      this.#onFrame(buf.subarray(payloadStart, payloadEnd))
       offset = payloadEnd
+      if (!this.#sink(buf.subarray(payloadStart, payloadEnd))) this.#stopped = true
     }
-    if (offset < end) this.#partial.append(buf.subarray(offset))
+    if (offset < end) this.#pending.append(buf.subarray(offset))
   }
 
   /**
    * Feed the start of `buf` into the frame carried over; returns how many bytes
    * of `buf` it took.
    */
-  #completePartial (buf: Uint8Array): number {
-    const have = this.#partial.byteLength
+  #completePending (buf: Uint8Array): number {
+    const have = this.#pending.byteLength
     // the header may itself be split: look at up to MAX_HEADER_BYTES across both
     const head = have >= MAX_HEADER_BYTES
-      ? this.#partial.subarray(0, MAX_HEADER_BYTES)
-      : concatHead(this.#partial, buf, MAX_HEADER_BYTES)
+      ? this.#pending.subarray(0, MAX_HEADER_BYTES)
+      : concatHead(this.#pending, buf, MAX_HEADER_BYTES)
     const payloadStart = headerEnd(head, 0)
     if (payloadStart < 0) {
-      this.#partial.append(buf)
+      this.#pending.append(buf)
       return buf.byteLength
     }
     const length = decodeUint8Array(head, 0)
     this.#checkLength(length)
     const need = payloadStart + length - have
     if (need > buf.byteLength) {
-      this.#partial.append(buf)
+      this.#pending.append(buf)
       return buf.byteLength
     }
-    this.#partial.append(buf.subarray(0, need))
-    const payload = this.#partial.subarray(payloadStart)
-    this.#partial.consume(this.#partial.byteLength)
-    this.#onFrame(payload)
+    this.#pending.append(buf.subarray(0, need))
+    const payload = this.#pending.subarray(payloadStart)
+    this.#pending.consume(this.#pending.byteLength)
+    if (!this.#sink(payload)) this.#stopped = true
     return need
   }
 }

@@ -12,7 +12,7 @@ import type { NetworkModuleConfig, NetworkModuleInit } from './config.ts'
 import type { ReceivedMessage } from './inbox.ts'
 import type { Logger } from './logger.ts'
 import type { Member, MemberSpec } from './membership.ts'
-import type { NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
+import type { LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
 import type { Channel, Transport } from './transport.ts'
 
 export interface NetworkModuleComponents {
@@ -40,6 +40,12 @@ interface PeerEntry {
   received: ReceiveCounters
 }
 
+/** Detail of the `peer-state` event: a remote member's outbound link changed state. */
+export interface PeerStateDetail {
+  nodeId: string
+  state: LinkState
+}
+
 interface Waiter {
   count: number
   resolve: () => void
@@ -54,8 +60,11 @@ interface Waiter {
  * Delivery is at most once and FIFO per sender while a connection lives;
  * messages are lost only where counted: a full sender queue drops its oldest,
  * a broken connection loses what was in flight.
+ *
+ * Events: `peer-state` (`CustomEvent<PeerStateDetail>`) when a member's
+ * outbound link changes state (connecting, open, backoff, closed).
  */
-export class NetworkModule {
+export class NetworkModule extends EventTarget {
   readonly nodeId: string
   readonly config: NetworkModuleConfig
   /** Received messages, in arrival order, for consumers (see {@link messages}). */
@@ -72,6 +81,7 @@ export class NetworkModule {
   #closing?: Promise<void>
 
   constructor (components: NetworkModuleComponents, options: NetworkModuleOptions) {
+    super()
     if (typeof options.nodeId !== 'string' || options.nodeId.length === 0) {
       throw new TypeError('nodeId must be a non-empty string')
     }
@@ -288,7 +298,7 @@ export class NetworkModule {
       : new Dispatcher({
         transport: this.#transport,
         logger: this.#log.child({ component: 'dispatcher', peer: member.nodeId }),
-        onStateChange: this.#checkWaiters
+        onStateChange: this.#onPeerState
       }, { ...this.config, nodeId: member.nodeId, address: member.address })
     const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters() }
     this.#peers.set(member.nodeId, entry)
@@ -354,6 +364,11 @@ export class NetworkModule {
     }
     const entry = this.#peers.get(nodeId)
     if (entry?.receiver === receiver) entry.receiver = undefined
+  }
+
+  readonly #onPeerState = (nodeId: string, state: LinkState): void => {
+    this.#checkWaiters()
+    this.dispatchEvent(new CustomEvent<PeerStateDetail>('peer-state', { detail: { nodeId, state } }))
   }
 
   readonly #checkWaiters = (): void => {

@@ -45,6 +45,7 @@ export class Receiver implements ChannelHandler {
   #held: DropOldestQueue<Uint8Array> | undefined
   #counters: ReceiveCounters
   #paused = false
+  #ended = false
   #closed = false
 
   constructor (components: ReceiverComponents, config: ReceiverConfig, channel: Channel, member?: { nodeId: string, counters: ReceiveCounters }) {
@@ -83,7 +84,7 @@ export class Receiver implements ChannelHandler {
       while ((payload = held.shift()) !== undefined) this.#components.inbox.push(nodeId, payload)
     }
     this.#log.info({ nodeId }, 'tentative receiver promoted')
-    this.#checkInbox()
+    if (this.#components.inbox.full) this.#pause()
   }
 
   /** Take over the held messages of an older tentative receiver of the same peer (kept in order). */
@@ -109,17 +110,19 @@ export class Receiver implements ChannelHandler {
     }
   }
 
-  readonly #onFrame = (payload: Uint8Array): void => {
+  readonly #onFrame = (payload: Uint8Array): boolean => {
     const counters = this.#counters
     counters.messages++
     counters.bytes += payload.byteLength
     const nodeId = this.#nodeId
-    if (nodeId !== undefined) {
-      this.#components.inbox.push(nodeId, payload)
-    } else {
+    if (nodeId === undefined) {
       // copy: a view would pin the whole chunk it came in for as long as it is held
       (this.#held as DropOldestQueue<Uint8Array>).push(payload.slice())
+      return true
     }
+    const inbox = this.#components.inbox
+    inbox.push(nodeId, payload)
+    return !inbox.full
   }
 
   onData (data: Bytes): void {
@@ -130,11 +133,12 @@ export class Receiver implements ChannelHandler {
       this.#fail(err as Error)
       return
     }
-    if (this.#nodeId !== undefined) this.#checkInbox()
+    if (this.#decoder.stopped) this.#pause()
   }
 
-  #checkInbox (): void {
-    if (this.#paused || this.#closed || !this.#components.inbox.full) return
+  /** Stop reading until the inbox has room; what was already read waits in the decoder. */
+  #pause (): void {
+    if (this.#paused || this.#closed) return
     this.#paused = true
     try {
       this.#channel.pause()
@@ -149,7 +153,21 @@ export class Receiver implements ChannelHandler {
     this.#paused = false
     if (this.#closed || this.#components.inbox.closed) return
     try {
-      // may deliver buffered chunks synchronously, and pause again
+      this.#decoder.resume()
+    } catch (err) {
+      this.#fail(err as Error)
+      return
+    }
+    if (this.#decoder.stopped) {
+      this.#pause()
+      return
+    }
+    if (this.#ended) {
+      this.#finishEnd()
+      return
+    }
+    try {
+      // may deliver chunks buffered by the transport synchronously, and pause again
       this.#channel.resume()
     } catch (err) {
       this.#fail(err as Error)
@@ -165,6 +183,13 @@ export class Receiver implements ChannelHandler {
   onIdle (): void {}
 
   onEnd (): void {
+    if (this.#closed) return
+    this.#ended = true
+    // frames held back for a full inbox are delivered first
+    if (!this.#decoder.stopped) this.#finishEnd()
+  }
+
+  #finishEnd (): void {
     if (this.#decoder.bufferedBytes > 0) {
       this.#fail(new MalformedFrameError(`stream ended inside a frame (${this.#decoder.bufferedBytes} bytes buffered)`))
       return

@@ -1,0 +1,347 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { encodeHeader } from '../src/core/frame-codec.ts'
+import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
+import { membershipOf } from './helpers/harness.ts'
+import type { Harness, TestNode } from './helpers/harness.ts'
+import type { Channel } from '../src/core/transport.ts'
+
+/** Open a raw channel to `node` and report how it ends. */
+async function rawChannel (harness: Harness, node: TestNode): Promise<{ channel: Channel, identity: string, closed: Promise<Error | undefined> }> {
+  const raw = await harness.createRawTransport()
+  const channel = await raw.dial(node.address, { signal: AbortSignal.timeout(5000) })
+  const closed = new Promise<Error | undefined>(resolve => {
+    channel.setHandler({
+      onData: () => {},
+      onDrain: () => {},
+      onIdle: () => {},
+      onEnd: () => {},
+      onClose: err => { resolve(err) }
+    })
+  })
+  return { channel, identity: raw.localIdentity, closed }
+}
+
+/**
+ * The behaviour the core promises, run against one transport. Every
+ * transport runs the very same tests.
+ */
+export function describeNetworkBehaviour (makeHarness: () => Harness): void {
+  let harness: Harness
+
+  beforeEach(() => { harness = makeHarness() })
+  afterEach(async () => { await harness.cleanup() })
+
+  const fast = { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }
+
+  async function connected (...nodes: TestNode[]): Promise<void> {
+    const membership = membershipOf(...nodes)
+    for (const n of nodes) n.module.connect(membership)
+    await Promise.all(nodes.map(async n => { await n.module.waitFor(nodes.length, { signal: AbortSignal.timeout(10_000) }) }))
+  }
+
+  describe('self-delivery', () => {
+    it('delivers messages to the own node without the network, in order', async () => {
+      const a = await harness.createNode('a')
+      a.module.connect(membershipOf(a))
+      for (let i = 0; i < 100; i++) expect(a.module.sendTo('a', numbered('a', i))).toBe('queued')
+      const got = await receive(a.module, 100)
+      expect(got.map(m => m.from)).toEqual(new Array(100).fill('a'))
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(100).keys()])
+      expect(peer(a.module, 'a')).toMatchObject({ state: 'local', sentMessages: 100 })
+    })
+
+    it('holds self messages in a bounded drop-oldest queue while the inbox is full', async () => {
+      const a = await harness.createNode('a', { inboxCapacity: 10, queueCapacity: 20 })
+      for (let i = 0; i < 100; i++) a.module.sendTo('a', numbered('a', i))
+      // the queue kept the 20 most recent; 10 of them moved to the inbox, which is then full
+      await eventually('inbox to fill', () => a.module.inbox.full)
+      expect(peer(a.module, 'a')).toMatchObject({ queued: 10, droppedMessages: 80 })
+      for (let i = 100; i < 130; i++) a.module.sendTo('a', numbered('a', i))
+      expect(peer(a.module, 'a')).toMatchObject({ queued: 20, droppedMessages: 100 })
+      const got = await receive(a.module, 30)
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => 80 + i),
+        ...Array.from({ length: 20 }, (_, i) => 110 + i)
+      ])
+    })
+  })
+
+  describe('all to all', () => {
+    it('three nodes exchange 10,000 messages each way with none lost and FIFO per sender', async () => {
+      const perPair = 10_000
+      const nodes = await Promise.all(['a', 'b', 'c'].map(async id => await harness.createNode(id, { queueCapacity: perPair })))
+      await connected(...nodes)
+      const ids = nodes.map(n => n.nodeId)
+      for (const n of nodes) {
+        for (let i = 0; i < perPair; i++) {
+          for (const d of ids) if (d !== n.nodeId) expect(n.module.sendTo(d, numbered(n.nodeId, i, 64))).toBe('queued')
+        }
+      }
+      const results = await Promise.all(nodes.map(async n => await receive(n.module, perPair * 2, 60_000)))
+      for (const [i, got] of results.entries()) {
+        const next = new Map<string, number>()
+        for (const m of got) {
+          const { sender, seq } = parseNumbered(m.payload)
+          expect(m.from).toBe(sender)
+          expect(seq).toBe(next.get(sender) ?? 0)
+          next.set(sender, seq + 1)
+        }
+        expect([...next.values()]).toEqual([perPair, perPair])
+        const stats = nodes[i].module.stats()
+        for (const p of stats.peers) expect(p.droppedMessages).toBe(0)
+      }
+    })
+  })
+
+  describe('Dispatcher', () => {
+    it('delivers what was queued while the peer was down, in order, after it restarts', async () => {
+      const a = await harness.createNode('a', fast)
+      const b = await harness.createNode('b')
+      await connected(a, b)
+      await b.module.close()
+      await peerState(a.module, 'b', ['connecting', 'backoff'])
+      for (let i = 0; i < 200; i++) expect(a.module.sendTo('b', numbered('a', i))).toBe('queued')
+      expect(peer(a.module, 'b')?.queued).toBe(200)
+
+      const b2 = await harness.restartNode(b)
+      b2.module.connect(membershipOf(a, b2))
+      const got = await receive(b2.module, 200)
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(200).keys()])
+      expect(got.every(m => m.from === 'a')).toBe(true)
+      expect(peer(a.module, 'b')).toMatchObject({ state: 'open', queued: 0, droppedMessages: 0 })
+      expect(peer(a.module, 'b')?.reconnects).toBeGreaterThanOrEqual(1)
+    })
+
+    it('keeps memory bounded while a destination is down: the queue drops its oldest and counts it', async () => {
+      const a = await harness.createNode('a', { ...fast, queueCapacity: 512, queueMaxBytes: 16 * 1024 * 1024, maxFrameBytes: 1024 * 1024 })
+      const b = await harness.createNode('b')
+      const membership = membershipOf(a, b)
+      await b.module.close()
+      a.module.connect(membership)
+      const payload = new Uint8Array(1024)
+      const total = 200_000
+      const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers
+      let dropped = 0
+      for (let i = 0; i < total; i++) {
+        if (a.module.sendTo('b', payload.slice()) === 'dropped-oldest') dropped++
+      }
+      const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers
+      const stats = peer(a.module, 'b')
+      expect(stats?.queued).toBe(512)
+      expect(stats?.queuedBytes).toBe(512 * 1024)
+      expect(stats?.droppedMessages).toBe(total - 512)
+      expect(dropped).toBe(total - 512)
+      expect(stats?.sentMessages).toBe(0)
+      // 200 MB went through; what stays is the queue (0.5 MB) plus garbage not yet collected
+      expect(heapAfter - heapBefore).toBeLessThan(120 * 1024 * 1024)
+    })
+
+    it('redials a member whose address changed', async () => {
+      const a = await harness.createNode('a', fast)
+      const b = await harness.createNode('b')
+      const c = await harness.createNode('c')
+      await connected(a, b)
+      // node "b" moves: from now on it is the node at c's address and identity
+      a.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: c.address }])
+      c.module.connect([{ id: 'a', address: a.address }, { id: 'c', address: c.address }])
+      await peerState(a.module, 'b', ['open'])
+      expect(peer(a.module, 'b')?.address).toBe(c.address)
+      a.module.sendTo('b', numbered('a', 1))
+      const [m] = await receive(c.module, 1)
+      expect(m.from).toBe('a')
+    })
+
+    it('applies the same membership twice as no change', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b')
+      await connected(a, b)
+      const change = a.module.connect(membershipOf(a, b))
+      expect(change).toEqual({ added: [], removed: [], changed: [] })
+      expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: 0 })
+    })
+  })
+
+  describe('TentativeReceiver', () => {
+    it('holds a non-member\'s messages until connect() adds it, then delivers them in order', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b')
+      a.module.connect(membershipOf(a, b)) // a knows b; b does not know a yet
+      b.module.connect(membershipOf(b))
+      await peerState(a.module, 'b', ['open'])
+      for (let i = 0; i < 50; i++) a.module.sendTo('b', numbered('a', i))
+      const held = await eventually('b to hold 50 messages from a', () =>
+        b.module.stats().tentative.find(t => t.identity === a.identity && t.heldMessages === 50))
+      expect(held.receivedMessages).toBe(50)
+      expect(b.module.inbox.length).toBe(0)
+
+      b.module.connect(membershipOf(a, b))
+      for (let i = 50; i < 60; i++) a.module.sendTo('b', numbered('a', i))
+      const got = await receive(b.module, 60)
+      expect(got.every(m => m.from === 'a')).toBe(true)
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(60).keys()])
+      expect(b.module.stats().tentative).toEqual([])
+      expect(peer(b.module, 'a')).toMatchObject({ receivedMessages: 60, inboundOpen: true })
+    })
+
+    it('keeps only the most recent messages of a non-member', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b', { tentativeMaxMessages: 10 })
+      a.module.connect(membershipOf(a, b))
+      b.module.connect(membershipOf(b))
+      for (let i = 0; i < 30; i++) a.module.sendTo('b', numbered('a', i))
+      await eventually('b to receive 30 tentative messages', () =>
+        b.module.stats().tentative.find(t => t.receivedMessages === 30))
+      expect(b.module.stats().tentative[0]).toMatchObject({ heldMessages: 10, droppedMessages: 20 })
+      b.module.connect(membershipOf(a, b))
+      const got = await receive(b.module, 10)
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i))
+    })
+
+    it('evicts the least recently created when past the cap', async () => {
+      const b = await harness.createNode('b', { tentativeMaxReceivers: 2 })
+      b.module.connect(membershipOf(b))
+      const senders: TestNode[] = []
+      for (const id of ['x', 'y', 'z']) {
+        const s = await harness.createNode(id)
+        s.module.connect(membershipOf(s, b))
+        s.module.sendTo('b', numbered(id, 0))
+        await eventually(`a tentative receiver for ${id}`, () =>
+          b.module.stats().tentative.find(t => t.identity === s.identity && t.heldMessages === 1))
+        senders.push(s)
+      }
+      const stats = b.module.stats()
+      expect(stats.tentative.map(t => t.identity)).toEqual([senders[1].identity, senders[2].identity])
+      expect(stats.tentativeEvicted).toBe(1)
+    })
+  })
+
+  describe('membership', () => {
+    it('closes both directions of a removed member', async () => {
+      const a = await harness.createNode('a', fast)
+      const b = await harness.createNode('b', fast)
+      await connected(a, b)
+      expect(peer(a.module, 'b')?.inboundOpen).toBe(true)
+      const sawBLeaveOpen = peerState(b.module, 'a', ['connecting', 'backoff'])
+
+      const change = a.module.connect(membershipOf(a))
+      expect(change.removed).toEqual(['b'])
+      expect(peer(a.module, 'b')).toBeUndefined()
+      // b's outbound stream to a was closed by a
+      await sawBLeaveOpen
+      // a's outbound stream to b is gone: b's receiver from a closes
+      await eventually('b to see its inbound stream from a close', () => peer(b.module, 'a')?.inboundOpen === false)
+      // b keeps redialing; a only holds it as tentative
+      b.module.sendTo('a', numbered('b', 1))
+      await eventually('a to hold b as tentative', () => a.module.stats().tentative.find(t => t.identity === b.identity))
+      expect(a.module.inbox.length).toBe(0)
+    })
+
+    it('rejects invalid memberships with a named error and applies nothing', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b')
+      a.module.connect(membershipOf(a))
+      const cases: Array<[string, Array<{ id: string, address: string }>]> = [
+        ['EmptyNodeIdError', [{ id: '', address: b.address }]],
+        ['DuplicateNodeIdError', [{ id: 'b', address: b.address }, { id: 'b', address: b.address }]],
+        ['DuplicatePeerIdError', [{ id: 'b', address: b.address }, { id: 'c', address: b.address }]],
+        ['InvalidAddressError', [{ id: 'b', address: b.address }, { id: 'c', address: harness.invalidAddress }]],
+        ['MissingPeerIdError', [{ id: 'b', address: b.address }, { id: 'c', address: harness.addressWithoutIdentity }]],
+        ['SelfMismatchError', [{ id: 'a', address: b.address }]]
+      ]
+      for (const [name, membership] of cases) {
+        let error: unknown
+        try { a.module.connect(membership) } catch (err) { error = err }
+        expect(error).toBeInstanceOf(Error)
+        expect((error as Error).name).toBe(name)
+        expect((error as Error).message).toMatch(/entry \d/)
+        expect(a.module.members()).toEqual(['a'])
+      }
+    })
+
+    it('reports unknown destinations and refuses oversized payloads', async () => {
+      const a = await harness.createNode('a', { maxFrameBytes: 1024, queueMaxBytes: 1024 })
+      expect(a.module.send(['a', 'nobody'], new Uint8Array(10))).toEqual(['queued', 'unknown-destination'])
+      expect(() => a.module.sendTo('a', new Uint8Array(1025))).toThrow(expect.objectContaining({ name: 'PayloadTooLargeError' }))
+      expect(() => { a.module.assertMembers(['a', 'nobody']) }).toThrow(expect.objectContaining({ name: 'UnknownDestinationError' }))
+    })
+
+    it('waitFor resolves when enough members connect and rejects on abort and on close', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b')
+      await expect(a.module.waitFor(1)).resolves.toBeUndefined()
+      const aborted = a.module.waitFor(3, { signal: AbortSignal.timeout(50) })
+      await expect(aborted).rejects.toMatchObject({ name: 'AbortError' })
+      const pending = a.module.waitFor(2)
+      a.module.connect(membershipOf(a, b))
+      await expect(pending).resolves.toBeUndefined()
+      const never = expect(a.module.waitFor(5)).rejects.toMatchObject({ name: 'ModuleClosedError' })
+      await a.module.close()
+      await never
+      await expect(a.module.waitFor(1)).rejects.toMatchObject({ name: 'ModuleClosedError' })
+    })
+  })
+
+  describe('Receiver', () => {
+    it('authenticates the sender: a peer with another key at a member\'s address is never that member', async () => {
+      const a = await harness.createNode('a', fast)
+      const b = await harness.createNode('b')
+      const impostor = await harness.createNode('b')
+      // a believes b lives at the impostor's address
+      a.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: harness.withIdentity(impostor.address, b.identity) }])
+      impostor.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: impostor.address }])
+      for (let i = 0; i < 5; i++) impostor.module.sendTo('a', numbered('b', i))
+      await eventually('a to hold the impostor as tentative', () =>
+        a.module.stats().tentative.find(t => t.identity === impostor.identity && t.heldMessages === 5))
+      await eventually('a\'s dial to the impostor to fail', () => peer(a.module, 'b')?.lastError)
+      expect(peer(a.module, 'b')?.state).not.toBe('open')
+      expect(peer(a.module, 'b')?.receivedMessages).toBe(0)
+      expect(a.module.inbox.length).toBe(0)
+    })
+
+    it('closes only the stream that sends an oversized frame header', async () => {
+      const a = await harness.createNode('a', { maxFrameBytes: 1024, queueMaxBytes: 1024 })
+      const b = await harness.createNode('b')
+      const raw = await rawChannel(harness, a)
+      await connected(a, b)
+      a.module.connect([...membershipOf(a, b), { id: 'r', address: harness.withIdentity(b.address, raw.identity) }])
+      // claims 2^40 bytes: must be refused from the header alone
+      raw.channel.send(encodeHeader(2 ** 40))
+      expect(await raw.closed).toBeInstanceOf(Error)
+      b.module.sendTo('a', numbered('b', 1))
+      const [m] = await receive(a.module, 1)
+      expect(m.from).toBe('b')
+      expect(peer(a.module, 'r')?.receivedMessages).toBe(0)
+    })
+
+    it('closes only the stream that sends garbage, from a member or not', async () => {
+      const a = await harness.createNode('a', { maxFrameBytes: 1024, queueMaxBytes: 1024 })
+      const b = await harness.createNode('b')
+      await connected(a, b)
+      const stranger = await rawChannel(harness, a)
+      stranger.channel.send(new Uint8Array(64).fill(0xff))
+      expect(await stranger.closed).toBeInstanceOf(Error)
+      const member = await rawChannel(harness, a)
+      a.module.connect([...membershipOf(a, b), { id: 'm', address: harness.withIdentity(b.address, member.identity) }])
+      member.channel.send(Uint8Array.of(3, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80))
+      expect(await member.closed).toBeInstanceOf(Error)
+      b.module.sendTo('a', numbered('b', 1))
+      const got = await receive(a.module, 2)
+      // the well-formed frame before the garbage was delivered as the member's; b is unaffected
+      expect(got.map(m => m.from).sort()).toEqual(['b', 'm'])
+    })
+
+    it('stops reading when the inbox is full and loses nothing once the consumer catches up', async () => {
+      const a = await harness.createNode('a', { queueCapacity: 20_000 })
+      const b = await harness.createNode('b', { inboxCapacity: 100, inboxMaxBytes: 1024 * 1024 })
+      await connected(a, b)
+      const total = 20_000
+      for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
+      await eventually('b\'s inbox to fill', () => b.module.inbox.full)
+      // the inbox holds its capacity plus at most the one frame that filled it
+      expect(b.module.inbox.length).toBeLessThanOrEqual(101)
+      const got = await receive(b.module, total, 60_000)
+      expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(total).keys()])
+      expect(peer(a.module, 'b')?.droppedMessages).toBe(0)
+    })
+  })
+}
