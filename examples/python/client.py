@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""A small client of a mirnet daemon's TransportService (gRPC, HTTP/2 without TLS).
+
+In this order, each step only when asked for (GetInfo and GetStatus always):
+
+  1. GetInfo           who the daemon is and where other daemons reach it
+  2. Connect           --membership FILE: make that membership current
+  3. AwaitConnections  --await-connected N: wait for N connected members
+  4. Send              --send TEXT --to IDS: queue TEXT for those members
+  5. Receive           --receive N: print received messages as "from: payload"
+  6. GetStatus         per-member state and counters
+
+Received messages go to stdout, one "from: payload" line each; everything
+else goes to stderr. Payloads that are not printable UTF-8 are shown as hex
+(0x...). Exit codes: 0 done, 1 an RPC failed (the daemon unreachable
+included), 2 bad usage or membership file, 3 timed out (fewer than N messages
+received, or fewer than N members connected), 130 interrupted.
+
+Needs grpcio and protobuf, and the generated stubs of gen/python (found
+through this file's location, or through PYTHONPATH).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# gen/python of this repository holds the stubs (mirnet/v1/transport_pb2*.py).
+_GEN = Path(__file__).resolve().parents[2] / "gen" / "python"
+if _GEN.is_dir():
+    sys.path.insert(0, str(_GEN))
+
+import grpc  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+
+from mirnet.v1 import transport_pb2 as pb  # noqa: E402
+from mirnet.v1 import transport_pb2_grpc as pb_grpc  # noqa: E402
+
+EXIT_OK = 0
+EXIT_RPC = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+
+
+class Failure(Exception):
+    """Ends the program with a message on stderr and an exit code."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Talk to a mirnet daemon: GetInfo, then optionally Connect, "
+        "AwaitConnections, Send and Receive, then GetStatus.",
+        epilog="Received messages are printed on stdout as 'from: payload'; "
+        "everything else on stderr. Exit codes: 0 ok, 1 RPC failed, "
+        "2 bad usage, 3 timed out.",
+    )
+    p.add_argument("--api", default=os.environ.get("MIRNET_API", "127.0.0.1:7070"),
+                   help="the daemon's API as HOST:PORT (env MIRNET_API; default %(default)s)")
+    p.add_argument("--membership", metavar="FILE",
+                   help='Connect with this membership: JSON of ConnectRequest, '
+                   '{"nodes":[{"id":"a","address":"/ip4/.../p2p/..."}]} '
+                   '(the format of `mirnet serve --membership`)')
+    p.add_argument("--await-connected", type=int, metavar="N", default=0,
+                   help="after Connect, wait until N members (the own node "
+                   "included) have an open connection")
+    p.add_argument("--send", action="append", default=[], metavar="TEXT",
+                   help="queue TEXT (UTF-8) for the --to members; repeat for several messages")
+    p.add_argument("--to", default="", metavar="IDS",
+                   help="comma-separated node ids the --send messages go to")
+    p.add_argument("--receive", type=int, metavar="N",
+                   help="receive until N messages arrived (0: until --timeout) and print them")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="deadline of each call; Receive and AwaitConnections "
+                   "wait at most this long (default %(default)s)")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only received messages and errors")
+    args = p.parse_args(argv)
+    if args.send and not args.to:
+        p.error("--send needs --to")
+    if args.to and not args.send:
+        p.error("--to needs --send")
+    if args.receive is not None and args.receive < 0:
+        p.error("--receive must be 0 or more")
+    if args.await_connected < 0:
+        p.error("--await-connected must be 0 or more")
+    if args.timeout <= 0:
+        p.error("--timeout must be positive")
+    return args
+
+
+def load_membership(path):
+    """A ConnectRequest from a JSON file, with a usage error if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        return json_format.Parse(text, pb.ConnectRequest())
+    except (OSError, json_format.ParseError, json.JSONDecodeError) as e:
+        raise Failure(f"cannot use membership file {path}: {e}", EXIT_USAGE) from e
+
+
+def show_payload(payload):
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + payload.hex()
+    return text if text.isprintable() else "0x" + payload.hex()
+
+
+def rpc(name, fn, *args, **kwargs):
+    """Calls fn and turns an RPC error into a Failure naming the call."""
+    try:
+        return fn(*args, **kwargs)
+    except grpc.RpcError as e:
+        if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise Failure(f"{name}: timed out", EXIT_TIMEOUT) from e
+        raise Failure(f"{name} failed: {e.code().name}: {e.details()}", EXIT_RPC) from e
+
+
+def receive(stub, want, timeout, say):
+    """Prints messages until `want` arrived (0: until the timeout); returns the count.
+
+    Every message of a batch the daemon handed over is printed, so the count
+    may exceed `want` when a batch holds more than was still wanted.
+    """
+    # max_batch_messages bounds a batch to what is still wanted: messages the
+    # daemon hands over are not left in its inbox for other Receive streams.
+    stream = stub.Receive(pb.ReceiveRequest(max_batch_messages=min(want, 8192)), timeout=timeout)
+    count = 0
+    try:
+        for batch in stream:
+            for m in batch.messages:
+                # `from` is a Python keyword: the field is read with getattr.
+                print(f"{getattr(m, 'from')}: {show_payload(m.payload)}", flush=True)
+                count += 1
+            if want and count >= want:
+                break
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise Failure(f"Receive failed: {e.code().name}: {e.details()}", EXIT_RPC) from e
+    finally:
+        stream.cancel()
+    say(f"receive: {count} message(s)")
+    if want and count < want:
+        raise Failure(f"Receive: timed out after {timeout:g}s with {count} of {want} messages",
+                      EXIT_TIMEOUT)
+    return count
+
+
+def show_status(status, say):
+    t = status.totals
+    say(f"status: node {status.node_id}, {t.connected} connected, "
+        f"sent {t.sent_messages}, received {t.received_messages}, "
+        f"delivered {t.delivered_messages}, in inbox {t.inbox_messages}, "
+        f"dropped {t.dropped_messages}, lost in flight {t.lost_in_flight_messages}")
+    for peer in status.peers:
+        state = pb.ConnectionState.Name(peer.state).removeprefix("CONNECTION_STATE_")
+        line = (f"status:   {peer.node_id} {state}"
+                f" inbound={'open' if peer.inbound_open else 'closed'}"
+                f" queued={peer.queued_messages} sent={peer.sent_messages}"
+                f" received={peer.received_messages} dropped={peer.dropped_messages}")
+        if peer.last_error:
+            line += f" last_error={peer.last_error!r}"
+        say(line)
+    for peer in status.tentative:
+        say(f"status:   tentative {peer.peer_id} held={peer.held_messages}"
+            f" received={peer.received_messages}")
+
+
+def run(args):
+    say = (lambda *_: None) if args.quiet else log
+    membership = load_membership(args.membership) if args.membership else None
+
+    with grpc.insecure_channel(args.api) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=args.timeout)
+        except grpc.FutureTimeoutError as e:
+            raise Failure(f"cannot reach the daemon at {args.api} "
+                          f"within {args.timeout:g}s", EXIT_RPC) from e
+        stub = pb_grpc.TransportServiceStub(channel)
+
+        info = rpc("GetInfo", stub.GetInfo, pb.GetInfoRequest(), timeout=args.timeout)
+        say(f"info: node {info.node_id}, peer {info.peer_id}, "
+            f"max payload {info.max_payload_bytes} bytes")
+        for address in info.listen_addresses:
+            say(f"info:   listening on {address}")
+
+        if membership is not None:
+            res = rpc("Connect", stub.Connect, membership, timeout=args.timeout)
+            say(f"connect: {len(membership.nodes)} member(s); "
+                f"added {list(res.added)}, removed {list(res.removed)}, "
+                f"changed {list(res.changed)}")
+
+        if args.await_connected:
+            res = rpc("AwaitConnections", stub.AwaitConnections,
+                      pb.AwaitConnectionsRequest(min_connected=args.await_connected),
+                      timeout=args.timeout)
+            say(f"await: {res.connected} member(s) connected")
+
+        if args.send:
+            destinations = [d.strip() for d in args.to.split(",") if d.strip()]
+            request = pb.SendRequest(messages=[
+                pb.OutboundMessage(destinations=destinations, payload=text.encode("utf-8"))
+                for text in args.send
+            ])
+            res = rpc("Send", stub.Send, request, timeout=args.timeout)
+            say(f"send: queued {res.queued} (message, destination) pair(s), "
+                f"{res.dropped_oldest} pushed out an older message")
+
+        if args.receive is not None:
+            receive(stub, args.receive, args.timeout, say)
+
+        status = rpc("GetStatus", stub.GetStatus, pb.GetStatusRequest(), timeout=args.timeout)
+        show_status(status, say)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run(args)
+    except Failure as e:
+        log(f"error: {e}")
+        return e.code
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { Option } from 'commander'
+import { createMirnetClient } from '../client/client.ts'
+import { generateKey, writeKeyFile } from '../transports/libp2p/keys.ts'
+import { port, positiveInt } from './options.ts'
+import type { ChildProcess } from 'node:child_process'
+import type { Command } from 'commander'
+import type { DaemonInfo } from '../daemon/daemon.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/mirnet.ts', import.meta.url))
+
+/** A daemon of the cluster did not start or died. */
+export class ClusterError extends Error {
+  override name = 'ClusterError'
+}
+
+interface ClusterOptions {
+  nodes: number
+  basePort: number
+  logLevel: string
+}
+
+export function clusterCommand (program: Command): void {
+  program.command('cluster')
+    .description('start N local daemons with fresh keys, connected to each other; Ctrl-C stops them all')
+    .addOption(new Option('--nodes <n>', 'how many daemons').argParser(positiveInt).default(3))
+    .addOption(new Option('--base-port <port>', 'API port of node-0; node-i listens on base+i').argParser(port).default(7070))
+    .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
+    .addHelpText('after', `
+It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api"}…]},
+then the API addresses and a buf curl example to paste.`)
+    .action(async (opts: ClusterOptions) => { await runCluster(opts) })
+}
+
+/** Start one daemon as a child process; resolves with its ready line. */
+async function startDaemon (nodeId: string, keyFile: string, api: string, logLevel: string, children: ChildProcess[]): Promise<DaemonInfo> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', logLevel], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  children.push(child)
+  const lines = createInterface({ input: child.stdout })
+  return await new Promise<DaemonInfo>((resolve, reject) => {
+    child.once('exit', code => { reject(new ClusterError(`${nodeId} exited with code ${code} before it was ready`)) })
+    lines.once('line', line => {
+      try {
+        const ready = JSON.parse(line) as DaemonInfo & { event: string }
+        if (ready.event !== 'ready') throw new Error(`unexpected first line: ${line}`)
+        resolve(ready)
+      } catch (err) {
+        reject(new ClusterError(`${nodeId}: ${(err as Error).message}`))
+      }
+    })
+  })
+}
+
+async function stopAll (children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.map(async child => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }))
+}
+
+async function runCluster (opts: ClusterOptions): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mirnet-cluster-'))
+  const children: ChildProcess[] = []
+  let failed: Error | undefined
+  const stopped = new Promise<string>(resolve => {
+    process.once('SIGINT', () => { resolve('SIGINT') })
+    process.once('SIGTERM', () => { resolve('SIGTERM') })
+  })
+  try {
+    const infos = await Promise.all(Array.from({ length: opts.nodes }, async (_, i) => {
+      const nodeId = `node-${i}`
+      const keyFile = join(dir, `${nodeId}.key`)
+      await writeKeyFile(keyFile, await generateKey())
+      return await startDaemon(nodeId, keyFile, `127.0.0.1:${opts.basePort + i}`, opts.logLevel, children)
+    }))
+    const nodes = infos.map(info => ({ id: info.nodeId, address: info.listen[0] }))
+    const clients = infos.map(info => createMirnetClient(info.api))
+    await Promise.all(clients.map(async c => await c.connect({ nodes })))
+    await Promise.all(clients.map(async c => await c.awaitConnections({ minConnected: opts.nodes }, { timeoutMs: 30_000 })))
+    process.stdout.write(JSON.stringify({ event: 'ready', nodes: infos }) + '\n')
+    process.stdout.write(describe(infos))
+    const died = new Promise<string>(resolve => {
+      for (const [i, child] of children.entries()) child.once('exit', code => { resolve(`node-${i} exited with code ${code}`) })
+    })
+    const why = await Promise.race([stopped, died])
+    if (!why.startsWith('SIG')) failed = new ClusterError(why)
+  } catch (err) {
+    failed = err as Error
+  } finally {
+    await stopAll(children)
+    await rm(dir, { recursive: true, force: true })
+  }
+  if (failed !== undefined) throw failed
+}
+
+function describe (infos: DaemonInfo[]): string {
+  const [first, second] = infos
+  const to = second ?? first
+  const lines = [
+    '',
+    `${infos.length} mirnet daemons are running and connected:`,
+    ...infos.map(i => `  ${i.nodeId}  API ${i.api}  peer ${i.peerId}`),
+    '',
+    `Send "hello" from ${first.nodeId} to ${to.nodeId} (payload is base64):`,
+    `  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"messages":[{"destinations":["${to.nodeId}"],"payload":"aGVsbG8="}]}' http://${first.api}/mirnet.v1.TransportService/Send`,
+    `Receive on ${to.nodeId} (streams until Ctrl-C):`,
+    `  npx buf curl --protocol grpc --http2-prior-knowledge http://${to.api}/mirnet.v1.TransportService/Receive`,
+    `Status of ${first.nodeId}:`,
+    `  npx buf curl --protocol grpc --http2-prior-knowledge http://${first.api}/mirnet.v1.TransportService/GetStatus`,
+    '',
+    'Ctrl-C stops them all.',
+    ''
+  ]
+  return lines.join('\n')
+}

@@ -1,0 +1,69 @@
+import { InvalidArgumentError, Option } from 'commander'
+import type { Command } from 'commander'
+import type { NetworkModuleInit } from '../core/config.ts'
+import * as C from '../core/constants.ts'
+
+export function positiveInt (value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`)
+  return n
+}
+
+export function port (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}"`)
+  return n
+}
+
+/** `host:port` or `[v6]:port`. */
+export function hostPort (value: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value)
+  if (m === null) throw new InvalidArgumentError(`expected HOST:PORT, got "${value}"`)
+  return { host: m[1] ?? m[2], port: port(m[3]) }
+}
+
+/** Comma-separated list (for environment variables) or repeated flags. */
+export function list (value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map(s => s.trim()).filter(s => s.length > 0)]
+}
+
+interface Tunable {
+  key: keyof NetworkModuleInit
+  flag: string
+  env: string
+  help: string
+  default: number
+}
+
+/** The core's tunables as flags and MIRNET_* environment variables, from one table. */
+export const TUNABLES: Tunable[] = [
+  { key: 'queueCapacity', flag: '--queue-capacity <n>', env: 'MIRNET_QUEUE_CAPACITY', help: 'messages queued per destination before the oldest is dropped', default: C.DEFAULT_QUEUE_CAPACITY },
+  { key: 'queueMaxBytes', flag: '--queue-max-bytes <n>', env: 'MIRNET_QUEUE_MAX_BYTES', help: 'payload bytes queued per destination before the oldest is dropped', default: C.DEFAULT_QUEUE_MAX_BYTES },
+  { key: 'coalesceBytes', flag: '--coalesce-bytes <n>', env: 'MIRNET_COALESCE_BYTES', help: 'bytes written to the network in one go', default: C.DEFAULT_COALESCE_BYTES },
+  { key: 'maxFrameBytes', flag: '--max-frame-bytes <n>', env: 'MIRNET_MAX_FRAME_BYTES', help: 'largest payload accepted', default: C.DEFAULT_MAX_FRAME_BYTES },
+  { key: 'reconnectInitialDelayMs', flag: '--reconnect-initial-delay-ms <n>', env: 'MIRNET_RECONNECT_INITIAL_DELAY_MS', help: 'bound of the first reconnect delay', default: C.DEFAULT_RECONNECT_INITIAL_DELAY_MS },
+  { key: 'reconnectMaxDelayMs', flag: '--reconnect-max-delay-ms <n>', env: 'MIRNET_RECONNECT_MAX_DELAY_MS', help: 'cap of the reconnect delay', default: C.DEFAULT_RECONNECT_MAX_DELAY_MS },
+  { key: 'dialTimeoutMs', flag: '--dial-timeout-ms <n>', env: 'MIRNET_DIAL_TIMEOUT_MS', help: 'time one dial may take', default: C.DEFAULT_DIAL_TIMEOUT_MS },
+  { key: 'inboxCapacity', flag: '--inbox-capacity <n>', env: 'MIRNET_INBOX_CAPACITY', help: 'received messages held for Receive streams before reading stops', default: C.DEFAULT_INBOX_CAPACITY },
+  { key: 'inboxMaxBytes', flag: '--inbox-max-bytes <n>', env: 'MIRNET_INBOX_MAX_BYTES', help: 'received payload bytes held before reading stops', default: C.DEFAULT_INBOX_MAX_BYTES },
+  { key: 'tentativeMaxReceivers', flag: '--tentative-max-receivers <n>', env: 'MIRNET_TENTATIVE_MAX_RECEIVERS', help: 'inbound streams from non-members kept at once', default: C.DEFAULT_TENTATIVE_MAX_RECEIVERS },
+  { key: 'tentativeMaxMessages', flag: '--tentative-max-messages <n>', env: 'MIRNET_TENTATIVE_MAX_MESSAGES', help: 'most recent messages kept per non-member', default: C.DEFAULT_TENTATIVE_MAX_MESSAGES },
+  { key: 'tentativeMaxBytes', flag: '--tentative-max-bytes <n>', env: 'MIRNET_TENTATIVE_MAX_BYTES', help: 'payload bytes kept per non-member', default: C.DEFAULT_TENTATIVE_MAX_BYTES }
+]
+
+export function addTunables (command: Command): Command {
+  for (const t of TUNABLES) {
+    command.addOption(new Option(t.flag, `${t.help} (default ${t.default})`).env(t.env).argParser(positiveInt))
+  }
+  return command
+}
+
+/** The tunables given on the command line or in the environment. */
+export function tunablesFrom (opts: Record<string, unknown>): NetworkModuleInit {
+  const init: NetworkModuleInit = {}
+  for (const t of TUNABLES) {
+    const value = opts[t.key]
+    if (typeof value === 'number') init[t.key] = value
+  }
+  return init
+}

@@ -1,0 +1,113 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fromJson } from '@bufbuild/protobuf'
+import { Option } from 'commander'
+import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { Daemon } from '../daemon/daemon.ts'
+import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
+import { createLogger, LOG_LEVELS } from './logger.ts'
+import { addTunables, hostPort, list, tunablesFrom } from './options.ts'
+import type { Command } from 'commander'
+import type { PrivateKey } from '@libp2p/interface'
+import type { MemberSpec } from '../core/membership.ts'
+import type { Logger } from '../core/logger.ts'
+
+/** A file given to `serve` that cannot be used. */
+export class ServeInputError extends Error {
+  override name = 'ServeInputError'
+}
+
+interface ServeOptions {
+  nodeId: string
+  keyFile?: string
+  stateDir: string
+  allowInsecureKeyFile?: boolean
+  listen: string[]
+  api: { host: string, port: number }
+  apiAllowRemote?: boolean
+  membership?: string
+  logLevel: string
+  [tunable: string]: unknown
+}
+
+export function serveCommand (program: Command): void {
+  const command = program.command('serve')
+    .description('run a mirnet daemon: libp2p to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
+    .addOption(new Option('--node-id <id>', 'this node\'s id in the membership').env('MIRNET_NODE_ID').default('node-0'))
+    .addOption(new Option('--key-file <file>', 'libp2p private key (see `mirnet keygen`); default: <state-dir>/<node-id>.key, created on first run').env('MIRNET_KEY_FILE'))
+    .addOption(new Option('--state-dir <dir>', 'where the default key file lives').env('MIRNET_STATE_DIR').default('.mirnet'))
+    .addOption(new Option('--allow-insecure-key-file', 'accept a key file that group or others can read').env('MIRNET_ALLOW_INSECURE_KEY_FILE'))
+    .addOption(new Option('--listen <multiaddr>', 'libp2p listen address; repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
+    .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
+    .addOption(new Option('--api-allow-remote', 'allow --api on an address other than loopback').env('MIRNET_API_ALLOW_REMOTE'))
+    .addOption(new Option('--membership <file>', 'membership applied at start: JSON of ConnectRequest, {"nodes":[{"id":"a","address":"/ip4/…/p2p/…"}]}').env('MIRNET_MEMBERSHIP'))
+    .addOption(new Option('--log-level <level>', 'log level').env('MIRNET_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+  addTunables(command)
+  command.addHelpText('after', `
+On start it prints one JSON line on stdout:
+  {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"}
+Logs go to stderr as JSON. SIGTERM or SIGINT stops it gracefully (exit 0).
+Every option can also be given as the MIRNET_* environment variable shown.`)
+  command.action(async (opts: ServeOptions) => { await serve(opts) })
+}
+
+async function loadKey (opts: ServeOptions, log: Logger): Promise<PrivateKey> {
+  if (opts.keyFile !== undefined) {
+    return await readKeyFile(opts.keyFile, { allowInsecurePermissions: opts.allowInsecureKeyFile === true })
+  }
+  const path = join(opts.stateDir, `${opts.nodeId}.key`)
+  try {
+    return await readKeyFile(path, { allowInsecurePermissions: opts.allowInsecureKeyFile === true })
+  } catch (err) {
+    if ((err as Error).message.includes('ENOENT') !== true) throw err
+  }
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o700 })
+  const key = await generateKey()
+  await writeKeyFile(path, key)
+  log.info({ keyFile: path }, 'created a new key')
+  return key
+}
+
+async function loadMembership (path: string): Promise<MemberSpec[]> {
+  let json: unknown
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw new ServeInputError(`cannot read membership file ${path}: ${(err as Error).message}`)
+  }
+  try {
+    return fromJson(ConnectRequestSchema, json as never).nodes
+  } catch (err) {
+    throw new ServeInputError(`membership file ${path} is not a ConnectRequest ({"nodes":[{"id":…,"address":…}]}): ${(err as Error).message}`)
+  }
+}
+
+async function serve (opts: ServeOptions): Promise<void> {
+  const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
+  const daemon = await Daemon.start({
+    nodeId: opts.nodeId,
+    privateKey: await loadKey(opts, log),
+    listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+    apiHost: opts.api.host,
+    apiPort: opts.api.port,
+    allowRemoteApi: opts.apiAllowRemote === true,
+    membership: opts.membership === undefined ? undefined : await loadMembership(opts.membership),
+    network: tunablesFrom(opts),
+    logger: log
+  })
+  process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info }) + '\n')
+  log.info({ ...daemon.info }, 'ready')
+  await new Promise<void>(resolve => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'signal received')
+      process.off('SIGTERM', onTerm)
+      process.off('SIGINT', onInt)
+      resolve()
+    }
+    const onTerm = (): void => { stop('SIGTERM') }
+    const onInt = (): void => { stop('SIGINT') }
+    process.once('SIGTERM', onTerm)
+    process.once('SIGINT', onInt)
+  })
+  await daemon.stop()
+}

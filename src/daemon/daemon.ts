@@ -1,0 +1,127 @@
+import { isIP } from 'node:net'
+import { NetworkModule } from '../core/network-module.ts'
+import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
+import { ApiServer } from '../service/api-server.ts'
+import { HealthService, ServingStatus } from '../service/health.ts'
+import { registerReflection } from '../service/reflection.ts'
+import { TransportServiceHandlers } from '../service/transport-service.ts'
+import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { NetworkModuleInit } from '../core/config.ts'
+import type { Logger } from '../core/logger.ts'
+import type { MemberSpec } from '../core/membership.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** The daemon was asked for something unsafe or impossible before it started. */
+export class DaemonConfigError extends Error {
+  override name = 'DaemonConfigError'
+}
+
+export interface DaemonConfig {
+  nodeId: string
+  privateKey: PrivateKey
+  /** libp2p multiaddrs to listen on. */
+  listen: string[]
+  apiHost: string
+  apiPort: number
+  /** Binding the API to a non-loopback address must be asked for explicitly. */
+  allowRemoteApi?: boolean
+  /** Largest API request accepted, in bytes. */
+  apiMaxRequestBytes?: number
+  /** Membership applied at start, as with Connect. */
+  membership?: MemberSpec[]
+  network?: NetworkModuleInit
+  logger: Logger
+}
+
+/** What the daemon announces when it is ready. */
+export interface DaemonInfo {
+  nodeId: string
+  peerId: string
+  listen: string[]
+  api: string
+}
+
+export function isLoopback (host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  if (isIP(host) === 6) return host === '::1'
+  return false
+}
+
+/**
+ * One mirnet daemon: the network module over libp2p, and the API (TransportService,
+ * gRPC health, server reflection) on one HTTP/2 port.
+ */
+export class Daemon {
+  readonly info: DaemonInfo
+  readonly net: NetworkModule
+  readonly #api: ApiServer
+  readonly #health: HealthService
+  readonly #stopping: AbortController
+  readonly #log: Logger
+  #stopped?: Promise<void>
+
+  private constructor (net: NetworkModule, api: ApiServer, health: HealthService, stopping: AbortController, log: Logger) {
+    this.net = net
+    this.#api = api
+    this.#health = health
+    this.#stopping = stopping
+    this.#log = log
+    this.info = { nodeId: net.nodeId, peerId: net.identity, listen: net.listenAddresses(), api: api.address }
+  }
+
+  static async start (config: DaemonConfig): Promise<Daemon> {
+    if (!isLoopback(config.apiHost) && config.allowRemoteApi !== true) {
+      throw new DaemonConfigError(`refusing to serve the API on ${config.apiHost}, which is not a loopback address; pass --api-allow-remote to do so`)
+    }
+    const log = config.logger
+    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen })
+    const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
+    let api: ApiServer | undefined
+    try {
+      await net.start()
+      if (config.membership !== undefined) net.connect(config.membership)
+      const stopping = new AbortController()
+      const health = new HealthService()
+      const handlers = new TransportServiceHandlers(net, { stopping: stopping.signal })
+      api = await ApiServer.listen({
+        host: config.apiHost,
+        port: config.apiPort,
+        readMaxBytes: config.apiMaxRequestBytes ?? Math.max(64 * 1024 * 1024, 2 * net.config.maxFrameBytes),
+        logger: log.child({ component: 'api' }),
+        routes: router => {
+          handlers.register(router)
+          health.register(router)
+          registerReflection(router, [TransportService])
+        }
+      })
+      health.setStatus('', ServingStatus.SERVING)
+      health.setStatus(TransportService.typeName, ServingStatus.SERVING)
+      return new Daemon(net, api, health, stopping, log)
+    } catch (err) {
+      await api?.close()
+      await net.close()
+      throw err
+    }
+  }
+
+  /**
+   * Stop gracefully: health turns NOT_SERVING, Receive streams end cleanly,
+   * calls in progress finish, connections close. Idempotent.
+   */
+  async stop (): Promise<void> {
+    this.#stopped ??= this.#stop()
+    await this.#stopped
+  }
+
+  async #stop (): Promise<void> {
+    this.#log.info({}, 'stopping')
+    this.#health.shutdown()
+    this.#stopping.abort()
+    await this.#api.close()
+    const left = this.net.inbox.length
+    if (left > 0) this.#log.warn({ messages: left }, 'received messages not taken by any Receive stream are discarded')
+    await this.net.close()
+    this.#log.info({}, 'stopped')
+  }
+}

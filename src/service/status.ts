@@ -1,0 +1,74 @@
+import { create } from '@bufbuild/protobuf'
+import { ConnectionState, GetStatusResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { GetStatusResponse } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { LinkState, NetworkStats } from '../core/peer-stats.ts'
+
+const STATES: Record<LinkState, ConnectionState> = {
+  connecting: ConnectionState.CONNECTING,
+  open: ConnectionState.OPEN,
+  backoff: ConnectionState.BACKOFF,
+  closed: ConnectionState.CLOSED,
+  local: ConnectionState.LOCAL
+}
+
+export interface ServiceCounters {
+  /** Messages handed to Receive streams. */
+  deliveredMessages: number
+  /** Messages taken by a Receive stream that ended before it could write them. */
+  abandonedMessages: number
+}
+
+/** The core's stats as the API's GetStatusResponse. */
+export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters): GetStatusResponse {
+  const totals = {
+    sentMessages: 0n,
+    droppedMessages: 0n,
+    lostInFlightMessages: 0n,
+    discardedMessages: 0n,
+    receivedMessages: 0n,
+    deliveredMessages: BigInt(counters.deliveredMessages),
+    abandonedMessages: BigInt(counters.abandonedMessages),
+    inboxMessages: BigInt(stats.inbox.messages),
+    connected: stats.connected,
+    tentativeEvicted: BigInt(stats.tentativeEvicted)
+  }
+  const peers = stats.peers.map(p => {
+    totals.sentMessages += BigInt(p.sentMessages)
+    totals.droppedMessages += BigInt(p.droppedMessages)
+    totals.lostInFlightMessages += BigInt(p.lostInFlightMessages)
+    totals.discardedMessages += BigInt(p.discardedMessages)
+    totals.receivedMessages += BigInt(p.receivedMessages)
+    return {
+      nodeId: p.nodeId,
+      address: p.address,
+      peerId: p.identity,
+      state: STATES[p.state],
+      inboundOpen: p.inboundOpen,
+      queuedMessages: BigInt(p.queued),
+      queuedBytes: BigInt(p.queuedBytes),
+      sentMessages: BigInt(p.sentMessages),
+      sentBytes: BigInt(p.sentBytes),
+      droppedMessages: BigInt(p.droppedMessages),
+      droppedBytes: BigInt(p.droppedBytes),
+      lostInFlightMessages: BigInt(p.lostInFlightMessages),
+      discardedMessages: BigInt(p.discardedMessages),
+      receivedMessages: BigInt(p.receivedMessages),
+      receivedBytes: BigInt(p.receivedBytes),
+      reconnects: BigInt(p.reconnects),
+      lastError: p.lastError ?? ''
+    }
+  })
+  return create(GetStatusResponseSchema, {
+    nodeId: stats.nodeId,
+    peerId: stats.identity,
+    peers,
+    tentative: stats.tentative.map(t => ({
+      peerId: t.identity,
+      heldMessages: BigInt(t.heldMessages),
+      heldBytes: BigInt(t.heldBytes),
+      droppedMessages: BigInt(t.droppedMessages),
+      receivedMessages: BigInt(t.receivedMessages)
+    })),
+    totals
+  })
+}

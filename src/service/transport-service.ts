@@ -1,0 +1,150 @@
+import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { InvalidRequestError, toConnectError } from './errors.ts'
+import { toStatusResponse } from './status.ts'
+import type { ServiceCounters } from './status.ts'
+import type { NetworkModule } from '../core/network-module.ts'
+import type { ReceivedMessage } from '../core/inbox.ts'
+import type { OutboundMessage } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
+
+/** Messages per Receive response when the request does not say. */
+export const DEFAULT_RECEIVE_BATCH = 256
+/** Cap of messages per Receive response. */
+export const MAX_RECEIVE_BATCH = 8192
+/** Payload bytes per Receive response (one message may exceed it alone). */
+export const RECEIVE_BATCH_BYTES = 4 * 1024 * 1024
+/** Largest `min_connected` AwaitConnections accepts. */
+export const MAX_MIN_CONNECTED = 100_000
+
+export interface TransportServiceOptions {
+  /** Aborted when the daemon stops: Receive streams then end cleanly. */
+  stopping: AbortSignal
+}
+
+interface Counts {
+  queued: number
+  droppedOldest: number
+}
+
+/**
+ * The RPC handlers of mirnet.v1.TransportService: each validates its request,
+ * calls the core, and maps errors to codes (in errors.ts, nowhere else).
+ */
+export class TransportServiceHandlers {
+  readonly counters: ServiceCounters = { deliveredMessages: 0, abandonedMessages: 0 }
+  readonly #net: NetworkModule
+  readonly #stopping: AbortSignal
+
+  constructor (net: NetworkModule, options: TransportServiceOptions) {
+    this.#net = net
+    this.#stopping = options.stopping
+  }
+
+  register (router: ConnectRouter): void {
+    router.service(TransportService, this.#impl())
+  }
+
+  #impl (): ServiceImpl<typeof TransportService> {
+    const net = this.#net
+    return {
+      getInfo: () => ({
+        nodeId: net.nodeId,
+        peerId: net.identity,
+        listenAddresses: net.listenAddresses(),
+        maxPayloadBytes: BigInt(net.config.maxFrameBytes)
+      }),
+      connect: (req, ctx) => this.#call(ctx, () => net.connect(req.nodes)),
+      send: (req, ctx) => this.#call(ctx, () => {
+        const counts: Counts = { queued: 0, droppedOldest: 0 }
+        this.#validate(req.messages)
+        this.#queue(req.messages, counts)
+        return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest) }
+      }),
+      sendStream: async (requests, ctx) => {
+        const counts: Counts = { queued: 0, droppedOldest: 0 }
+        let n = 0
+        try {
+          for await (const req of requests) {
+            n++
+            this.#validate(req.messages)
+            this.#queue(req.messages, counts)
+          }
+        } catch (err) {
+          throw toConnectError(err, ctx.signal)
+        }
+        return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest), requests: BigInt(n) }
+      },
+      receive: (req, ctx) => this.#receive(req.maxBatchMessages, ctx),
+      awaitConnections: async (req, ctx) => {
+        const n = req.minConnected
+        if (n < 1 || n > MAX_MIN_CONNECTED) {
+          throw toConnectError(new InvalidRequestError(`min_connected must be between 1 and ${MAX_MIN_CONNECTED}, got ${n}`))
+        }
+        try {
+          await net.waitFor(n, { signal: ctx.signal })
+        } catch (err) {
+          throw toConnectError(err, ctx.signal)
+        }
+        return { connected: net.connectedCount() }
+      },
+      getStatus: () => toStatusResponse(net.stats(), this.counters)
+    }
+  }
+
+  #call<T> (ctx: HandlerContext, fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      throw toConnectError(err, ctx.signal)
+    }
+  }
+
+  /** Check a whole batch before queueing any of it: nothing is queued from a bad request. */
+  #validate (messages: OutboundMessage[]): void {
+    const net = this.#net
+    const max = net.config.maxFrameBytes
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]
+      if (m.destinations.length === 0) throw new InvalidRequestError(`messages[${i}] has no destinations`)
+      if (m.payload.byteLength > max) {
+        throw new InvalidRequestError(`messages[${i}]: payload of ${m.payload.byteLength} bytes exceeds the maximum of ${max} bytes`)
+      }
+      net.assertMembers(m.destinations)
+    }
+  }
+
+  #queue (messages: OutboundMessage[], counts: Counts): void {
+    const net = this.#net
+    for (const m of messages) {
+      for (const d of m.destinations) {
+        if (net.sendTo(d, m.payload) === 'dropped-oldest') counts.droppedOldest++
+        counts.queued++
+      }
+    }
+  }
+
+  async * #receive (maxBatch: number, ctx: HandlerContext): AsyncGenerator<{ messages: ReceivedMessage[] }> {
+    const batchSize = maxBatch === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(maxBatch, MAX_RECEIVE_BATCH)
+    const inbox = this.#net.inbox
+    const signal = AbortSignal.any([ctx.signal, this.#stopping])
+    let unconfirmed = 0
+    try {
+      for (;;) {
+        try {
+          if (!await inbox.wait(signal)) return
+        } catch (err) {
+          if (this.#stopping.aborted) return
+          throw toConnectError(err, ctx.signal)
+        }
+        const messages = inbox.take(batchSize, RECEIVE_BATCH_BYTES)
+        unconfirmed = messages.length
+        yield { messages }
+        // resumed: the batch was handed to the stream
+        this.counters.deliveredMessages += unconfirmed
+        unconfirmed = 0
+      }
+    } finally {
+      this.counters.abandonedMessages += unconfirmed
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js'
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { Daemon } from '../../src/daemon/daemon.ts'
+import { generateKey } from '../../src/transports/libp2p/keys.ts'
+import { silentLogger } from '../../src/core/logger.ts'
+import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { Client, ServiceDefinition } from '@grpc/grpc-js'
+import type { NetworkModuleInit } from '../../src/core/config.ts'
+import type { DescMessage } from '@bufbuild/protobuf'
+
+/** Start an in-process daemon on 127.0.0.1 with free ports. */
+export async function startTestDaemon (nodeId: string, network: NetworkModuleInit = {}): Promise<Daemon> {
+  return await Daemon.start({
+    nodeId,
+    privateKey: await generateKey(),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    apiHost: '127.0.0.1',
+    apiPort: 0,
+    network,
+    logger: silentLogger
+  })
+}
+
+/**
+ * A @grpc/grpc-js client of TransportService built from the generated
+ * descriptors (no proto-loader), so the tests also speak plain gRPC as other
+ * languages' clients do.
+ */
+export function grpcJsClient (address: string): Client & Record<string, (...args: unknown[]) => unknown> {
+  const definition: Record<string, ServiceDefinition[string]> = {}
+  for (const method of TransportService.methods) {
+    const input: DescMessage = method.input
+    const output: DescMessage = method.output
+    definition[method.localName] = {
+      path: `/${TransportService.typeName}/${method.name}`,
+      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+      requestSerialize: (value: object) => Buffer.from(toBinary(input, create(input, value as never))),
+      requestDeserialize: (bytes: Buffer) => fromBinary(input, bytes),
+      responseSerialize: (value: object) => Buffer.from(toBinary(output, create(output, value as never))),
+      responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes)
+    }
+  }
+  const Ctor = makeGenericClientConstructor(definition as ServiceDefinition, TransportService.typeName)
+  return new Ctor(address, credentials.createInsecure()) as Client & Record<string, (...args: unknown[]) => unknown>
+}
