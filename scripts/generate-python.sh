@@ -51,6 +51,9 @@ done
 # The root itself is not a package: gen/python goes on sys.path.
 rm -f "$OUT/__init__.py"
 
+# Importing the stubs writes bytecode next to them; keep it out of git.
+printf '__pycache__/\n' > "$OUT/.gitignore"
+
 cat > "$OUT/README.md" <<'README'
 # gen/python
 

@@ -122,7 +122,7 @@ def rpc(name, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except grpc.RpcError as e:
         if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-            raise Failure(f"{name}: timed out", EXIT_TIMEOUT) from e
+            raise Failure(f"{name}: timed out: {e.details()}", EXIT_TIMEOUT) from e
         raise Failure(f"{name} failed: {e.code().name}: {e.details()}", EXIT_RPC) from e
 
 

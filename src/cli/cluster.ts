@@ -48,9 +48,9 @@ async function startDaemon (nodeId: string, keyFile: string, api: string, logLev
     child.once('exit', code => { reject(new ClusterError(`${nodeId} exited with code ${code} before it was ready`)) })
     lines.once('line', line => {
       try {
-        const ready = JSON.parse(line) as DaemonInfo & { event: string }
-        if (ready.event !== 'ready') throw new Error(`unexpected first line: ${line}`)
-        resolve(ready)
+        const { event, ...info } = JSON.parse(line) as DaemonInfo & { event: string }
+        if (event !== 'ready') throw new Error(`unexpected first line: ${line}`)
+        resolve(info)
       } catch (err) {
         reject(new ClusterError(`${nodeId}: ${(err as Error).message}`))
       }

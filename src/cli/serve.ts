@@ -82,7 +82,24 @@ async function loadMembership (path: string): Promise<MemberSpec[]> {
   }
 }
 
+/** Resolves with the first SIGTERM or SIGINT; listening starts at once, so none is missed. */
+function nextStopSignal (): Promise<string> {
+  return new Promise<string>(resolve => {
+    const onTerm = (): void => { settle('SIGTERM') }
+    const onInt = (): void => { settle('SIGINT') }
+    const settle = (signal: string): void => {
+      process.off('SIGTERM', onTerm)
+      process.off('SIGINT', onInt)
+      resolve(signal)
+    }
+    process.once('SIGTERM', onTerm)
+    process.once('SIGINT', onInt)
+  })
+}
+
 async function serve (opts: ServeOptions): Promise<void> {
+  // before anything else: a signal during start-up must stop the daemon, not kill it
+  const stopSignal = nextStopSignal()
   const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
@@ -97,17 +114,6 @@ async function serve (opts: ServeOptions): Promise<void> {
   })
   process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info }) + '\n')
   log.info({ ...daemon.info }, 'ready')
-  await new Promise<void>(resolve => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'signal received')
-      process.off('SIGTERM', onTerm)
-      process.off('SIGINT', onInt)
-      resolve()
-    }
-    const onTerm = (): void => { stop('SIGTERM') }
-    const onInt = (): void => { stop('SIGINT') }
-    process.once('SIGTERM', onTerm)
-    process.once('SIGINT', onInt)
-  })
+  log.info({ signal: await stopSignal }, 'signal received')
   await daemon.stop()
 }
