@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { status as GrpcStatus } from '@grpc/grpc-js'
-import { createMirnetClient } from '../src/client/client.ts'
+import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { ConnectionState } from '../gen/ts/mirnet/v1/transport_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
@@ -13,7 +13,13 @@ const str = (b: Uint8Array): string => new TextDecoder().decode(b)
 
 /** The first Receive batch; the stream is cancelled after it. */
 async function firstBatch (client: MirnetClient): Promise<ReceiveResponse> {
-  for await (const res of client.receive({})) return res
+  const abort = new AbortController()
+  try {
+    for await (const res of client.receive({}, { signal: abort.signal })) return res
+  } finally {
+    // leaving the loop alone does not cancel the call (connect-es): abort it
+    abort.abort()
+  }
   throw new Error('the Receive stream ended without a batch')
 }
 
@@ -114,12 +120,28 @@ describe('TransportService', () => {
         }
         if (got.length === 100) break
       }
+      abort.abort()
       expect(got).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`))
       const selfBatch = await firstBatch(ca)
       expect(selfBatch.messages.map(m => [m.from, str(m.payload)])).toEqual([['a', 'm1']])
       const status = await cb.getStatus({})
       expect(status.totals?.deliveredMessages).toBe(100n)
       expect(status.peers.find(p => p.nodeId === 'a')).toMatchObject({ receivedMessages: 100n, state: ConnectionState.OPEN })
+    })
+
+    it('loses nothing to a Receive loop that was left: receiveMessages cancels its stream', async () => {
+      const { ca } = await pair()
+      await ca.send({ messages: [{ destinations: ['a'], payload: text('first') }] })
+      for await (const m of receiveMessages(ca)) {
+        expect(str(m.payload)).toBe('first')
+        expect((await ca.getStatus({})).totals?.receiveStreams).toBe(1)
+        break
+      }
+      // the cancel reaches the daemon: no stream is left to take the next message
+      while ((await ca.getStatus({})).totals?.receiveStreams !== 0) await new Promise(resolve => setImmediate(resolve))
+      await ca.send({ messages: [{ destinations: ['a'], payload: text('second') }] })
+      const next = await firstBatch(ca)
+      expect(next.messages.map(m => str(m.payload))).toEqual(['second'])
     })
 
     it('shares messages between concurrent Receive streams: each message exactly once', async () => {

@@ -2,7 +2,7 @@ import { chmod, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { connect } from 'node:net'
-import { createMirnetClient } from '../src/client/client.ts'
+import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { BUF, Scratch, firstLine, freePort, mirnet, run, stop } from './helpers/processes.ts'
 import type { Ready } from './helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -117,15 +117,12 @@ describe('mirnet CLI', () => {
     const received = await Promise.all(clients.map(async c => {
       const next = new Map<string, number>()
       let count = 0
-      for await (const res of c.receive({ maxBatchMessages: 100 }, { timeoutMs: 30_000 })) {
-        for (const m of res.messages) {
-          const [sender, seq] = str(m.payload).split(':')
-          expect(m.from).toBe(sender)
-          expect(Number(seq)).toBe(next.get(sender) ?? 0)
-          next.set(sender, Number(seq) + 1)
-          count++
-        }
-        if (count === perPair * ids.length) break
+      for await (const m of receiveMessages(c, { maxBatchMessages: 100, timeoutMs: 30_000 })) {
+        const [sender, seq] = str(m.payload).split(':')
+        expect(m.from).toBe(sender)
+        expect(Number(seq)).toBe(next.get(sender) ?? 0)
+        next.set(sender, Number(seq) + 1)
+        if (++count === perPair * ids.length) break
       }
       return Object.fromEntries(next)
     }))
@@ -195,8 +192,8 @@ describe('mirnet CLI', () => {
     const [c0, c1] = ready.nodes.map(n => createMirnetClient(n.api))
     expect((await c0.getStatus({})).totals?.connected).toBe(2)
     await c0.send({ messages: [{ destinations: ['node-1'], payload: text('hi') }] })
-    for await (const res of c1.receive({})) {
-      expect(res.messages.map(m => [m.from, str(m.payload)])).toEqual([['node-0', 'hi']])
+    for await (const m of receiveMessages(c1)) {
+      expect([m.from, str(m.payload)]).toEqual(['node-0', 'hi'])
       break
     }
     await eventuallyContains(() => stdout, 'buf curl --protocol grpc --http2-prior-knowledge')

@@ -136,6 +136,7 @@ def receive(stub, want, timeout, say):
     # daemon hands over are not left in its inbox for other Receive streams.
     stream = stub.Receive(pb.ReceiveRequest(max_batch_messages=min(want, 8192)), timeout=timeout)
     count = 0
+    timed_out = False
     try:
         for batch in stream:
             for m in batch.messages:
@@ -146,13 +147,19 @@ def receive(stub, want, timeout, say):
                 break
     except grpc.RpcError as e:
         if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
-            raise Failure(f"Receive failed: {e.code().name}: {e.details()}", EXIT_RPC) from e
+            raise Failure(f"Receive failed after {count} message(s): "
+                          f"{e.code().name}: {e.details()}", EXIT_RPC) from e
+        timed_out = True
     finally:
         stream.cancel()
     say(f"receive: {count} message(s)")
     if want and count < want:
-        raise Failure(f"Receive: timed out after {timeout:g}s with {count} of {want} messages",
-                      EXIT_TIMEOUT)
+        if timed_out:
+            raise Failure(f"Receive: timed out after {timeout:g}s with {count} of {want} "
+                          "messages", EXIT_TIMEOUT)
+        # the daemon ends Receive streams cleanly when it stops
+        raise Failure(f"Receive: the daemon ended the stream after {count} of {want} "
+                      "messages (is it stopping?)", EXIT_RPC)
     return count
 
 

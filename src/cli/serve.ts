@@ -100,7 +100,7 @@ function nextStopSignal (): Promise<string> {
 async function serve (opts: ServeOptions): Promise<void> {
   // before anything else: a signal during start-up must stop the daemon, not kill it
   const stopSignal = nextStopSignal()
-  const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
+  const log = createLogger(opts.logLevel)
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
     privateKey: await loadKey(opts, log),

@@ -14,8 +14,10 @@ const STATES: Record<LinkState, ConnectionState> = {
 export interface ServiceCounters {
   /** Messages handed to Receive streams. */
   deliveredMessages: number
-  /** Messages taken by a Receive stream that ended before it could write them. */
+  /** Messages taken by a Receive stream and possibly never read by its client. */
   abandonedMessages: number
+  /** Receive streams open now. */
+  receiveStreams: number
 }
 
 /** The core's stats as the API's GetStatusResponse. */
@@ -28,6 +30,7 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     receivedMessages: 0n,
     deliveredMessages: BigInt(counters.deliveredMessages),
     abandonedMessages: BigInt(counters.abandonedMessages),
+    receiveStreams: counters.receiveStreams,
     inboxMessages: BigInt(stats.inbox.messages),
     connected: stats.connected,
     tentativeEvicted: BigInt(stats.tentativeEvicted)

@@ -31,7 +31,7 @@ interface Counts {
  * calls the core, and maps errors to codes (in errors.ts, nowhere else).
  */
 export class TransportServiceHandlers {
-  readonly counters: ServiceCounters = { deliveredMessages: 0, abandonedMessages: 0 }
+  readonly counters: ServiceCounters = { deliveredMessages: 0, abandonedMessages: 0, receiveStreams: 0 }
   readonly #net: NetworkModule
   readonly #stopping: AbortSignal
 
@@ -126,8 +126,13 @@ export class TransportServiceHandlers {
   async * #receive (maxBatch: number, ctx: HandlerContext): AsyncGenerator<{ messages: ReceivedMessage[] }> {
     const batchSize = maxBatch === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(maxBatch, MAX_RECEIVE_BATCH)
     const inbox = this.#net.inbox
+    const counters = this.counters
     const signal = AbortSignal.any([ctx.signal, this.#stopping])
-    let unconfirmed = 0
+    /** Taken from the inbox, not yet handed to the stream. */
+    let unwritten = 0
+    /** The last batch handed to the stream: lost if the client cancels now. */
+    let lastWritten = 0
+    counters.receiveStreams++
     try {
       for (;;) {
         try {
@@ -137,14 +142,17 @@ export class TransportServiceHandlers {
           throw toConnectError(err, ctx.signal)
         }
         const messages = inbox.take(batchSize, RECEIVE_BATCH_BYTES)
-        unconfirmed = messages.length
+        unwritten = messages.length
         yield { messages }
-        // resumed: the batch was handed to the stream
-        this.counters.deliveredMessages += unconfirmed
-        unconfirmed = 0
+        // resumed: the batch was handed to the HTTP/2 stream
+        counters.deliveredMessages += unwritten
+        lastWritten = unwritten
+        unwritten = 0
       }
     } finally {
-      this.counters.abandonedMessages += unconfirmed
+      counters.receiveStreams--
+      const cancelledByClient = ctx.signal.aborted && !this.#stopping.aborted
+      counters.abandonedMessages += unwritten + (cancelledByClient ? lastWritten : 0)
     }
   }
 }
