@@ -330,6 +330,26 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       expect(got.map(m => m.from).sort()).toEqual(['b', 'm'])
     })
 
+    it('pushes back to the sender: a receiver that stops reading fills the sender\'s queue, not the stream', async () => {
+      const a = await harness.createNode('a', { queueCapacity: 1000 })
+      const b = await harness.createNode('b', { inboxCapacity: 100 })
+      await connected(a, b)
+      const total = 200_000
+      const payload = new Uint8Array(256)
+      for (let i = 0; i < total; i += 1000) {
+        for (let j = 0; j < 1000; j++) a.module.sendTo('b', payload)
+        // let the writer and the network run between bursts
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      await eventually('b\'s inbox to fill', () => b.module.inbox.full)
+      const stats = peer(a.module, 'b')
+      // the writer waited for drain: most messages stayed in (and fell out of) the bounded queue
+      expect(stats?.sentMessages).toBeLessThan(total / 2)
+      expect(stats?.droppedMessages).toBeGreaterThan(0)
+      expect(stats?.queued).toBeLessThanOrEqual(1000)
+      expect(b.module.inbox.length).toBeLessThanOrEqual(101)
+    })
+
     it('stops reading when the inbox is full and loses nothing once the consumer catches up', async () => {
       const a = await harness.createNode('a', { queueCapacity: 20_000 })
       const b = await harness.createNode('b', { inboxCapacity: 100, inboxMaxBytes: 1024 * 1024 })
