@@ -1,0 +1,31 @@
+/** One figure of one system in one scenario, as written to the JSON report. */
+export interface BenchResult {
+  scenario: ScenarioName
+  /** `mirnet` or the baseline's name. */
+  system: string
+  payloadBytes?: number
+  msgsPerSec?: number
+  mbPerSec?: number
+  p50Ms?: number
+  p99Ms?: number
+  rssMb?: number
+  seconds?: number
+  /** Anything a reader needs to interpret the figure (rate offered, rounds, …). */
+  note?: string
+}
+
+export type ScenarioName = 'link' | 'api-e2e' | 'api-unary' | 'latency' | 'fan-out' | 'dead-peer-memory' | 'reconnect' | 'scale'
+
+export interface ScenarioContext {
+  /** Short run (the whole suite under 2 minutes), for tests and smoke checks. */
+  quick: boolean
+  /** One line of progress for the display (stderr). */
+  progress: (message: string) => void
+}
+
+export interface Scenario {
+  name: ScenarioName
+  /** What is measured and against which baseline, one line. */
+  description: string
+  run: (ctx: ScenarioContext) => Promise<BenchResult[]>
+}
