@@ -15,7 +15,7 @@ export interface NetworkModuleInit {
   queueMaxBytes?: number
   /**
    * Bytes written in one `send()` when several messages are queued.
-   * @default 64 KiB
+   * @default 256 KiB
    */
   coalesceBytes?: number
   /**
@@ -30,7 +30,7 @@ export interface NetworkModuleInit {
   reconnectInitialDelayMs?: number
   /**
    * Cap of the reconnect delay (ms).
-   * @default 2000
+   * @default 500
    */
   reconnectMaxDelayMs?: number
   /**

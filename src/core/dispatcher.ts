@@ -1,10 +1,11 @@
 import { Backoff, delay } from './backoff.ts'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
-import { encodeFrames } from './frame-codec.ts'
+import { FRAME_REFERENCE_MIN_BYTES } from './constants.ts'
+import { encodeFrameList } from './frame-codec.ts'
 import { OutboundLink } from './outbound-link.ts'
 import type { Logger } from './logger.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
-import type { Channel, Transport } from './transport.ts'
+import type { Bytes, Channel, Transport } from './transport.ts'
 
 export interface DispatcherComponents {
   transport: Transport
@@ -54,7 +55,7 @@ export class Dispatcher {
   #state: DispatcherState = { t: 'connecting' }
   #wake?: () => void
   /** A batch taken from the queue and not yet accepted by a channel. */
-  #pending?: Uint8Array
+  #pending?: Bytes
   #pendingMessages = 0
   #pendingBytes = 0
   #sentMessages = 0
@@ -223,7 +224,7 @@ export class Dispatcher {
         }
         let more: boolean
         try {
-          more = link.send(this.#pending as Uint8Array, this.#pendingMessages)
+          more = link.send(this.#pending as Bytes, this.#pendingMessages)
         } catch (err) {
           // not written: the batch stays pending for the next connection
           this.#recordError(err, 'send failed')
@@ -260,7 +261,7 @@ export class Dispatcher {
       batch[count++] = payload
       bytes += payload.byteLength
     } while (queue.length > 0 && bytes + (queue.peek() as Uint8Array).byteLength <= cap)
-    this.#pending = encodeFrames(batch, count, bytes)
+    this.#pending = encodeFrameList(batch, count, FRAME_REFERENCE_MIN_BYTES)
     batch.fill(undefined as unknown as Uint8Array, 0, count)
     this.#pendingMessages = count
     this.#pendingBytes = bytes

@@ -31,6 +31,40 @@ export function encodeFrames (payloads: readonly Uint8Array[], count: number, to
   return out
 }
 
+/**
+ * Encode messages as consecutive frames into a list for a single `send()`:
+ * headers and small payloads are copied into one buffer, payloads of
+ * `referenceMinBytes` or more are referenced, not copied (the sender owns
+ * them once queued). Byte for byte the same as {@link encodeFrames}.
+ */
+export function encodeFrameList (payloads: readonly Uint8Array[], count: number, referenceMinBytes: number): Uint8ArrayList {
+  let copied = 0
+  for (let i = 0; i < count; i++) {
+    const length = payloads[i].byteLength
+    copied += encodingLength(length) + (length < referenceMinBytes ? length : 0)
+  }
+  const buf = Buffer.allocUnsafe(copied)
+  const out = new Uint8ArrayList()
+  let start = 0
+  let offset = 0
+  for (let i = 0; i < count; i++) {
+    const p = payloads[i]
+    const length = p.byteLength
+    encodeUint8Array(length, buf, offset)
+    offset += encodingLength(length)
+    if (length < referenceMinBytes) {
+      buf.set(p, offset)
+      offset += length
+    } else {
+      out.append(buf.subarray(start, offset))
+      out.append(p)
+      start = offset
+    }
+  }
+  if (offset > start) out.append(buf.subarray(start, offset))
+  return out
+}
+
 /** Bytes a batch of frames takes on the wire. */
 export function frameLength (payloadBytes: number): number {
   return encodingLength(payloadBytes) + payloadBytes

@@ -7,6 +7,7 @@ import { createLibp2p } from 'libp2p'
 import { PROTOCOL_ID, MiB } from '../../core/constants.ts'
 import { InvalidAddressError, MissingPeerIdError } from '../../core/errors.ts'
 import { Libp2pChannel } from './libp2p-channel.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
 
@@ -22,6 +23,17 @@ export interface Libp2pTransportInit {
    * @default 300
    */
   maxConnections?: number
+  /**
+   * Inbound connections being upgraded (Noise handshake) at once; more are refused.
+   * @default 256
+   */
+  maxIncomingPendingConnections?: number
+  /**
+   * Inbound connections accepted per second from one host; more are refused.
+   * libp2p's default (5) refuses members that share a host or a NAT.
+   * @default 256
+   */
+  inboundConnectionThreshold?: number
   /**
    * Inbound `/mirnet/1.0.0` streams per connection at once (one is normal;
    * a few cover a reconnect overlapping a dying stream).
@@ -62,11 +74,15 @@ export class Libp2pTransport implements Transport {
       privateKey: init.privateKey,
       addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux({
         streamOptions: { maxStreamWindowSize: maxStreamWindowBytes, maxReadBufferLength: 2 * maxStreamWindowBytes }
       })],
-      connectionManager: { maxConnections: init.maxConnections ?? 300 }
+      connectionManager: {
+        maxConnections: init.maxConnections ?? 300,
+        maxIncomingPendingConnections: init.maxIncomingPendingConnections ?? 256,
+        inboundConnectionThreshold: init.inboundConnectionThreshold ?? 256
+      }
     })
     return new Libp2pTransport(node, init)
   }

@@ -1,0 +1,275 @@
+/**
+ * A sender and a receiver, each its own OS process (forked from
+ * `bench/workers/link-sender.ts` and `link-receiver.ts`), joined by one link
+ * of a given system:
+ *
+ * - `mirnet`: a NetworkModule on each side, libp2p (TCP + Noise + Yamux) on
+ *   127.0.0.1; the sender enqueues as fast as the Dispatcher queue has room
+ *   (so nothing is dropped; drops are counted and reported).
+ * - `raw-tcp`: node:net, one `socket.write()` per length-prefixed message;
+ *   the receiver decodes frames with the core's FrameDecoder.
+ * - `libp2p-per-message`: a plain js-libp2p 3 node on each side (TCP + Noise
+ *   + Yamux, library defaults), one `stream.send()` per framed message,
+ *   waiting for the next `drain` event when `send()` returns false.
+ *
+ * A round sends one payload size for a fixed time and measures delivered
+ * messages and bytes over the time from the first send to the receiver
+ * holding everything sent (wall clock shared by both processes; MB = 10^6 bytes).
+ */
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ChildProcess } from 'node:child_process'
+
+export type LinkSystem = 'mirnet' | 'raw-tcp' | 'libp2p-per-message'
+
+/** Parent -> sender worker. */
+export type ToSender =
+  | { type: 'connect', peer: PeerInfo }
+  | { type: 'run', payloadBytes: number, seconds: number }
+  | { type: 'close' }
+
+/** Parent -> receiver worker. */
+export type ToReceiver =
+  | { type: 'connect', peer: PeerInfo }
+  /** Zero the counters (between rounds, once the previous round is all delivered). */
+  | { type: 'reset' }
+  /** Reply `counts` once `messages` were delivered since the reset, or after `timeoutMs`. */
+  | { type: 'await', messages: number, timeoutMs: number }
+  | { type: 'close' }
+
+/** Where a worker can be reached: node id and address (multiaddr or host:port). */
+export interface PeerInfo {
+  nodeId: string
+  address: string
+}
+
+/** Worker -> parent. */
+export type FromWorker =
+  | { type: 'ready', peer: PeerInfo }
+  | { type: 'connected' }
+  | { type: 'reset' }
+  /** Sender: a round is over and everything sent has left the sender's queue. `startedAt` is epoch ms. */
+  | { type: 'sent', messages: number, bytes: number, dropped: number, startedAt: number }
+  /** Receiver: delivered since the reset, and when the last of them arrived (epoch ms). */
+  | { type: 'counts', messages: number, bytes: number, at: number }
+  | { type: 'error', message: string }
+
+export interface RoundResult {
+  system: LinkSystem
+  payloadBytes: number
+  sentMessages: number
+  deliveredMessages: number
+  deliveredBytes: number
+  /** Dropped by the sender (mirnet's queue; always 0 for the baselines). */
+  droppedMessages: number
+  /** From the first send to the receiver holding everything sent. */
+  seconds: number
+  msgsPerSec: number
+  mbPerSec: number
+}
+
+export interface LinkPairOptions {
+  /** Extra node flags for both workers (e.g. `--cpu-prof`). */
+  execArgv?: string[]
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function epochMs (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+const WORKER_DIR = new URL('../workers/', import.meta.url)
+const READY_TIMEOUT_MS = 20_000
+const DELIVERY_TIMEOUT_MS = 30_000
+const EXIT_TIMEOUT_MS = 10_000
+
+type Reply<K extends FromWorker['type']> = Extract<FromWorker, { type: K }>
+
+/** One forked worker and its IPC channel, read one reply at a time. */
+class WorkerProcess {
+  readonly name: string
+  readonly exited: Promise<number | null>
+  readonly #child: ChildProcess
+  readonly #replies: FromWorker[] = []
+  #waiter?: (message: FromWorker | Error) => void
+  #gone?: Error
+
+  constructor (entry: string, system: LinkSystem, options: LinkPairOptions) {
+    this.name = `${entry} (${system})`
+    const execArgv = [...process.execArgv, ...(options.execArgv ?? [])]
+    this.#child = fork(fileURLToPath(new URL(entry, WORKER_DIR)), [system], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+    this.#child.on('message', (message: FromWorker) => { this.#deliver(message) })
+    this.#child.on('error', (err: Error) => { this.fail(err) })
+    this.exited = new Promise(resolve => {
+      this.#child.once('exit', (code, signal) => {
+        this.fail(new Error(`${this.name} exited (${signal ?? `code ${code}`})`))
+        resolve(code)
+      })
+    })
+  }
+
+  get pid (): number | undefined { return this.#child.pid }
+
+  send (message: ToSender | ToReceiver): void {
+    if (this.#child.connected) this.#child.send(message)
+  }
+
+  /** The next reply, which must be of `type`. */
+  async next<K extends FromWorker['type']> (type: K, timeoutMs: number): Promise<Reply<K>> {
+    const message = await this.#take(type, timeoutMs)
+    if (message.type === 'error') throw new Error(`${this.name} failed: ${message.message}`)
+    if (message.type !== type) throw new Error(`expected "${type}" from ${this.name}, got "${message.type}"`)
+    return message as Reply<K>
+  }
+
+  /** Ask the worker to close and wait for its exit; kill it (by pid) if it takes too long. */
+  async close (): Promise<void> {
+    this.send({ type: 'close' })
+    const code = await Promise.race([this.exited, sleep(EXIT_TIMEOUT_MS, 'timeout' as const, { ref: false })])
+    if (code === 'timeout') {
+      this.kill()
+      await this.exited
+      throw new Error(`${this.name} did not exit within ${EXIT_TIMEOUT_MS} ms; killed it`)
+    }
+    if (code !== 0) throw new Error(`${this.name} exited with code ${code}`)
+  }
+
+  kill (): void {
+    const child = this.#child
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid, 'SIGKILL')
+    }
+  }
+
+  /** The worker is gone or unusable: fail whoever waits on it, now and later. */
+  fail (err: Error): void {
+    this.#gone ??= err
+    this.#deliver(err)
+  }
+
+  #deliver (message: FromWorker | Error): void {
+    const waiter = this.#waiter
+    if (waiter !== undefined) {
+      this.#waiter = undefined
+      waiter(message)
+    } else if (!(message instanceof Error)) {
+      this.#replies.push(message)
+    }
+  }
+
+  async #take (type: string, timeoutMs: number): Promise<FromWorker> {
+    const queued = this.#replies.shift()
+    if (queued !== undefined) return queued
+    if (this.#gone !== undefined) throw this.#gone
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiter = undefined
+        reject(new Error(`no "${type}" from ${this.name} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.#waiter = message => {
+        clearTimeout(timer)
+        if (message instanceof Error) reject(message)
+        else resolve(message)
+      }
+    })
+  }
+}
+
+/**
+ * A connected sender/receiver pair of one system, kept for any number of
+ * rounds. `close()` ends both processes; on any error both are killed.
+ */
+export class LinkPair {
+  readonly system: LinkSystem
+  readonly #sender: WorkerProcess
+  readonly #receiver: WorkerProcess
+
+  private constructor (system: LinkSystem, sender: WorkerProcess, receiver: WorkerProcess) {
+    this.system = system
+    this.#sender = sender
+    this.#receiver = receiver
+    // one side gone: whoever waits on the other stops waiting at once
+    void sender.exited.then(() => { receiver.fail(new Error(`${sender.name} exited`)) })
+    void receiver.exited.then(() => { sender.fail(new Error(`${receiver.name} exited`)) })
+  }
+
+  /** Process ids of the sender and the receiver (for CPU and memory readings). */
+  get pids (): { sender?: number, receiver?: number } {
+    return { sender: this.#sender.pid, receiver: this.#receiver.pid }
+  }
+
+  /** Fork both workers and connect them. */
+  static async start (system: LinkSystem, options: LinkPairOptions = {}): Promise<LinkPair> {
+    const receiver = new WorkerProcess('link-receiver.ts', system, options)
+    const sender = new WorkerProcess('link-sender.ts', system, options)
+    const pair = new LinkPair(system, sender, receiver)
+    try {
+      const [r, s] = await Promise.all([receiver.next('ready', READY_TIMEOUT_MS), sender.next('ready', READY_TIMEOUT_MS)])
+      receiver.send({ type: 'connect', peer: s.peer })
+      sender.send({ type: 'connect', peer: r.peer })
+      await Promise.all([receiver.next('connected', READY_TIMEOUT_MS), sender.next('connected', READY_TIMEOUT_MS)])
+    } catch (err) {
+      await pair.kill()
+      throw err
+    }
+    return pair
+  }
+
+  /** Send `payloadBytes`-byte messages for `seconds`; kills both workers on failure. */
+  async round (payloadBytes: number, seconds: number): Promise<RoundResult> {
+    try {
+      this.#receiver.send({ type: 'reset' })
+      await this.#receiver.next('reset', READY_TIMEOUT_MS)
+      this.#sender.send({ type: 'run', payloadBytes, seconds })
+      const sent = await this.#sender.next('sent', seconds * 1000 + DELIVERY_TIMEOUT_MS)
+      this.#receiver.send({ type: 'await', messages: sent.messages, timeoutMs: DELIVERY_TIMEOUT_MS })
+      const got = await this.#receiver.next('counts', DELIVERY_TIMEOUT_MS + 5_000)
+      if (got.messages < sent.messages) {
+        throw new Error(`${this.system}: ${sent.messages - got.messages} of ${sent.messages} messages not delivered within ${DELIVERY_TIMEOUT_MS} ms`)
+      }
+      const elapsed = (got.at - sent.startedAt) / 1000
+      return {
+        system: this.system,
+        payloadBytes,
+        sentMessages: sent.messages,
+        deliveredMessages: got.messages,
+        deliveredBytes: got.bytes,
+        droppedMessages: sent.dropped,
+        seconds: elapsed,
+        msgsPerSec: got.messages / elapsed,
+        mbPerSec: got.bytes / elapsed / 1e6
+      }
+    } catch (err) {
+      await this.kill()
+      throw err
+    }
+  }
+
+  /** End both workers gracefully (killing whichever does not exit in time). */
+  async close (): Promise<void> {
+    const results = await Promise.allSettled([this.#sender.close(), this.#receiver.close()])
+    const failed = results.find(r => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
+  /** SIGKILL both workers and wait for their exit. */
+  async kill (): Promise<void> {
+    this.#sender.kill()
+    this.#receiver.kill()
+    await Promise.all([this.#sender.exited, this.#receiver.exited])
+  }
+}
+
+/**
+ * One mirnet core round, A -> B over libp2p between two processes: starts a
+ * fresh sender/receiver pair, sends `payloadBytes`-byte messages for
+ * `seconds`, closes the pair (no processes are left behind), and returns the
+ * delivered rate. Costs about a second of setup on top of `seconds`.
+ */
+export async function measureCoreLink (payloadBytes: number, seconds: number): Promise<{ msgsPerSec: number, mbPerSec: number }> {
+  const pair = await LinkPair.start('mirnet')
+  const result = await pair.round(payloadBytes, seconds)
+  await pair.close()
+  return { msgsPerSec: result.msgsPerSec, mbPerSec: result.mbPerSec }
+}

@@ -1,0 +1,97 @@
+/**
+ * Scenario `link`: one core module A -> B over libp2p (TCP + Noise + Yamux on
+ * 127.0.0.1), sender and receiver in two OS processes, against raw TCP (one
+ * `socket.write()` per framed message) and plain js-libp2p (one
+ * `stream.send()` per message), for 256-byte and 64-KiB payloads. Rounds
+ * alternate between the systems; each sends for a fixed time as fast as the
+ * system accepts without loss. See bench/lib/link-pair.ts.
+ */
+import { alternate, median } from '../lib/stats.ts'
+import { LinkPair } from '../lib/link-pair.ts'
+import type { LinkSystem, RoundResult } from '../lib/link-pair.ts'
+import type { BenchResult, Scenario, ScenarioContext } from '../lib/types.ts'
+
+const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'raw-tcp', 'libp2p-per-message']
+const PAYLOAD_SIZES = [256, 64 * 1024] as const
+/** An unreported round per pair and payload first, so that every system runs JIT-warm. */
+const WARMUP_SECONDS = 0.3
+
+interface Plan {
+  rounds: number
+  seconds: number
+}
+
+function label (payloadBytes: number): string {
+  return payloadBytes >= 1024 ? `${payloadBytes / 1024} KiB` : `${payloadBytes} B`
+}
+
+function describeRound (r: RoundResult): string {
+  const drops = r.system === 'mirnet' ? `, dropped ${r.droppedMessages}` : ''
+  return `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s, ${r.mbPerSec.toFixed(1)} MB/s in ${r.seconds.toFixed(2)} s${drops}`
+}
+
+/** Medians per system, with mirnet's ratio to each baseline in the note. */
+function summarize (payloadBytes: number, bySystem: Map<LinkSystem, RoundResult[]>): BenchResult[] {
+  const medians = new Map<LinkSystem, { msgsPerSec: number, mbPerSec: number, seconds: number }>()
+  for (const [system, rounds] of bySystem) {
+    medians.set(system, {
+      msgsPerSec: median(rounds.map(r => r.msgsPerSec)),
+      mbPerSec: median(rounds.map(r => r.mbPerSec)),
+      seconds: median(rounds.map(r => r.seconds))
+    })
+  }
+  const raw = medians.get('raw-tcp')
+  const perMessage = medians.get('libp2p-per-message')
+  // same payload for all: the msg/s ratio is the MB/s ratio
+  const ratio = (value: number, base: number | undefined): string => base === undefined ? '?' : (value / base).toFixed(2)
+  return SYSTEMS.map(system => {
+    const m = medians.get(system) as { msgsPerSec: number, mbPerSec: number, seconds: number }
+    const rounds = bySystem.get(system) ?? []
+    const notes = [`median of ${rounds.length} rounds`]
+    if (system !== 'raw-tcp') notes.push(`${ratio(m.msgsPerSec, raw?.msgsPerSec)}× raw-tcp`)
+    if (system === 'mirnet') {
+      notes.push(`${ratio(m.msgsPerSec, perMessage?.msgsPerSec)}× libp2p-per-message`)
+      notes.push(`dropped ${rounds.reduce((n, r) => n + r.droppedMessages, 0)}`)
+    }
+    return { scenario: 'link', system, payloadBytes, msgsPerSec: m.msgsPerSec, mbPerSec: m.mbPerSec, seconds: m.seconds, note: notes.join('; ') }
+  })
+}
+
+async function measure (pairs: Map<LinkSystem, LinkPair>, plan: Plan, ctx: ScenarioContext): Promise<BenchResult[]> {
+  const results: BenchResult[] = []
+  for (const payloadBytes of PAYLOAD_SIZES) {
+    for (const pair of pairs.values()) await pair.round(payloadBytes, WARMUP_SECONDS)
+    const bySystem = new Map<LinkSystem, RoundResult[]>(SYSTEMS.map(s => [s, []]))
+    const systems = Object.fromEntries(SYSTEMS.map(system => [system, async () => {
+      const result = await (pairs.get(system) as LinkPair).round(payloadBytes, plan.seconds)
+      bySystem.get(system)?.push(result)
+      ctx.progress(`${label(payloadBytes)} round ${bySystem.get(system)?.length ?? 0}/${plan.rounds} ${system}: ${describeRound(result)}`)
+      return result.msgsPerSec
+    }])) as Record<LinkSystem, () => Promise<number>>
+    await alternate(plan.rounds, systems)
+    results.push(...summarize(payloadBytes, bySystem))
+  }
+  return results
+}
+
+export const scenario: Scenario = {
+  name: 'link',
+  description: 'core A -> B over libp2p (TCP+Noise+Yamux), two processes, 256 B and 64 KiB, vs raw TCP and libp2p one send() per message',
+  run: async (ctx) => {
+    const plan: Plan = ctx.quick ? { rounds: 2, seconds: 0.75 } : { rounds: 5, seconds: 3 }
+    const pairs = new Map<LinkSystem, LinkPair>()
+    try {
+      const started = await Promise.allSettled(SYSTEMS.map(async s => { pairs.set(s, await LinkPair.start(s)) }))
+      const failed = started.find(r => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+      ctx.progress(`${pairs.size} sender/receiver process pairs connected; ${plan.rounds} rounds × ${plan.seconds} s per system and payload`)
+      const results = await measure(pairs, plan, ctx)
+      await Promise.all([...pairs.values()].map(async p => { await p.close() }))
+      pairs.clear()
+      return results
+    } finally {
+      // on failure: nothing may outlive the scenario
+      await Promise.allSettled([...pairs.values()].map(async p => { await p.kill() }))
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The IPC side shared by the link workers (`link-sender.ts`,
+ * `link-receiver.ts`): report `ready`, hand each parent message to the
+ * worker, report failures, and exit once closed or when the parent goes away.
+ */
+import type { FromWorker, LinkSystem, PeerInfo } from '../lib/link-pair.ts'
+
+export interface Worker<M> {
+  /** How the other side reaches this worker. */
+  peer: PeerInfo
+  /** Handle one parent message other than `close`; a rejection ends the worker. */
+  handle: (message: M) => Promise<void>
+  close: () => Promise<void>
+}
+
+/** Grace for a closed worker whose event loop is still held by something. */
+const EXIT_GRACE_MS = 3_000
+const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'raw-tcp', 'libp2p-per-message']
+
+export function reply (message: FromWorker): void {
+  if (process.connected) process.send?.(message)
+}
+
+function describe (err: unknown): string {
+  return err instanceof Error ? err.stack ?? err.message : String(err)
+}
+
+/** The system named on the command line. */
+export function systemArg (entry: string): LinkSystem {
+  const system = process.argv[2] as LinkSystem
+  if (process.send === undefined) throw new Error(`${entry} is a child process of bench/lib/link-pair.ts; run the link scenario instead`)
+  if (!SYSTEMS.includes(system)) throw new Error(`${entry}: unknown system "${process.argv[2]}"; known: ${SYSTEMS.join(', ')}`)
+  return system
+}
+
+/** Start the worker, serve parent messages until `close` (or a failure), then exit. */
+export async function serve<M extends { type: string }> (entry: string, start: () => Promise<Worker<M>>): Promise<void> {
+  let worker: Worker<M> | undefined
+  let closing: Promise<void> | undefined
+  const stop = (): void => {
+    closing ??= (worker?.close() ?? Promise.resolve())
+      .catch((err: unknown) => { fail(err) })
+      .finally(() => {
+        if (process.connected) process.disconnect()
+        // a handle left open must not keep the process alive
+        setTimeout(() => { process.exit(process.exitCode ?? 0) }, EXIT_GRACE_MS).unref()
+      })
+  }
+  const fail = (err: unknown): void => {
+    reply({ type: 'error', message: describe(err) })
+    process.exitCode = 1
+    stop()
+  }
+  process.on('message', (message: M) => {
+    if (message.type === 'close') stop()
+    else if (worker !== undefined && closing === undefined) worker.handle(message).catch(fail)
+  })
+  // the parent is gone: do not outlive it
+  process.on('disconnect', stop)
+  try {
+    worker = await start()
+  } catch (err) {
+    if (!process.connected) process.stderr.write(`${entry}: ${describe(err)}\n`)
+    fail(err)
+    return
+  }
+  reply({ type: 'ready', peer: worker.peer })
+}

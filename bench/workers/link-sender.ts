@@ -1,0 +1,168 @@
+/**
+ * Sending side of a link pair (see bench/lib/link-pair.ts), one system per
+ * process: `node bench/workers/link-sender.ts <system>`, forked with IPC.
+ * Each `run` sends one payload size for a fixed time, as fast as the system
+ * accepts, and reports what it sent once it has all left its queue.
+ */
+import { once } from 'node:events'
+import { connect as tcpConnect } from 'node:net'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { encodeHeader } from '../../src/core/frame-codec.ts'
+import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
+import { epochMs } from '../lib/link-pair.ts'
+import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
+import { reply, serve, systemArg } from './link-ipc.ts'
+import type { Socket } from 'node:net'
+import type { Stream } from '@libp2p/interface'
+import type { PeerStats } from '../../src/index.ts'
+import type { PeerInfo, ToSender } from '../lib/link-pair.ts'
+import type { Worker } from './link-ipc.ts'
+
+const ENTRY = 'bench/workers/link-sender.ts'
+const NODE_ID = 'sender'
+const CONNECT_TIMEOUT_MS = 15_000
+/** Writes between two checks of the clock (baselines). */
+const BURST = 256
+
+interface Sent {
+  messages: number
+  bytes: number
+  dropped: number
+  startedAt: number
+}
+
+type Run = (payload: Uint8Array, seconds: number) => Promise<Sent>
+
+/** Header and payload in one buffer: what the baselines write per message. */
+function framed (payload: Uint8Array): Uint8Array {
+  return Buffer.concat([encodeHeader(payload.byteLength), payload])
+}
+
+async function mirnetSender (): Promise<Worker<ToSender>> {
+  const transport = await Libp2pTransport.create({ privateKey: await generateKey() })
+  const module = new NetworkModule({ transport }, { nodeId: NODE_ID })
+  await module.start()
+  let destination = ''
+  const peerStats = (): PeerStats => {
+    const stats = module.stats().peers.find(p => p.nodeId === destination)
+    if (stats === undefined) throw new Error(`node "${destination}" is not a member`)
+    return stats
+  }
+  const { queueCapacity, queueMaxBytes } = module.config
+  const run: Run = async (payload, seconds) => {
+    const before = peerStats()
+    const startedAt = epochMs()
+    const deadline = performance.now() + seconds * 1000
+    while (performance.now() < deadline) {
+      const { queued, queuedBytes } = peerStats()
+      const room = Math.min(queueCapacity - queued, Math.floor((queueMaxBytes - queuedBytes) / payload.byteLength))
+      for (let i = 0; i < room; i++) module.sendTo(destination, payload)
+      // a full queue waits on the network: let it go out before polling again
+      if (room > 0) await nextTurn()
+      else await sleep(0)
+    }
+    while (peerStats().queued > 0) await sleep(0)
+    const after = peerStats()
+    if (after.state !== 'open') throw new Error(`the link to "${destination}" is ${after.state}: ${after.lastError ?? ''}`)
+    return {
+      messages: after.sentMessages - before.sentMessages,
+      bytes: after.sentBytes - before.sentBytes,
+      dropped: after.droppedMessages - before.droppedMessages,
+      startedAt
+    }
+  }
+  return worker({ nodeId: NODE_ID, address: module.listenAddresses()[0] ?? '' }, async peer => {
+    destination = peer.nodeId
+    module.connect([{ id: NODE_ID, address: module.listenAddresses()[0] ?? '' }, { id: peer.nodeId, address: peer.address }])
+    await module.waitFor(2, { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
+  }, run, async () => { await module.close() })
+}
+
+/** Resolves on the writer's next `drain` event, rejects if it closes first. */
+async function nextDrain (target: Socket | Stream): Promise<void> {
+  if (target instanceof EventTarget) {
+    await new Promise<void>((resolve, reject) => {
+      const onClose = (): void => { reject(new Error('the stream closed while waiting for drain')) }
+      target.addEventListener('drain', () => { target.removeEventListener('close', onClose); resolve() }, { once: true })
+      target.addEventListener('close', onClose, { once: true })
+    })
+  } else {
+    await once(target, 'drain')
+  }
+}
+
+/** Write `frame` with `write` until the deadline, waiting for drain whenever it asks. */
+async function sendFramesFor (write: (frame: Uint8Array) => boolean, target: Socket | Stream, payload: Uint8Array, seconds: number): Promise<Sent> {
+  const frame = framed(payload)
+  let messages = 0
+  const startedAt = epochMs()
+  const deadline = performance.now() + seconds * 1000
+  while (performance.now() < deadline) {
+    let more = true
+    for (let i = 0; i < BURST && more; i++) {
+      more = write(frame)
+      messages++
+    }
+    if (more) await nextTurn()
+    else await nextDrain(target)
+  }
+  return { messages, bytes: messages * payload.byteLength, dropped: 0, startedAt }
+}
+
+async function rawTcpSender (): Promise<Worker<ToSender>> {
+  let socket: Socket | undefined
+  return worker({ nodeId: NODE_ID, address: '' }, async peer => {
+    const [host, port] = peer.address.split(':')
+    const s = tcpConnect({ host, port: Number(port), noDelay: true })
+    socket = s
+    await once(s, 'connect', { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
+  }, async (payload, seconds) => {
+    const s = socket as Socket
+    return await sendFramesFor(frame => s.write(frame), s, payload, seconds)
+  }, async () => {
+    if (socket === undefined) return
+    const closed = once(socket, 'close')
+    socket.end()
+    await closed
+  })
+}
+
+async function libp2pSender (): Promise<Worker<ToSender>> {
+  const node = await createPlainNode()
+  let stream: Stream | undefined
+  return worker({ nodeId: NODE_ID, address: node.getMultiaddrs()[0].toString() }, async peer => {
+    stream = await node.dialProtocol(multiaddr(peer.address), BENCH_PROTOCOL, { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
+    stream.inactivityTimeout = 0
+  }, async (payload, seconds) => {
+    const s = stream as Stream
+    return await sendFramesFor(frame => s.send(frame), s, payload, seconds)
+  }, async () => {
+    await stream?.close()
+    await node.stop()
+  })
+}
+
+function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run: Run, close: () => Promise<void>): Worker<ToSender> {
+  return {
+    peer: self,
+    close,
+    handle: async message => {
+      switch (message.type) {
+        case 'connect':
+          await connect(message.peer)
+          reply({ type: 'connected' })
+          break
+        case 'run': {
+          const payload = crypto.getRandomValues(new Uint8Array(message.payloadBytes))
+          reply({ type: 'sent', ...await run(payload, message.seconds) })
+          break
+        }
+      }
+    }
+  }
+}
+
+const STARTERS = { mirnet: mirnetSender, 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
+
+await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())
