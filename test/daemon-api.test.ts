@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { Code, ConnectError } from '@connectrpc/connect'
+import { Code, ConnectError, createClient } from '@connectrpc/connect'
+import { createConnectTransport } from '@connectrpc/connect-node'
 import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
-import { ConnectionState } from '../gen/ts/mirnet/v1/transport_pb.ts'
+import { ConnectionState, TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
@@ -267,6 +268,18 @@ describe('TransportService', () => {
     await ca.getInfo({})
     await a.stop()
     await expect(ended).resolves.toBe('ended')
+  })
+
+  describe('over the Connect protocol (not gRPC)', () => {
+    it('serves Send and its errors through connect-node as well', async () => {
+      const { a } = await pair()
+      const client = createClient(TransportService, createConnectTransport({ baseUrl: `http://${a.info.api}`, httpVersion: '2' }))
+      expect(await client.send({ messages: [{ destinations: ['a'], payload: text('via connect') }] })).toMatchObject({ queued: 1n })
+      const { code, message } = await codeOf(client.send({ messages: [{ destinations: ['nope'], payload: text('x') }] }))
+      expect(code).toBe(Code.NotFound)
+      expect(message).toBe('destination "nope" is not in the membership')
+      expect((await firstBatch(createMirnetClient(a.info.api))).messages.map(m => str(m.payload))).toEqual(['via connect'])
+    })
   })
 
   describe('with a @grpc/grpc-js client', () => {

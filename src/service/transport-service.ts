@@ -1,10 +1,13 @@
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { registerGrpcFastPath } from './api-server.ts'
 import { InvalidRequestError, toConnectError } from './errors.ts'
 import { toStatusResponse } from './status.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
 import type { ReceivedMessage } from '../core/inbox.ts'
-import type { OutboundMessage } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { OutboundMessage, SendRequest } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { MessageInitShape } from '@bufbuild/protobuf'
+import type { SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
 
 /** Messages per Receive response when the request does not say. */
@@ -42,6 +45,15 @@ export class TransportServiceHandlers {
 
   register (router: ConnectRouter): void {
     router.service(TransportService, this.#impl())
+    // Send is the hot unary call: plain gRPC clients skip connect's pipeline
+    registerGrpcFastPath(router, TransportService.method.send, req => this.#call(undefined, () => this.#send(req)))
+  }
+
+  #send (req: SendRequest): MessageInitShape<typeof SendResponseSchema> {
+    const counts: Counts = { queued: 0, droppedOldest: 0 }
+    this.#validate(req.messages)
+    this.#queue(req.messages, counts)
+    return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest) }
   }
 
   #impl (): ServiceImpl<typeof TransportService> {
@@ -54,12 +66,7 @@ export class TransportServiceHandlers {
         maxPayloadBytes: BigInt(net.config.maxFrameBytes)
       }),
       connect: (req, ctx) => this.#call(ctx, () => net.connect(req.nodes)),
-      send: (req, ctx) => this.#call(ctx, () => {
-        const counts: Counts = { queued: 0, droppedOldest: 0 }
-        this.#validate(req.messages)
-        this.#queue(req.messages, counts)
-        return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest) }
-      }),
+      send: (req, ctx) => this.#call(ctx, () => this.#send(req)),
       sendStream: async (requests, ctx) => {
         const counts: Counts = { queued: 0, droppedOldest: 0 }
         let n = 0
@@ -91,11 +98,11 @@ export class TransportServiceHandlers {
     }
   }
 
-  #call<T> (ctx: HandlerContext, fn: () => T): T {
+  #call<T> (ctx: HandlerContext | undefined, fn: () => T): T {
     try {
       return fn()
     } catch (err) {
-      throw toConnectError(err, ctx.signal)
+      throw toConnectError(err, ctx?.signal)
     }
   }
 

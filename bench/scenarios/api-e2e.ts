@@ -1,0 +1,115 @@
+/**
+ * api-e2e: the whole path a consensus node sees. A client process sends
+ * batches on a SendStream to daemon A, A carries them over libp2p to daemon
+ * B, and a Receive stream in a second client process takes them out: four
+ * processes. The sender keeps at most a window of messages undelivered (the
+ * receiver's count, relayed by the runner), so queues do not overflow and the
+ * figure is the delivered rate, measured by the receiver after a warm-up.
+ * Baseline `link`: the core module alone, A -> B over libp2p in two
+ * processes (bench/lib/link-pair.ts), in alternating rounds.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connectAll, rssMb } from '../lib/daemons.ts'
+import { ProcessGroup } from '../lib/api-workers.ts'
+import { measureCoreLink } from '../lib/link-pair.ts'
+import { alternate, median, round } from '../lib/stats.ts'
+import type { Worker } from '../lib/api-workers.ts'
+import type { DaemonProcess } from '../lib/daemons.ts'
+import type { BenchResult, Scenario, ScenarioContext } from '../lib/types.ts'
+
+interface SizePlan {
+  payloadBytes: number
+  /** Messages per SendStream request. */
+  batch: number
+  /** Messages sent but not yet delivered, at most. */
+  window: number
+}
+
+const PLANS: SizePlan[] = [
+  { payloadBytes: 256, batch: 64, window: 2048 },
+  { payloadBytes: 64 * 1024, batch: 4, window: 256 }
+]
+const RECEIVE_BATCH = 8192
+/** A's send queue: above the largest window, so that the window, not the queue, bounds what is in flight. */
+const QUEUE_CAPACITY = 4096
+const WARMUP_MS = 500
+const DRAIN_TIMEOUT_MS = 15_000
+
+interface Counts { total: number, t: number }
+
+/**
+ * One mirnet round: send for `seconds` after a warm-up, return the rate the
+ * receiver saw, then stop and wait until everything sent (less what A's queue
+ * dropped) has arrived, so the next round starts empty.
+ */
+async function mirnetRound (plan: SizePlan, seconds: number, a: DaemonProcess, sender: Worker, receiver: Worker, drops: number[]): Promise<number> {
+  const before = await receiver.call<Counts>('counts')
+  await sender.call('send', { api: a.api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
+  await sleep(WARMUP_MS)
+  const c0 = await receiver.call<Counts>('counts')
+  await sleep(seconds * 1000)
+  const c1 = await receiver.call<Counts>('counts')
+  const sent = await sender.call<{ sent: number, dropped: number }>('stopSend')
+  drops.push(sent.dropped)
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS
+  for (;;) {
+    const c = await receiver.call<Counts>('counts')
+    if (c.total - before.total >= sent.sent - sent.dropped) break
+    if (Date.now() > deadline) throw new Error(`api-e2e: ${sent.sent - sent.dropped - (c.total - before.total)} messages not delivered after ${DRAIN_TIMEOUT_MS} ms`)
+    await sleep(20)
+  }
+  return (c1.total - c0.total) / ((c1.t - c0.t) / 1000)
+}
+
+async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
+  const seconds = ctx.quick ? 1 : 3
+  const roundsOf = (plan: SizePlan): number => ctx.quick ? (plan.payloadBytes <= 256 ? 2 : 1) : 5
+  return await ProcessGroup.with(async group => {
+    ctx.progress('starting daemons a, b and two client processes')
+    const [a, b, sender, receiver] = await Promise.all([
+      group.daemon('a', { args: ['--queue-capacity', String(QUEUE_CAPACITY)] }),
+      group.daemon('b'),
+      group.worker('sender'),
+      group.worker('receiver')
+    ])
+    await connectAll([a, b])
+    receiver.onDelivered = total => { sender.send({ t: 'credit', delivered: total }) }
+    await receiver.call('receive', { apis: [b.api], maxBatch: RECEIVE_BATCH })
+    const results: BenchResult[] = []
+    for (const plan of PLANS) {
+      const rounds = roundsOf(plan)
+      const drops: number[] = []
+      // untimed: the daemons' and clients' code paths get compiled before the rounds
+      await mirnetRound(plan, ctx.quick ? 0.3 : 1, a, sender, receiver, drops)
+      const rates = await alternate(rounds, {
+        mirnet: async () => await mirnetRound(plan, seconds, a, sender, receiver, drops),
+        link: async () => (await measureCoreLink(plan.payloadBytes, seconds)).msgsPerSec
+      }, (r, system, value) => { ctx.progress(`${plan.payloadBytes} B round ${r + 1}/${rounds} ${system}: ${Math.round(value)} msg/s`) })
+      const rss = Math.max(await rssMb(a.child.pid as number), await rssMb(b.child.pid as number))
+      const ratio = median(rates.mirnet) / median(rates.link)
+      for (const system of ['mirnet', 'link'] as const) {
+        const msgs = median(rates[system])
+        results.push({
+          scenario: 'api-e2e',
+          system,
+          payloadBytes: plan.payloadBytes,
+          msgsPerSec: round(msgs, 0),
+          mbPerSec: round(msgs * plan.payloadBytes / 1e6, 1),
+          rssMb: system === 'mirnet' ? round(rss, 0) : undefined,
+          seconds,
+          note: system === 'mirnet'
+            ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> libp2p -> B -> Receive -> client; median of ${rounds}; ${round(ratio, 2)}x link; dropped by A ${drops.reduce((x, y) => x + y, 0)}; RSS = larger daemon`
+            : `core module A -> B over libp2p, 2 processes; median of ${rounds}`
+        })
+      }
+    }
+    await receiver.call('stopReceive')
+    return results
+  })
+}
+
+export const scenario: Scenario = {
+  name: 'api-e2e',
+  description: 'client -> daemon A (SendStream) -> libp2p -> daemon B -> Receive -> client, 256 B and 64 KiB: delivered msg/s vs the core link',
+  run
+}

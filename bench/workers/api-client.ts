@@ -1,0 +1,320 @@
+/**
+ * A client process of the API scenarios, forked by bench/lib/api-workers.ts.
+ * It talks to mirnet daemons (or the grpc-js echo server) as a consensus node
+ * would, and answers the runner's requests over IPC:
+ *
+ * - `receive`: open Receive streams and count (and time-stamp) what arrives;
+ * - `send` / `stopSend`: a SendStream of batches, windowed by delivery credit;
+ * - `paced`: time-stamped messages at a fixed rate (latency);
+ * - `unary`: unary calls with a fixed number in flight (grpc-js client).
+ *
+ * It exits when the runner disconnects.
+ */
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js'
+import { createMirnetClient } from '../../src/client/client.ts'
+import { SendRequestSchema, SendResponseSchema, SendStreamRequestSchema, TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { percentile } from '../lib/stats.ts'
+import type { ServiceError } from '@grpc/grpc-js'
+import type { MirnetClient } from '../../src/client/client.ts'
+import type { SendStreamRequest } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { FromWorker, ToWorker } from '../lib/api-workers.ts'
+
+/** How often the receiver reports its delivered count (credit for senders). */
+const PROGRESS_INTERVAL_MS = 2
+/** Stamp offset: a float64 wall-clock time in ms at the start of the payload. */
+const STAMP_BYTES = 8
+
+function post (m: FromWorker): void {
+  process.send?.(m)
+}
+
+function wallMs (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+const clients = new Map<string, MirnetClient>()
+function client (api: string): MirnetClient {
+  let c = clients.get(api)
+  if (c === undefined) {
+    c = createMirnetClient(api)
+    clients.set(api, c)
+  }
+  return c
+}
+
+// ---------------------------------------------------------------- receiving
+
+interface Receiving {
+  abort: AbortController
+  perStream: number[]
+  total: number
+  latencies: number[] | undefined
+  done: Promise<void>
+  timer: NodeJS.Timeout
+}
+
+let receiving: Receiving | undefined
+
+function startReceive (args: { apis: string[], maxBatch?: number, latency?: boolean }): void {
+  if (receiving !== undefined) throw new Error('already receiving')
+  const abort = new AbortController()
+  const r: Receiving = {
+    abort,
+    perStream: args.apis.map(() => 0),
+    total: 0,
+    latencies: args.latency === true ? [] : undefined,
+    done: Promise.resolve(),
+    timer: setInterval(() => {
+      if (r.total !== reported) {
+        reported = r.total
+        post({ t: 'delivered', total: r.total })
+        onLocalCredit?.()
+      }
+    }, PROGRESS_INTERVAL_MS)
+  }
+  let reported = 0
+  r.done = Promise.all(args.apis.map(async (api, i) => {
+    try {
+      for await (const batch of client(api).receive({ maxBatchMessages: args.maxBatch ?? 0 }, { signal: abort.signal })) {
+        const n = batch.messages.length
+        r.perStream[i] += n
+        r.total += n
+        const lat = r.latencies
+        if (lat !== undefined) {
+          const now = wallMs()
+          for (const m of batch.messages) {
+            const p = m.payload
+            lat.push(now - new DataView(p.buffer, p.byteOffset, STAMP_BYTES).getFloat64(0, true))
+          }
+        }
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) throw err
+    }
+  })).then(() => {})
+  r.done.catch(() => {}) // observed by stopReceive
+  receiving = r
+}
+
+async function stopReceive (): Promise<{ total: number, perStream: number[] }> {
+  const r = receiving
+  if (r === undefined) throw new Error('not receiving')
+  receiving = undefined
+  clearInterval(r.timer)
+  r.abort.abort()
+  await r.done
+  return { total: r.total, perStream: r.perStream }
+}
+
+function counts (): { total: number, perStream: number[], t: number } {
+  const r = receiving
+  if (r === undefined) throw new Error('not receiving')
+  return { total: r.total, perStream: [...r.perStream], t: performance.now() }
+}
+
+function latency (args: { reset?: boolean }): { n: number, p50: number, p99: number, max: number } {
+  const lat = receiving?.latencies
+  if (lat === undefined) throw new Error('not receiving with latency')
+  let max = Number.NaN
+  for (const x of lat) if (!(x <= max)) max = x
+  const out = { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max }
+  if (args.reset === true) lat.length = 0
+  return out
+}
+
+// ------------------------------------------------------------------ sending
+
+interface Sending {
+  stop: boolean
+  sent: number
+  result: Promise<{ queued: number, dropped: number, requests: number }>
+}
+
+let sending: Sending | undefined
+/** Delivered count relayed by the runner, or read from the local receiver. */
+let relayedDelivered = 0
+let creditWaiter: (() => void) | undefined
+let onLocalCredit: (() => void) | undefined
+
+function delivered (local: boolean): number {
+  return local ? (receiving?.total ?? 0) : relayedDelivered
+}
+
+function wakeSender (): void {
+  const w = creditWaiter
+  creditWaiter = undefined
+  w?.()
+}
+
+function startSend (args: { api: string, destinations: string[], payloadBytes: number, batch: number, window: number, localCredit?: boolean, fanOut?: number, stamp?: boolean }): void {
+  if (sending !== undefined) throw new Error('already sending')
+  const local = args.localCredit === true
+  if (local) onLocalCredit = wakeSender
+  const payload = new Uint8Array(args.payloadBytes).fill(7)
+  const request: SendStreamRequest = create(SendStreamRequestSchema, {
+    messages: Array.from({ length: args.batch }, () => ({ destinations: args.destinations, payload }))
+  })
+  /** Deliveries one sent message makes (one per destination). */
+  const perMessage = args.fanOut ?? args.destinations.length
+  const s: Sending = { stop: false, sent: 0, result: undefined as never }
+  const base = delivered(local)
+  async function * requests (): AsyncGenerator<SendStreamRequest> {
+    while (!s.stop) {
+      while (!s.stop && (s.sent * perMessage) - (delivered(local) - base) > args.window) {
+        await new Promise<void>(resolve => { creditWaiter = resolve })
+      }
+      if (s.stop) return
+      s.sent += args.batch
+      yield args.stamp === true ? stampedRequest(args.destinations, args.payloadBytes, args.batch) : request
+    }
+  }
+  s.result = client(args.api).sendStream(requests()).then(r => ({ queued: Number(r.queued), dropped: Number(r.droppedOldest), requests: Number(r.requests) }))
+  s.result.catch(() => {}) // observed by stopSend
+  sending = s
+}
+
+async function stopSend (): Promise<{ sent: number, queued: number, dropped: number, requests: number }> {
+  const s = sending
+  if (s === undefined) throw new Error('not sending')
+  sending = undefined
+  s.stop = true
+  wakeSender()
+  onLocalCredit = undefined
+  const r = await s.result
+  return { sent: s.sent, ...r }
+}
+
+/** `n` fresh payloads stamped with the time now (the request is written right after). */
+function stampedRequest (destinations: string[], payloadBytes: number, n: number): SendStreamRequest {
+  const stamp = wallMs()
+  const messages = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const payload = new Uint8Array(payloadBytes)
+    new DataView(payload.buffer).setFloat64(0, stamp, true)
+    messages[i] = { destinations, payload }
+  }
+  return create(SendStreamRequestSchema, { messages })
+}
+
+/**
+ * Time-stamped messages at `rate` per second for `seconds` on one SendStream:
+ * every timer tick sends what is due as one request (at most `batchMax`).
+ */
+async function paced (args: { api: string, destinations: string[], payloadBytes: number, rate: number, seconds: number, batchMax?: number }): Promise<{ sent: number, requests: number, dropped: number }> {
+  const batchMax = args.batchMax ?? 256
+  let sent = 0
+  async function * requests (): AsyncGenerator<SendStreamRequest> {
+    const start = performance.now()
+    const end = start + args.seconds * 1000
+    for (;;) {
+      const now = performance.now()
+      if (now >= end) return
+      const due = Math.floor((now - start) * args.rate / 1000) - sent
+      if (due <= 0) {
+        // one timer tick at least: at high rates a tick's messages go as one request
+        await sleep(Math.max(1, Math.min(end - now, start + (sent + 1) * 1000 / args.rate - now)))
+        continue
+      }
+      const n = Math.min(due, batchMax)
+      sent += n
+      yield stampedRequest(args.destinations, args.payloadBytes, n)
+    }
+  }
+  const r = await client(args.api).sendStream(requests())
+  return { sent, requests: Number(r.requests), dropped: Number(r.droppedOldest) }
+}
+
+// -------------------------------------------------------------------- unary
+
+type UnaryFn = (request: unknown, callback: (err: ServiceError | null, value?: unknown) => void) => void
+
+/**
+ * Unary calls through a @grpc/grpc-js client with `inFlight` outstanding:
+ * `kind` 'mirnet' calls TransportService.Send (one message to `destination`),
+ * 'echo' the grpc-js echo server with the same request. Same client, same
+ * serializers, so only the server differs.
+ */
+async function unary (args: { address: string, kind: 'mirnet' | 'echo', destination: string, inFlight: number, payloadBytes: number, seconds: number, warmupSeconds: number }): Promise<{ calls: number, seconds: number, p50: number, p99: number }> {
+  const path = args.kind === 'mirnet' ? `/${TransportService.typeName}/Send` : '/bench.Echo/Echo'
+  const Ctor = makeGenericClientConstructor({
+    call: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (v: object) => Buffer.from(toBinary(SendRequestSchema, v as never)),
+      requestDeserialize: (b: Buffer) => fromBinary(SendRequestSchema, b),
+      responseSerialize: (v: object) => Buffer.from(toBinary(SendResponseSchema, v as never)),
+      responseDeserialize: args.kind === 'mirnet' ? (b: Buffer) => fromBinary(SendResponseSchema, b) : (b: Buffer) => fromBinary(SendRequestSchema, b)
+    }
+  }, 'bench')
+  const c = new Ctor(args.address, credentials.createInsecure())
+  const call = (c as unknown as { call: UnaryFn }).call.bind(c)
+  const payload = new Uint8Array(args.payloadBytes).fill(7)
+  const phase = async (seconds: number, record: boolean): Promise<{ calls: number, seconds: number, latencies: number[] }> => {
+    const latencies: number[] = []
+    let calls = 0
+    const start = performance.now()
+    const end = start + seconds * 1000
+    await new Promise<void>((resolve, reject) => {
+      let running = 0
+      const issue = (): void => {
+        running++
+        const t0 = performance.now()
+        // a fresh request per call, as a real client builds one
+        const req = create(SendRequestSchema, { messages: [{ destinations: [args.destination], payload }] })
+        call(req, (err) => {
+          running--
+          if (err !== null) { reject(err); return }
+          const t1 = performance.now()
+          calls++
+          if (record) latencies.push(t1 - t0)
+          if (t1 < end) issue()
+          else if (running === 0) resolve()
+        })
+      }
+      for (let i = 0; i < args.inFlight; i++) issue()
+    })
+    return { calls, seconds: (performance.now() - start) / 1000, latencies }
+  }
+  try {
+    await phase(args.warmupSeconds, false)
+    const r = await phase(args.seconds, true)
+    return { calls: r.calls, seconds: r.seconds, p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) }
+  } finally {
+    c.close()
+  }
+}
+
+// ---------------------------------------------------------------- dispatch
+
+const ops: Record<string, (args: never) => unknown> = {
+  receive: startReceive,
+  stopReceive,
+  counts,
+  latency,
+  send: startSend,
+  stopSend,
+  paced,
+  unary
+}
+
+process.on('message', (m: ToWorker) => {
+  if (m.t === 'credit') {
+    relayedDelivered = m.delivered
+    wakeSender()
+    return
+  }
+  const op = ops[m.op]
+  Promise.resolve()
+    .then(async () => {
+      if (op === undefined) throw new Error(`unknown op ${m.op}`)
+      return await op(m.args as never)
+    })
+    .then(result => { post({ t: 'reply', id: m.id, result }) })
+    .catch((err: Error) => { post({ t: 'reply', id: m.id, error: err.stack ?? String(err) }) })
+})
+process.on('disconnect', () => { process.exit(0) })
+post({ t: 'ready' })

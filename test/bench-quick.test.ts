@@ -1,0 +1,51 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from '@jest/globals'
+import { run } from './helpers/processes.ts'
+
+const BENCH = fileURLToPath(new URL('../bench/bench.ts', import.meta.url))
+const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale']
+const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js' }
+const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'seconds']
+
+interface Report {
+  machine: Record<string, unknown>
+  results: Array<Record<string, unknown>>
+}
+
+describe('npm run bench -- --quick --json FILE', () => {
+  it('runs every scenario and writes sane figures', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
+    try {
+      const file = join(dir, 'bench.json')
+      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 170_000 })
+      expect(res.stderr).not.toMatch(/Error|error:/)
+      expect(res.code).toBe(0)
+      const report = JSON.parse(await readFile(file, 'utf8')) as Report
+      expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.version, quick: true })
+      expect(new Set(report.results.map(r => r.scenario))).toEqual(new Set(SCENARIOS))
+      for (const r of report.results) {
+        expect(SCENARIOS).toContain(r.scenario)
+        expect(typeof r.system).toBe('string')
+        const figures = FIGURES.filter(f => f in r && f !== 'payloadBytes')
+        expect(figures.length).toBeGreaterThan(0)
+        for (const f of FIGURES) {
+          if (!(f in r)) continue
+          expect(Number.isFinite(r[f])).toBe(true)
+          expect(r[f] as number).toBeGreaterThanOrEqual(0)
+        }
+      }
+      for (const [scenario, baseline] of Object.entries(BASELINES)) {
+        const systems = report.results.filter(r => r.scenario === scenario).map(r => r.system)
+        expect(systems).toContain('mirnet')
+        expect(systems).toContain(baseline)
+      }
+      // the table went to stdout
+      expect(res.stdout).toMatch(/^scenario\s+system/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
+})
