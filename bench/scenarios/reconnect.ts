@@ -7,7 +7,7 @@
  * A on B's Receive stream. Target <= 1 s.
  *
  * What bounds it: A's Dispatcher redials with full-jitter exponential backoff
- * capped at `--reconnect-max-delay-ms` (2 s by default), so after a long
+ * capped at `--reconnect-max-delay-ms` (DEFAULT_RECONNECT_MAX_DELAY_MS by default), so after a long
  * outage the next dial comes up to one cap after B is back (on average a
  * third of the cap: the residual of a uniform [0, cap) interval). When the
  * default misses, a second row repeats the rounds with a lower cap on A.
@@ -20,6 +20,7 @@ import { connectAll, restartDaemon, startDaemon } from '../lib/daemons.ts'
 import { median, percentile, round } from '../lib/stats.ts'
 import type { DaemonProcess } from '../lib/daemons.ts'
 import type { BenchResult, Scenario, ScenarioContext } from '../lib/types.ts'
+import { DEFAULT_RECONNECT_MAX_DELAY_MS } from '../../src/core/constants.ts'
 
 const TARGET_MS = 1000
 const LOW_CAP_MS = 250
@@ -125,10 +126,10 @@ async function runRow (row: Row, rounds: number, outageMs: () => number, ctx: Sc
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const rounds = ctx.quick ? 3 : 10
-  // long enough for the backoff to reach its cap (100, 200, 400, 800, 1600, 2000 ms ceilings)
+  // long enough for the backoff to reach its cap (ceilings 100, 200, 400, … ms up to the cap)
   const outageMs = ctx.quick ? () => 1500 : () => 3000 + Math.random() * 2000
   const results: BenchResult[] = []
-  const byDefault = await runRow({ args: [], label: 'mirnet (default cap 2 s)' }, rounds, outageMs, ctx)
+  const byDefault = await runRow({ args: [], label: `mirnet (default cap ${DEFAULT_RECONNECT_MAX_DELAY_MS} ms)` }, rounds, outageMs, ctx)
   results.push(byDefault)
   ctx.progress(byDefault.note as string)
   if ((byDefault.p99Ms ?? 0) > TARGET_MS || (byDefault.p50Ms ?? 0) > TARGET_MS) {
