@@ -1,13 +1,14 @@
 import { describe, expect, it } from '@jest/globals'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { encodeFrames, encodeHeader, FrameDecoder } from '../src/core/frame-codec.ts'
+import { encodeFrameList, encodeHeader, FrameDecoder } from '../src/core/frame-codec.ts'
 
 function payloads (sizes: number[]): Uint8Array[] {
   return sizes.map((n, i) => new Uint8Array(n).fill(i + 1))
 }
 
+/** Small payloads copied, large ones (>= 200 bytes here) referenced: both paths in one batch. */
 function encode (ps: Uint8Array[]): Uint8Array {
-  return encodeFrames(ps, ps.length, ps.reduce((s, p) => s + p.byteLength, 0))
+  return encodeFrameList(ps, ps.length, 200).subarray()
 }
 
 function decodeAll (chunks: Array<Uint8Array | Uint8ArrayList>, max = 1 << 20): Uint8Array[] {

@@ -57,8 +57,12 @@ export async function * receiveMessages (
   options: { maxBatchMessages?: number, signal?: AbortSignal, timeoutMs?: number } = {}
 ): AsyncGenerator<{ from: string, payload: Uint8Array }, void, undefined> {
   const abort = new AbortController()
-  const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal])
-  const batches = client.receive({ maxBatchMessages: options.maxBatchMessages ?? 0 }, { signal, timeoutMs: options.timeoutMs })[Symbol.asyncIterator]()
+  // a deadline as a signal too: connect-es keeps the timer of `timeoutMs` alive after a cancel
+  const signals = [abort.signal]
+  if (options.signal !== undefined) signals.push(options.signal)
+  if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs))
+  const signal = AbortSignal.any(signals)
+  const batches = client.receive({ maxBatchMessages: options.maxBatchMessages ?? 0 }, { signal })[Symbol.asyncIterator]()
   try {
     for (;;) {
       const next = await batches.next()

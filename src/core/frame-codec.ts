@@ -13,29 +13,10 @@ import type { Bytes } from './transport.ts'
 const MAX_HEADER_BYTES = 8
 
 /**
- * Encode messages as consecutive frames into one contiguous buffer, ready for
- * a single `send()`: one allocation per batch, not per message.
- */
-export function encodeFrames (payloads: readonly Uint8Array[], count: number, totalBytes: number): Uint8Array {
-  let size = totalBytes
-  for (let i = 0; i < count; i++) size += encodingLength(payloads[i].byteLength)
-  const out = Buffer.allocUnsafe(size)
-  let offset = 0
-  for (let i = 0; i < count; i++) {
-    const p = payloads[i]
-    encodeUint8Array(p.byteLength, out, offset)
-    offset += encodingLength(p.byteLength)
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
-}
-
-/**
  * Encode messages as consecutive frames into a list for a single `send()`:
  * headers and small payloads are copied into one buffer, payloads of
  * `referenceMinBytes` or more are referenced, not copied (the sender owns
- * them once queued). Byte for byte the same as {@link encodeFrames}.
+ * them once queued).
  */
 export function encodeFrameList (payloads: readonly Uint8Array[], count: number, referenceMinBytes: number): Uint8ArrayList {
   let copied = 0
@@ -63,11 +44,6 @@ export function encodeFrameList (payloads: readonly Uint8Array[], count: number,
   }
   if (offset > start) out.append(buf.subarray(start, offset))
   return out
-}
-
-/** Bytes a batch of frames takes on the wire. */
-export function frameLength (payloadBytes: number): number {
-  return encodingLength(payloadBytes) + payloadBytes
 }
 
 /**
