@@ -201,6 +201,20 @@ describe('mirnet CLI', () => {
     // its daemons are gone with it: nothing listens on their API ports any more
     for (const n of ready.nodes) expect(await connectsTo(n.api)).toBe('ECONNREFUSED')
   })
+
+  it('cluster daemons stop by themselves when the cluster process is killed', async () => {
+    const basePort = await freePort()
+    const cluster = scratch.spawn(['cluster', '--nodes', '2', '--base-port', String(basePort)])
+    const ready = await firstLine<{ event: string, nodes: Ready[] }>(cluster, 60_000)
+    expect(await stop(cluster, 'SIGKILL')).toBe(null)
+    for (const n of ready.nodes) {
+      const deadline = Date.now() + 10_000
+      while (await connectsTo(n.api) === 'connected') {
+        if (Date.now() > deadline) throw new Error(`${n.nodeId} still serves after its cluster was killed`)
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    }
+  })
 })
 
 async function connectsTo (address: string): Promise<string> {

@@ -32,12 +32,14 @@ export interface StartOptions {
   args?: string[]
   /** Reuse a state folder (same key). */
   dir?: string
+  /** Node flags before the script (`--trace-gc`, `--import` a probe …). */
+  nodeArgs?: string[]
 }
 
 /** Start `mirnet serve` as a child process and wait for its ready line. */
 export async function startDaemon (nodeId: string, options: StartOptions = {}): Promise<DaemonProcess> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
-  const child = spawn(process.execPath, [BIN, 'serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const lines = createInterface({ input: child.stdout })

@@ -24,15 +24,20 @@ import type { FromWorker, ToWorker } from '../lib/api-workers.ts'
 
 /** How often the receiver reports its delivered count (credit for senders). */
 const PROGRESS_INTERVAL_MS = 2
-/** Stamp offset: a float64 wall-clock time in ms at the start of the payload. */
+/** Stamp: a float64 time in ms (`clockMs()`) at the start of the payload. */
 const STAMP_BYTES = 8
 
 function post (m: FromWorker): void {
   process.send?.(m)
 }
 
-function wallMs (): number {
-  return performance.timeOrigin + performance.now()
+/**
+ * CLOCK_MONOTONIC in ms: one clock for every process on the host, so a stamp
+ * taken by a sender process can be subtracted in a receiver process
+ * (`performance.timeOrigin` is read once per process from the wall clock).
+ */
+function clockMs (): number {
+  return Number(process.hrtime.bigint()) / 1e6
 }
 
 const clients = new Map<string, MirnetClient>()
@@ -52,13 +57,15 @@ interface Receiving {
   perStream: number[]
   total: number
   latencies: number[] | undefined
+  /** `[arrival, latency]` of messages slower than `slowMs` (diagnosis: correlate with pauses). */
+  slow: Array<[number, number]>
   done: Promise<void>
   timer: NodeJS.Timeout
 }
 
 let receiving: Receiving | undefined
 
-function startReceive (args: { apis: string[], maxBatch?: number, latency?: boolean }): void {
+function startReceive (args: { apis: string[], maxBatch?: number, latency?: boolean, slowMs?: number }): void {
   if (receiving !== undefined) throw new Error('already receiving')
   const abort = new AbortController()
   const r: Receiving = {
@@ -66,6 +73,7 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
     perStream: args.apis.map(() => 0),
     total: 0,
     latencies: args.latency === true ? [] : undefined,
+    slow: [],
     done: Promise.resolve(),
     timer: setInterval(() => {
       if (r.total !== reported) {
@@ -76,6 +84,7 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
     }, PROGRESS_INTERVAL_MS)
   }
   let reported = 0
+  const slowMs = args.slowMs ?? Infinity
   r.done = Promise.all(args.apis.map(async (api, i) => {
     try {
       for await (const batch of client(api).receive({ maxBatchMessages: args.maxBatch ?? 0 }, { signal: abort.signal })) {
@@ -84,10 +93,12 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
         r.total += n
         const lat = r.latencies
         if (lat !== undefined) {
-          const now = wallMs()
+          const now = clockMs()
           for (const m of batch.messages) {
             const p = m.payload
-            lat.push(now - new DataView(p.buffer, p.byteOffset, STAMP_BYTES).getFloat64(0, true))
+            const x = now - new DataView(p.buffer, p.byteOffset, STAMP_BYTES).getFloat64(0, true)
+            lat.push(x)
+            if (x > slowMs) r.slow.push([now, x])
           }
         }
       }
@@ -115,13 +126,17 @@ function counts (): { total: number, perStream: number[], t: number } {
   return { total: r.total, perStream: [...r.perStream], t: performance.now() }
 }
 
-function latency (args: { reset?: boolean }): { n: number, p50: number, p99: number, max: number } {
+function latency (args: { reset?: boolean }): { n: number, p50: number, p99: number, max: number, slow: Array<[number, number]> } {
+  const slow = receiving?.slow ?? []
   const lat = receiving?.latencies
   if (lat === undefined) throw new Error('not receiving with latency')
   let max = Number.NaN
   for (const x of lat) if (!(x <= max)) max = x
-  const out = { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max }
-  if (args.reset === true) lat.length = 0
+  const out = { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max, slow: [...slow] }
+  if (args.reset === true) {
+    lat.length = 0
+    slow.length = 0
+  }
   return out
 }
 
@@ -189,42 +204,91 @@ async function stopSend (): Promise<{ sent: number, queued: number, dropped: num
 
 /** `n` fresh payloads stamped with the time now (the request is written right after). */
 function stampedRequest (destinations: string[], payloadBytes: number, n: number): SendStreamRequest {
-  const stamp = wallMs()
+  return create(SendStreamRequestSchema, { messages: stampedMessages(destinations, payloadBytes, n) })
+}
+
+function stampedMessages (destinations: string[], payloadBytes: number, n: number): Array<{ destinations: string[], payload: Uint8Array }> {
+  const stamp = clockMs()
   const messages = new Array(n)
   for (let i = 0; i < n; i++) {
     const payload = new Uint8Array(payloadBytes)
     new DataView(payload.buffer).setFloat64(0, stamp, true)
     messages[i] = { destinations, payload }
   }
-  return create(SendStreamRequestSchema, { messages })
+  return messages
 }
 
 /**
- * Time-stamped messages at `rate` per second for `seconds` on one SendStream:
- * every timer tick sends what is due as one request (at most `batchMax`).
+ * Time-stamped messages at `rate` per second for `seconds`. A timer fires
+ * every `tickMs` and sends what is due (at most `batchMax` per request), each
+ * message stamped when its request is handed to the client. `mode` 'unary'
+ * issues one Send call per request without waiting for earlier ones to
+ * return; 'stream' writes the requests on one SendStream. Neither waits on
+ * the daemon before the next tick, so the sender does not queue behind its
+ * own pacing; `lateTicks` counts ticks that fired more than a tick late.
  */
-async function paced (args: { api: string, destinations: string[], payloadBytes: number, rate: number, seconds: number, batchMax?: number }): Promise<{ sent: number, requests: number, dropped: number }> {
+async function paced (args: { api: string, destinations: string[], payloadBytes: number, rate: number, seconds: number, mode?: 'unary' | 'stream', tickMs?: number, batchMax?: number }): Promise<{ sent: number, requests: number, dropped: number, lateTicks: number }> {
   const batchMax = args.batchMax ?? 256
+  const tickMs = args.tickMs ?? 1
+  const mode = args.mode ?? 'unary'
+  const c = client(args.api)
   let sent = 0
-  async function * requests (): AsyncGenerator<SendStreamRequest> {
+  let requests = 0
+  let dropped = 0
+  let lateTicks = 0
+  let failure: unknown
+  const calls: Array<Promise<void>> = []
+  /** Stream mode: requests waiting for the SendStream to pull them, and its wake-up. */
+  const pending: SendStreamRequest[] = []
+  let wake: (() => void) | undefined
+  let ended = false
+  const stream = mode === 'stream'
+    ? c.sendStream((async function * () {
+      for (;;) {
+        const r = pending.shift()
+        if (r !== undefined) { yield r; continue }
+        if (ended) return
+        await new Promise<void>(resolve => { wake = resolve })
+      }
+    })()).then(r => { dropped += Number(r.droppedOldest) })
+    : undefined
+  await new Promise<void>(resolve => {
     const start = performance.now()
     const end = start + args.seconds * 1000
-    for (;;) {
+    let next = start
+    const tick = (): void => {
       const now = performance.now()
-      if (now >= end) return
-      const due = Math.floor((now - start) * args.rate / 1000) - sent
-      if (due <= 0) {
-        // one timer tick at least: at high rates a tick's messages go as one request
-        await sleep(Math.max(1, Math.min(end - now, start + (sent + 1) * 1000 / args.rate - now)))
-        continue
+      if (now - next > tickMs) lateTicks++
+      const due = Math.floor((Math.min(now, end) - start) * args.rate / 1000) - sent
+      for (let left = due; left > 0;) {
+        const n = Math.min(left, batchMax)
+        left -= n
+        sent += n
+        requests++
+        if (mode === 'stream') {
+          pending.push(stampedRequest(args.destinations, args.payloadBytes, n))
+        } else {
+          const p = c.send({ messages: stampedMessages(args.destinations, args.payloadBytes, n) })
+          calls.push(p.then(r => { dropped += Number(r.droppedOldest) }, (err: unknown) => { failure ??= err }))
+        }
       }
-      const n = Math.min(due, batchMax)
-      sent += n
-      yield stampedRequest(args.destinations, args.payloadBytes, n)
+      const w = wake
+      wake = undefined
+      w?.()
+      if (now >= end) { resolve(); return }
+      next += tickMs
+      setTimeout(tick, Math.max(0, next - performance.now()))
     }
-  }
-  const r = await client(args.api).sendStream(requests())
-  return { sent, requests: Number(r.requests), dropped: Number(r.droppedOldest) }
+    setTimeout(tick, tickMs)
+  })
+  ended = true
+  const w = wake
+  wake = undefined
+  w?.()
+  await Promise.all(calls)
+  await stream
+  if (failure !== undefined) throw failure
+  return { sent, requests, dropped, lateTicks }
 }
 
 // -------------------------------------------------------------------- unary

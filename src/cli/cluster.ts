@@ -40,7 +40,9 @@ then the API addresses and a buf curl example to paste.`)
 /** Start one daemon as a child process; resolves with its ready line. */
 async function startDaemon (nodeId: string, keyFile: string, api: string, logLevel: string, children: ChildProcess[]): Promise<DaemonInfo> {
   const child = spawn(process.execPath, [BIN, 'serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', logLevel], {
-    stdio: ['ignore', 'pipe', 'inherit']
+    // stdin stays open while this process lives: a daemon stops when it ends
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, MIRNET_STOP_WITH_PARENT: '1' }
   })
   children.push(child)
   const lines = createInterface({ input: child.stdout })

@@ -82,18 +82,34 @@ async function loadMembership (path: string): Promise<MemberSpec[]> {
   }
 }
 
-/** Resolves with the first SIGTERM or SIGINT; listening starts at once, so none is missed. */
+/**
+ * Resolves with the first SIGTERM or SIGINT; listening starts at once, so none
+ * is missed. With MIRNET_STOP_WITH_PARENT=1 (set by `mirnet cluster`) the end
+ * of stdin counts too: the parent that holds its other end has died.
+ */
 function nextStopSignal (): Promise<string> {
   return new Promise<string>(resolve => {
     const onTerm = (): void => { settle('SIGTERM') }
     const onInt = (): void => { settle('SIGINT') }
-    const settle = (signal: string): void => {
+    const onParentGone = (): void => { settle('parent exited') }
+    const watchParent = process.env.MIRNET_STOP_WITH_PARENT === '1'
+    const settle = (reason: string): void => {
       process.off('SIGTERM', onTerm)
       process.off('SIGINT', onInt)
-      resolve(signal)
+      if (watchParent) {
+        process.stdin.off('end', onParentGone)
+        process.stdin.off('error', onParentGone)
+        process.stdin.pause()
+      }
+      resolve(reason)
     }
     process.once('SIGTERM', onTerm)
     process.once('SIGINT', onInt)
+    if (watchParent) {
+      process.stdin.once('end', onParentGone)
+      process.stdin.once('error', onParentGone)
+      process.stdin.resume()
+    }
   })
 }
 
