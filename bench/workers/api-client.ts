@@ -255,7 +255,7 @@ async function paced (args: { api: string, destinations: string[], payloadBytes:
   await new Promise<void>(resolve => {
     const start = performance.now()
     const end = start + args.seconds * 1000
-    let next = start
+    let next = start + tickMs
     const tick = (): void => {
       const now = performance.now()
       if (now - next > tickMs) lateTicks++
@@ -276,8 +276,9 @@ async function paced (args: { api: string, destinations: string[], payloadBytes:
       wake = undefined
       w?.()
       if (now >= end) { resolve(); return }
-      next += tickMs
-      setTimeout(tick, Math.max(0, next - performance.now()))
+      // no catching up on late ticks: `due` already covers what they missed
+      next = now + tickMs
+      setTimeout(tick, tickMs)
     }
     setTimeout(tick, tickMs)
   })
