@@ -204,7 +204,8 @@ describe('mirnet CLI', () => {
 
   it('cluster daemons stop by themselves when the cluster process is killed', async () => {
     const basePort = await freePort()
-    const cluster = scratch.spawn(['cluster', '--nodes', '2', '--base-port', String(basePort)])
+    // a SIGKILLed cluster cannot remove its folder: keep it in ours
+    const cluster = scratch.spawn(['cluster', '--nodes', '2', '--base-port', String(basePort), '--work-dir', await scratch.dir()])
     const ready = await firstLine<{ event: string, nodes: Ready[] }>(cluster, 60_000)
     expect(await stop(cluster, 'SIGKILL')).toBe(null)
     for (const n of ready.nodes) {

@@ -23,6 +23,7 @@ interface ClusterOptions {
   nodes: number
   basePort: number
   logLevel: string
+  workDir: string
 }
 
 export function clusterCommand (program: Command): void {
@@ -31,6 +32,7 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--nodes <n>', 'how many daemons').argParser(positiveInt).default(3))
     .addOption(new Option('--base-port <port>', 'API port of node-0; node-i listens on base+i').argParser(port).default(7070))
     .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
+    .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
 It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api"}…]},
 then the API addresses and a buf curl example to paste.`)
@@ -70,7 +72,7 @@ async function stopAll (children: ChildProcess[]): Promise<void> {
 }
 
 async function runCluster (opts: ClusterOptions): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mirnet-cluster-'))
+  const dir = await mkdtemp(join(opts.workDir, 'mirnet-cluster-'))
   const children: ChildProcess[] = []
   let failed: Error | undefined
   const stopped = new Promise<string>(resolve => {
