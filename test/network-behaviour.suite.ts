@@ -197,6 +197,17 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       expect(got.map(m => parseNumbered(m.payload).seq)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i))
     })
 
+    it('bounds what it holds for a non-member in bytes too', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b', { tentativeMaxBytes: 1000 })
+      a.module.connect(membershipOf(a, b))
+      b.module.connect(membershipOf(b))
+      for (let i = 0; i < 10; i++) a.module.sendTo('b', numbered('a', i, 300))
+      const held = await eventually('b to receive 10 tentative messages', () =>
+        b.module.stats().tentative.find(t => t.receivedMessages === 10))
+      expect(held).toMatchObject({ heldMessages: 3, heldBytes: 900, droppedMessages: 7 })
+    })
+
     it('evicts the least recently created when past the cap', async () => {
       const b = await harness.createNode('b', { tentativeMaxReceivers: 2 })
       b.module.connect(membershipOf(b))

@@ -11,7 +11,6 @@
  * It exits when the runner disconnects.
  */
 import { performance } from 'node:perf_hooks'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js'
 import { createMirnetClient } from '../../src/client/client.ts'

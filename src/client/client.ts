@@ -2,19 +2,11 @@ import { connect as tcpConnect } from 'node:net'
 import { createClient } from '@connectrpc/connect'
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from '../service/http2-windows.ts'
 import type { ClientHttp2Stream, Http2Session, OutgoingHttpHeaders } from 'node:http2'
 import type { Client } from '@connectrpc/connect'
 
 export type MirnetClient = Client<typeof TransportService>
-
-/**
- * HTTP/2 flow-control windows of the client: per stream (a Receive stream
- * carries up to 4 MiB per response) and per connection. The protocol default
- * of 64 KiB for both holds a Receive stream of large messages to one window
- * per round trip.
- */
-const STREAM_WINDOW_BYTES = 2 * 1024 * 1024
-const SESSION_WINDOW_BYTES = 16 * 1024 * 1024
 
 /** connect-node's session manager, with the connection window widened once per session. */
 class WideWindowSessionManager extends Http2SessionManager {
@@ -25,7 +17,7 @@ class WideWindowSessionManager extends Http2SessionManager {
     const session = stream.session
     if (session !== undefined && !this.#widened.has(session)) {
       this.#widened.add(session)
-      session.setLocalWindowSize(SESSION_WINDOW_BYTES)
+      session.setLocalWindowSize(API_SESSION_WINDOW_BYTES)
     }
     return stream
   }
@@ -39,7 +31,7 @@ class WideWindowSessionManager extends Http2SessionManager {
 export function createMirnetClient (address: string): MirnetClient {
   const baseUrl = address.startsWith('http') ? address : `http://${address}`
   const sessionManager = new WideWindowSessionManager(baseUrl, undefined, {
-    settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+    settings: { initialWindowSize: API_STREAM_WINDOW_BYTES },
     // Nagle off: a small request otherwise waits for the ACK of the one before
     createConnection: (authority: URL) => tcpConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(authority.port === '' ? 80 : authority.port), noDelay: true })
   })

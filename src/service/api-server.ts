@@ -2,6 +2,7 @@ import { createServer } from 'node:http2'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
@@ -28,16 +29,6 @@ interface FastUnaryRoute {
   output: DescMessage
   handle: FastUnaryHandler
 }
-
-/**
- * HTTP/2 flow-control window of each stream: how much a client may send on a
- * SendStream (and, on the client side, the daemon on a Receive stream) before
- * the reader acknowledges. The protocol default, 64 KiB, allows one 64 KiB
- * message per round trip through both event loops.
- */
-export const API_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
-/** HTTP/2 flow-control window of a whole connection (default 64 KiB). */
-export const API_SESSION_WINDOW_BYTES = 16 * 1024 * 1024
 
 /** Fast-path routes of each router an ApiServer hands to `routes`. */
 const fastRoutes = new WeakMap<ConnectRouter, Map<string, FastUnaryRoute>>()
