@@ -211,15 +211,16 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('evicts the least recently created when past the cap', async () => {
       const b = await harness.createNode('b', { tentativeMaxReceivers: 2 })
       b.module.connect(membershipOf(b))
-      const senders: TestNode[] = []
-      for (const id of ['x', 'y', 'z']) {
-        const s = await harness.createNode(id)
-        s.module.connect(membershipOf(s, b))
-        s.module.sendTo('b', numbered(id, 0))
-        await eventually(`a tentative receiver for ${id}`, () =>
+      // raw senders: a Dispatcher would redial after the eviction and come back as the newest
+      const senders: Array<Awaited<ReturnType<typeof rawChannel>>> = []
+      for (let i = 0; i < 3; i++) {
+        const s = await rawChannel(harness, b)
+        s.channel.send(Uint8Array.of(1, i))
+        await eventually(`a tentative receiver for sender ${i}`, () =>
           b.module.stats().tentative.find(t => t.identity === s.identity && t.heldMessages === 1))
         senders.push(s)
       }
+      expect(await senders[0].closed).toBeInstanceOf(Error)
       const stats = b.module.stats()
       expect(stats.tentative.map(t => t.identity)).toEqual([senders[1].identity, senders[2].identity])
       expect(stats.tentativeEvicted).toBe(1)
