@@ -29,8 +29,10 @@ export class Scratch {
     return d
   }
 
-  spawn (args: string[], env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  /** Start `mirnet ARGS`; `prefix` runs it through another command, e.g. `ip netns exec NS`. */
+  spawn (args: string[], env: Record<string, string> = {}, prefix: string[] = []): ChildProcess {
+    const argv = [...prefix, process.execPath, BIN, ...args]
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
     return child

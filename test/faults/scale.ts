@@ -1,0 +1,23 @@
+import { appendFileSync } from 'node:fs'
+
+/**
+ * The fault suite runs short under `npm test` and at the issue's full counts
+ * under `npm run faults -- --full` (which sets MIRNET_FAULTS_FULL=1).
+ */
+export const FULL = process.env.MIRNET_FAULTS_FULL === '1'
+
+/** `quick` under `npm test`, `full` under `npm run faults -- --full`. */
+export function scale<T> (quick: T, full: T): T {
+  return FULL ? full : quick
+}
+
+/**
+ * Print a scenario's figures as one `FIGURES {json}` line, and append them to
+ * MIRNET_FAULTS_REPORT (JSON lines) when set, for RELIABILITY.md.
+ */
+export function report (scenario: string, figures: Record<string, unknown>): void {
+  const line = JSON.stringify({ scenario, full: FULL, ...figures })
+  process.stdout.write(`FIGURES ${line}\n`)
+  const file = process.env.MIRNET_FAULTS_REPORT
+  if (file !== undefined && file !== '') appendFileSync(file, line + '\n')
+}
