@@ -31,7 +31,11 @@ export class Scratch {
 
   /** Start `mirnet ARGS`; `prefix` runs it through another command, e.g. `ip netns exec NS`. */
   spawn (args: string[], env: Record<string, string> = {}, prefix: string[] = []): ChildProcess {
-    const argv = [...prefix, process.execPath, BIN, ...args]
+    return this.spawnCommand([...prefix, process.execPath, BIN, ...args], env)
+  }
+
+  /** Start any command (`argv[0]` and its arguments), removed by `cleanup()` like the daemons. */
+  spawnCommand (argv: string[], env: Record<string, string> = {}): ChildProcess {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
@@ -74,7 +78,7 @@ export async function firstLine<T> (child: ChildProcess, timeoutMs = 30_000): Pr
 
 /** Signal a child and resolve with its exit code. */
 export async function stop (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
   const exited = new Promise<number | null>(resolve => child.once('exit', code => { resolve(code) }))
   child.kill(signal)
   return await exited

@@ -1,0 +1,89 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { MirnetClient } from '../../src/client/client.ts'
+import type { PeerStatus } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { Consumer, Sender } from './traffic.ts'
+
+/** One direction of traffic: what the sender's client queued and where every message went. */
+export interface Flow {
+  sender: Sender
+  /** The sending daemon's API, whose counters for `to` are read. */
+  senderClient: MirnetClient
+  to: string
+  /** Every Receive consumer `to` has had (one per daemon life). */
+  consumers: Consumer[]
+}
+
+export interface Ledger {
+  from: string
+  to: string
+  /** Messages the sender's daemon confirmed queued for `to`. */
+  sent: number
+  /** Messages the consumers at `to` read from `from`. */
+  delivered: number
+  /** Oldest messages dropped by the sender's full queue (counted by the sender's daemon). */
+  dropped: number
+  /** Messages lost on broken connections (counted by the sender's daemon). */
+  lostInFlight: number
+  /** Still queued at the sender, or written but not yet known to have arrived. */
+  pending: number
+  discarded: number
+}
+
+async function ledgerOf (flow: Flow): Promise<Ledger> {
+  const status = await flow.senderClient.getStatus({}, { timeoutMs: 10_000 })
+  const peer = status.peers.find(p => p.nodeId === flow.to)
+  if (peer === undefined) throw new Error(`${flow.sender.from} has no member ${flow.to}`)
+  let delivered = 0
+  for (const c of flow.consumers) delivered += c.count(flow.sender.from)
+  return {
+    from: flow.sender.from,
+    to: flow.to,
+    sent: flow.sender.sent.get(flow.to) ?? 0,
+    delivered,
+    dropped: Number(peer.droppedMessages),
+    lostInFlight: Number(peer.lostInFlightMessages),
+    pending: Number(peer.queuedMessages) + unacknowledged(peer),
+    discarded: Number(peer.discardedMessages)
+  }
+}
+
+/** Messages written to a connection whose arrival the sender does not know yet. */
+function unacknowledged (peer: PeerStatus): number {
+  const field = (peer as unknown as Record<string, unknown>).unacknowledgedMessages
+  return typeof field === 'bigint' ? Number(field) : 0
+}
+
+/** The ledger `l` should be: `expect(l).toEqual(balancedLedger(l))` shows what is off. */
+export function balancedLedger (l: Ledger): Ledger {
+  return { ...l, pending: 0, discarded: 0, sent: l.delivered + l.dropped + l.lostInFlight }
+}
+
+const balanced = (l: Ledger): boolean =>
+  l.pending === 0 && l.discarded === 0 && l.sent === l.delivered + l.dropped + l.lostInFlight
+
+/**
+ * Once the senders have stopped: poll until every flow balances (sent =
+ * delivered + dropped + lost in flight, nothing pending), or until
+ * `timeoutMs`; resolves with the last ledgers either way, for the caller to
+ * report and assert.
+ */
+export async function settle (flows: Flow[], timeoutMs = 30_000): Promise<Ledger[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const ledgers = await Promise.all(flows.map(ledgerOf))
+    if (ledgers.every(balanced) || Date.now() > deadline) return ledgers
+    await sleep(100)
+  }
+}
+
+/** The four numbers of the issue, summed over flows. */
+export function totals (ledgers: Ledger[]): { sent: number, delivered: number, dropped: number, lostInFlight: number } {
+  const t = { sent: 0, delivered: 0, dropped: 0, lostInFlight: 0 }
+  for (const l of ledgers) {
+    t.sent += l.sent
+    t.delivered += l.delivered
+    t.dropped += l.dropped
+    t.lostInFlight += l.lostInFlight
+  }
+  return t
+}

@@ -1,0 +1,218 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { receiveMessages } from '../../src/client/client.ts'
+import type { MirnetClient } from '../../src/client/client.ts'
+
+/** Bytes of every test payload; the first 8 carry the sender's sequence number. */
+export const PAYLOAD_BYTES = 64
+
+export function sequenceOf (payload: Uint8Array): number {
+  return Number(new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(0))
+}
+
+export interface SenderInit {
+  /** The sending member's node id. */
+  from: string
+  /** Every message goes to all of these. */
+  destinations: string[]
+  /** Messages per second, per destination. */
+  ratePerSec: number
+  /** Messages per Send call. @default 100 */
+  batch?: number
+}
+
+/**
+ * A consensus node's outgoing traffic through its daemon's API: batches of
+ * messages at a steady rate, each numbered (one sequence per sender, shared
+ * by the destinations), so a receiver can check order. Counts, per
+ * destination, what the daemon confirmed it queued. While the daemon is down
+ * (`setClient(undefined)`) nothing is sent; a Send that fails is counted in
+ * `failedSends` and its messages in no destination's `sent`.
+ */
+export class Sender {
+  readonly from: string
+  readonly destinations: string[]
+  /** Messages the daemon queued, per destination. */
+  readonly sent = new Map<string, number>()
+  failedSends = 0
+  lastError?: string
+  #client?: MirnetClient
+  #seq = 0
+  readonly #ratePerSec: number
+  readonly #batch: number
+  readonly #abort = new AbortController()
+  #loop?: Promise<void>
+
+  constructor (client: MirnetClient | undefined, init: SenderInit) {
+    this.#client = client
+    this.from = init.from
+    this.destinations = init.destinations
+    this.#ratePerSec = init.ratePerSec
+    this.#batch = init.batch ?? 100
+    for (const d of this.destinations) this.sent.set(d, 0)
+  }
+
+  /** Messages confirmed queued, summed over destinations. */
+  get total (): number {
+    let n = 0
+    for (const v of this.sent.values()) n += v
+    return n
+  }
+
+  setClient (client: MirnetClient | undefined): void {
+    this.#client = client
+  }
+
+  start (): this {
+    this.#loop ??= this.#run()
+    return this
+  }
+
+  /** Stop sending; resolves once the Send in progress has answered. Idempotent. */
+  async stop (): Promise<void> {
+    this.#abort.abort()
+    await this.#loop
+  }
+
+  async #run (): Promise<void> {
+    const signal = this.#abort.signal
+    const started = performance.now()
+    let batches = 0
+    while (!signal.aborted) {
+      const client = this.#client
+      if (client !== undefined) await this.#sendBatch(client)
+      batches++
+      // pace: batch n is due at started + n * batch / rate
+      const due = started + batches * this.#batch * 1000 / this.#ratePerSec
+      const wait = due - performance.now()
+      if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {})
+      else await sleep(0) // let other clients in
+    }
+  }
+
+  async #sendBatch (client: MirnetClient): Promise<void> {
+    const messages = new Array(this.#batch)
+    for (let i = 0; i < this.#batch; i++) {
+      const payload = new Uint8Array(PAYLOAD_BYTES)
+      new DataView(payload.buffer).setBigUint64(0, BigInt(++this.#seq))
+      messages[i] = { destinations: this.destinations, payload }
+    }
+    try {
+      const res = await client.send({ messages }, { timeoutMs: 10_000 })
+      if (Number(res.queued) !== this.#batch * this.destinations.length) throw new Error(`queued ${res.queued} of ${this.#batch * this.destinations.length}`)
+      for (const d of this.destinations) this.sent.set(d, (this.sent.get(d) ?? 0) + this.#batch)
+    } catch (err) {
+      this.failedSends++
+      this.lastError = (err as Error).message
+    }
+  }
+}
+
+export interface ConsumerInit {
+  /** Messages per Receive response asked for. @default 256 */
+  maxBatch?: number
+  /** Read at most this many messages per second (a slow consumer); unlimited when absent. */
+  readPerSec?: number
+}
+
+interface Waiter {
+  from: string
+  count: number
+  resolve: () => void
+}
+
+/**
+ * A consensus node reading its daemon's Receive stream: counts messages per
+ * sender, checks each sender's sequence numbers only increase (gaps are drops,
+ * a repeat or a step back is an order violation), and records when the first
+ * message of each sender arrived.
+ */
+export class Consumer {
+  readonly counts = new Map<string, number>()
+  readonly lastSeq = new Map<string, number>()
+  /** When (performance.now()) the first message of each sender arrived. */
+  readonly firstAt = new Map<string, number>()
+  readonly orderViolations: string[] = []
+  /** How the stream ended: 'open' while it runs, 'ended' when the daemon ended it cleanly, 'stopped' by us. */
+  outcome: 'open' | 'ended' | 'stopped' | Error = 'open'
+  readonly #abort = new AbortController()
+  readonly #loop: Promise<void>
+  #waiters: Waiter[] = []
+
+  constructor (client: MirnetClient, init: ConsumerInit = {}) {
+    this.#loop = this.#run(client, init)
+  }
+
+  get total (): number {
+    let n = 0
+    for (const v of this.counts.values()) n += v
+    return n
+  }
+
+  count (from: string): number {
+    return this.counts.get(from) ?? 0
+  }
+
+  /** Resolves once `count` messages from `from` have arrived; rejects after `timeoutMs`. */
+  async waitFor (from: string, count: number, timeoutMs: number): Promise<void> {
+    if (this.count(from) >= count) return
+    let waiter: Waiter | undefined
+    const reached = new Promise<void>(resolve => { waiter = { from, count, resolve } })
+    this.#waiters.push(waiter as Waiter)
+    const timer = new AbortController()
+    try {
+      await Promise.race([
+        reached,
+        sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
+          throw new Error(`${this.count(from)} of ${count} messages from ${from} within ${timeoutMs} ms (stream ${String(this.outcome)})`)
+        }),
+        this.#loop.then(() => { throw new Error(`the Receive stream ended (${String(this.outcome)}) with ${this.count(from)} of ${count} messages from ${from}`) })
+      ])
+    } finally {
+      timer.abort()
+      this.#waiters = this.#waiters.filter(w => w !== waiter)
+    }
+  }
+
+  /** Resolves when the stream has ended, whoever ended it. */
+  async ended (): Promise<void> {
+    await this.#loop
+  }
+
+  /** Cancel the stream. Idempotent. */
+  async stop (): Promise<void> {
+    this.#abort.abort()
+    await this.#loop
+  }
+
+  async #run (client: MirnetClient, init: ConsumerInit): Promise<void> {
+    const signal = this.#abort.signal
+    const started = performance.now()
+    let read = 0
+    try {
+      for await (const m of receiveMessages(client, { maxBatchMessages: init.maxBatch ?? 256, signal })) {
+        this.#take(m.from, m.payload)
+        read++
+        if (init.readPerSec !== undefined) {
+          const wait = started + read * 1000 / init.readPerSec - performance.now()
+          if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {})
+        }
+      }
+      this.outcome = signal.aborted ? 'stopped' : 'ended'
+    } catch (err) {
+      this.outcome = signal.aborted ? 'stopped' : err as Error
+    }
+  }
+
+  #take (from: string, payload: Uint8Array): void {
+    const seq = sequenceOf(payload)
+    const last = this.lastSeq.get(from) ?? 0
+    if (seq <= last) this.orderViolations.push(`${from}: ${seq} after ${last}`)
+    this.lastSeq.set(from, seq)
+    const n = (this.counts.get(from) ?? 0) + 1
+    this.counts.set(from, n)
+    if (n === 1) this.firstAt.set(from, performance.now())
+    if (this.#waiters.length > 0) {
+      for (const w of this.#waiters) if (w.from === from && n >= w.count) w.resolve()
+    }
+  }
+}
