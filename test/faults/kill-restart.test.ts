@@ -4,7 +4,7 @@ import { balancedLedger, settle, totals } from './accounting.ts'
 import { FaultNode } from './fault-node.ts'
 import { MiB, median, round, rssBytes } from './proc.ts'
 import { report, scale } from './scale.ts'
-import { Consumer, Sender } from './traffic.ts'
+import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import { waitForPeerState } from './status-wait.ts'
 import type { Flow } from './accounting.ts'
 
@@ -16,7 +16,10 @@ const RSS_GROWTH_BOUND = 64 * MiB
 
 describe('kill -9 and restart', () => {
   let scratch: Scratch
-  afterEach(async () => { await scratch.cleanup() })
+  afterEach(async () => {
+    await stopTraffic()
+    await scratch.cleanup()
+  })
 
   it(`a daemon killed and restarted with the same key ${CYCLES} times under traffic: the others stay up and bounded, traffic to it resumes within 1 s of its ready line`, async () => {
     scratch = new Scratch()

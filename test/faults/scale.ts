@@ -21,3 +21,8 @@ export function report (scenario: string, figures: Record<string, unknown>): voi
   const file = process.env.MIRNET_FAULTS_REPORT
   if (file !== undefined && file !== '') appendFileSync(file, line + '\n')
 }
+
+/** With MIRNET_FAULTS_TRACE=1, print a timestamped progress line to stderr (to find where a run hangs). */
+export function trace (what: string): void {
+  if (process.env.MIRNET_FAULTS_TRACE === '1') process.stderr.write(`${new Date().toISOString()} ${what}\n`)
+}

@@ -5,6 +5,28 @@ import type { MirnetClient } from '../../src/client/client.ts'
 /** Bytes of every test payload; the first 8 carry the sender's sequence number. */
 export const PAYLOAD_BYTES = 64
 
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+async function pause (ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Senders and consumers not stopped yet: a failed test leaves none running. */
+const live = new Set<{ stop: () => Promise<void> }>()
+
+/** Stop every Sender and Consumer still running (for `afterEach`). */
+export async function stopTraffic (): Promise<void> {
+  await Promise.all([...live].map(async t => { await t.stop() }))
+}
+
 export function sequenceOf (payload: Uint8Array): number {
   return Number(new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(0))
 }
@@ -49,6 +71,7 @@ export class Sender {
     this.#ratePerSec = init.ratePerSec
     this.#batch = init.batch ?? 100
     for (const d of this.destinations) this.sent.set(d, 0)
+    live.add(this)
   }
 
   /** Messages confirmed queued, summed over destinations. */
@@ -71,6 +94,7 @@ export class Sender {
   async stop (): Promise<void> {
     this.#abort.abort()
     await this.#loop
+    live.delete(this)
   }
 
   async #run (): Promise<void> {
@@ -84,7 +108,7 @@ export class Sender {
       // pace: batch n is due at started + n * batch / rate
       const due = started + batches * this.#batch * 1000 / this.#ratePerSec
       const wait = due - performance.now()
-      if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {})
+      if (wait > 0) await pause(wait, signal)
       else await sleep(0) // let other clients in
     }
   }
@@ -137,9 +161,17 @@ export class Consumer {
   readonly #abort = new AbortController()
   readonly #loop: Promise<void>
   #waiters: Waiter[] = []
+  #readPerSec?: number
 
   constructor (client: MirnetClient, init: ConsumerInit = {}) {
-    this.#loop = this.#run(client, init)
+    this.#readPerSec = init.readPerSec
+    this.#loop = this.#run(client, init.maxBatch ?? 256)
+    live.add(this)
+  }
+
+  /** Read as fast as messages come from now on (to drain what a slow consumer left). */
+  unthrottle (): void {
+    this.#readPerSec = undefined
   }
 
   get total (): number {
@@ -182,19 +214,21 @@ export class Consumer {
   async stop (): Promise<void> {
     this.#abort.abort()
     await this.#loop
+    live.delete(this)
   }
 
-  async #run (client: MirnetClient, init: ConsumerInit): Promise<void> {
+  async #run (client: MirnetClient, maxBatch: number): Promise<void> {
     const signal = this.#abort.signal
     const started = performance.now()
     let read = 0
     try {
-      for await (const m of receiveMessages(client, { maxBatchMessages: init.maxBatch ?? 256, signal })) {
+      for await (const m of receiveMessages(client, { maxBatchMessages: maxBatch, signal })) {
         this.#take(m.from, m.payload)
         read++
-        if (init.readPerSec !== undefined) {
-          const wait = started + read * 1000 / init.readPerSec - performance.now()
-          if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {})
+        if (this.#readPerSec !== undefined) {
+          // pace: message n is read at started + n / rate
+          const wait = started + read * 1000 / this.#readPerSec - performance.now()
+          if (wait > 0) await pause(wait, signal)
         }
       }
       this.outcome = signal.aborted ? 'stopped' : 'ended'

@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { Scratch } from '../helpers/processes.ts'
+import { balancedLedger, settle, totals } from './accounting.ts'
+import { FaultNode } from './fault-node.ts'
+import { MiB, round, rssBytes } from './proc.ts'
+import { report, scale } from './scale.ts'
+import { Consumer, Sender, stopTraffic } from './traffic.ts'
+import type { Flow } from './accounting.ts'
+
+const SECONDS = scale(10, 60)
+/** Messages per second arriving for the slow consumer, over all senders. */
+const ARRIVAL_RATE = 20_000
+const SENDERS = ['s1', 's2']
+/** What the consumer reads per second. */
+const READ_RATE = 100
+/**
+ * How far the receiving daemon's RSS may rise above its level once the
+ * pipeline is full (after the first quarter of the run). Its buffers are
+ * bounded (inbox, Receive stream window), so it must level off.
+ */
+const RSS_GROWTH_BOUND = 48 * MiB
+
+describe('slow consumer', () => {
+  let scratch: Scratch
+  afterEach(async () => {
+    await stopTraffic()
+    await scratch.cleanup()
+  })
+
+  it(`a Receive client reading ${READ_RATE} msg/s while ${ARRIVAL_RATE} msg/s arrive for ${SECONDS} s: the receiver's RSS levels off, the senders drop their oldest and count it, the consumer sees each sender's order`, async () => {
+    scratch = new Scratch()
+    const nodes = await Promise.all(['r', ...SENDERS].map(async nodeId => await FaultNode.create(scratch, { nodeId })))
+    const [r, ...senderNodes] = nodes
+    const membership = await FaultNode.membershipFile(scratch, nodes)
+    await Promise.all(nodes.map(async n => await n.start(membership)))
+    await Promise.all(nodes.map(async n => await n.client.awaitConnections({ minConnected: nodes.length }, { timeoutMs: 30_000 })))
+
+    const consumer = new Consumer(r.client, { maxBatch: 1, readPerSec: READ_RATE })
+    const senders = senderNodes.map(n => new Sender(n.client, { from: n.nodeId, destinations: ['r'], ratePerSec: ARRIVAL_RATE / SENDERS.length, batch: 200 }).start())
+    const started = performance.now()
+    const rss: number[] = []
+    while (performance.now() - started < SECONDS * 1000) {
+      await sleep(1000)
+      rss.push(rssBytes(r.pid))
+    }
+    const elapsedSec = (performance.now() - started) / 1000
+    await Promise.all(senders.map(async s => await s.stop()))
+    const readDuringRun = consumer.total
+    const dropping = await Promise.all(senderNodes.map(async n => Number((await n.client.getStatus({})).totals?.droppedMessages)))
+
+    // drain at full speed, then every message is accounted for
+    consumer.unthrottle()
+    const flows: Flow[] = senders.map((sender, i) => ({ sender, senderClient: senderNodes[i].client, to: 'r', consumers: [consumer] }))
+    const ledgers = await settle(flows, 60_000)
+    const sentTotal = senders.reduce((n, s) => n + s.total, 0)
+    const settledRss = rssBytes(r.pid)
+    const plateau = rss[Math.floor(rss.length / 4)]
+    report('4 slow consumer', {
+      seconds: round(elapsedSec),
+      offeredMsgPerSec: round(sentTotal / elapsedSec),
+      readMsgPerSec: round(readDuringRun / elapsedSec),
+      receiverRssMiB: { afterQuarter: round(plateau / MiB), max: round(Math.max(...rss) / MiB), last: round(rss[rss.length - 1] / MiB), afterDrain: round(settledRss / MiB) },
+      droppedBySenders: dropping,
+      accounting: totals(ledgers)
+    })
+
+    expect(Math.max(...rss)).toBeLessThanOrEqual(plateau + RSS_GROWTH_BOUND)
+    for (const d of dropping) expect(d).toBeGreaterThan(0)
+    expect(consumer.orderViolations).toEqual([])
+    for (const l of ledgers) expect(l).toEqual(balancedLedger(l))
+    for (const s of senders) expect(s.failedSends).toBe(0)
+    await consumer.stop()
+    for (const n of nodes) expect(await n.stop()).toBe(0)
+  }, scale(120_000, 600_000))
+})
