@@ -78,6 +78,10 @@ export class Libp2pTransport implements Transport {
       streamMuxers: [yamux({
         streamOptions: { maxStreamWindowSize: maxStreamWindowBytes, maxReadBufferLength: 2 * maxStreamWindowBytes }
       })],
+      // liveness is the core's keepalive (receivers ack at least every second,
+      // a silent link's connection is aborted): libp2p's monitor would open a
+      // ping stream per connection every 10 s on top, idle CPU for nothing
+      connectionMonitor: { enabled: false },
       connectionManager: {
         maxConnections: init.maxConnections ?? 300,
         maxIncomingPendingConnections: init.maxIncomingPendingConnections ?? 256,
