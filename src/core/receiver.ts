@@ -39,7 +39,7 @@ export class Receiver implements ChannelHandler {
   readonly createdAtMs = Date.now()
   readonly #channel: Channel
   readonly #components: ReceiverComponents
-  readonly #log: Logger
+  #log: Logger
   readonly #decoder: FrameDecoder
   #nodeId: string | undefined
   #held: DropOldestQueue<Uint8Array> | undefined
@@ -71,19 +71,22 @@ export class Receiver implements ChannelHandler {
 
   /**
    * Make a tentative receiver a member's: its held messages go to the inbox in
-   * order, its counts are added to the member's, and it delivers from now on.
+   * order, its counts are added to the member's, and it delivers (and logs
+   * to `logger`, when given) from now on.
    */
-  promote (nodeId: string, counters: ReceiveCounters): void {
+  promote (nodeId: string, counters: ReceiveCounters, logger?: Logger): void {
+    if (logger !== undefined) this.#log = logger
     counters.add(this.#counters)
     this.#counters = counters
     this.#nodeId = nodeId
     const held = this.#held
     this.#held = undefined
+    const delivered = held?.length ?? 0
     if (held !== undefined) {
       let payload: Uint8Array | undefined
       while ((payload = held.shift()) !== undefined) this.#components.inbox.push(nodeId, payload)
     }
-    this.#log.info({ nodeId }, 'tentative receiver promoted')
+    this.#log.info({ heldMessages: delivered }, 'tentative receiver promoted')
     if (this.#components.inbox.full) this.#pause()
   }
 
@@ -175,7 +178,7 @@ export class Receiver implements ChannelHandler {
   }
 
   #fail (err: Error): void {
-    this.#log.warn({ identity: this.identity, nodeId: this.#nodeId, reason: err.message, err: err.name }, 'closing inbound stream')
+    this.#log.warn({ reason: err.message, err: err.name }, 'closing inbound stream')
     this.close(err)
   }
 
