@@ -114,11 +114,15 @@ export class Daemon {
       const handlers = new TransportServiceHandlers(net, { stopping: stopping.signal })
       const metrics = config.metrics === undefined ? undefined : new DaemonMetrics({ stats: () => net.stats(), service: handlers.counters })
       if (config.metrics !== undefined && metrics !== undefined) {
+        const { host, port } = config.metrics
         metricsServer = await MetricsServer.listen({
-          ...config.metrics,
+          host,
+          port,
           scrape: async () => await metrics.scrape(),
           contentType: metrics.contentType,
           logger: log.child({ component: 'metrics' })
+        }).catch((err: unknown) => {
+          throw new DaemonConfigError(`cannot serve metrics on ${host}:${port}: ${(err as Error).message}`)
         })
       }
       api = await ApiServer.listen({

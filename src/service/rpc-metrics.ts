@@ -18,6 +18,16 @@ for (let code = 1; code <= Code.Unauthenticated; code++) {
   CODE_LABELS[code] = (Code[code] as string).replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '_') + c.toLowerCase())
 }
 
+/**
+ * The code of a failed call. A call whose client went away (its request
+ * stream closed or was reset: connect-es resets with INTERNAL_ERROR when it
+ * cancels) is `canceled`, unless its deadline passed.
+ */
+function failureCode (err: unknown, signal: AbortSignal): Code {
+  const code = ConnectError.from(err).code
+  return signal.aborted && code !== Code.DeadlineExceeded ? Code.Canceled : code
+}
+
 type Observe = (seconds: number) => void
 
 /** One method's observers, by status code, made on first use. */
@@ -85,18 +95,18 @@ export class RpcMetrics {
     try {
       res = await next(req)
     } catch (err) {
-      this.observe(series, ConnectError.from(err).code, start)
+      this.observe(series, failureCode(err, req.signal), start)
       throw err
     }
     if (!res.stream) {
       this.observe(series, 0, start)
       return res
     }
-    return { ...res, message: this.#observeStream(res, series, start) }
+    return { ...res, message: this.#observeStream(res, series, start, req.signal) }
   }
 
   /** Pass the output of a stream through, recording the call once when it ends. */
-  #observeStream (res: StreamResponse, series: MethodSeries, start: number): AsyncIterable<Message> {
+  #observeStream (res: StreamResponse, series: MethodSeries, start: number, signal: AbortSignal): AsyncIterable<Message> {
     let done = false
     const end = (code: Code | 0): void => {
       if (done) return
@@ -108,7 +118,7 @@ export class RpcMetrics {
       return r
     }
     const onError = (err: unknown): never => {
-      end(ConnectError.from(err).code)
+      end(failureCode(err, signal))
       throw err
     }
     return {
@@ -122,7 +132,7 @@ export class RpcMetrics {
             return await (it.return?.(value) ?? { done: true as const, value: undefined })
           },
           throw: async (err?: unknown): Promise<IteratorResult<Message>> => {
-            end(ConnectError.from(err).code)
+            end(failureCode(err, signal))
             if (it.throw === undefined) throw err
             return await it.throw(err)
           }
