@@ -102,7 +102,7 @@ export class Daemon {
       throw new DaemonConfigError(`refusing to serve the API on ${config.apiHost}, which is not a loopback address; pass --api-allow-remote to do so`)
     }
     const log = config.logger
-    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen })
+    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
     const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
     let api: ApiServer | undefined
     let metricsServer: MetricsServer | undefined
