@@ -70,6 +70,8 @@ function expectSameAsStatus (s: Scrape, status: GetStatusResponse): void {
       overflow: s.value('mirnet_peer_dropped_messages_total', { ...node, reason: 'queue_overflow' }),
       overflowBytes: s.value('mirnet_peer_dropped_bytes_total', { ...node, reason: 'queue_overflow' }),
       lost: s.value('mirnet_peer_dropped_messages_total', { ...node, reason: 'in_flight_lost' }),
+      acknowledged: s.value('mirnet_peer_acknowledged_messages_total', node),
+      unconfirmed: s.value('mirnet_peer_unconfirmed_messages', node),
       discarded: s.value('mirnet_peer_dropped_messages_total', { ...node, reason: 'discarded' }),
       queued: s.value('mirnet_peer_queued_messages', node),
       queuedBytes: s.value('mirnet_peer_queued_bytes', node),
@@ -84,6 +86,8 @@ function expectSameAsStatus (s: Scrape, status: GetStatusResponse): void {
       overflow: Number(p.droppedMessages),
       overflowBytes: Number(p.droppedBytes),
       lost: Number(p.lostInFlightMessages),
+      acknowledged: Number(p.acknowledgedMessages),
+      unconfirmed: Number(p.unconfirmedMessages),
       discarded: Number(p.discardedMessages),
       queued: Number(p.queuedMessages),
       queuedBytes: Number(p.queuedBytes),
@@ -153,7 +157,7 @@ describe('Metrics', () => {
       // c is down: its queue overflows
       await ca.send({ messages: Array.from({ length: 2 }, () => ({ destinations: ['c'], payload: bytes(50) })) })
       await eventually('b to receive all 8 messages', () => peer(b.net, 'a')?.receivedMessages === 2 * QUEUE, 20_000)
-      await eventually('a to have nothing queued for b', () => peer(a.net, 'b')?.queued === 0)
+      await eventually('b to acknowledge all 8', () => peer(a.net, 'b')?.acknowledgedMessages === 2 * QUEUE, 20_000)
 
       const s = await scrape(a.info.metrics as string)
       const status = await ca.getStatus({})
@@ -162,6 +166,7 @@ describe('Metrics', () => {
       expect(s.value('mirnet_peer_sent_messages_total', { node_id: 'b' })).toBe(2 * QUEUE)
       expect(s.value('mirnet_peer_sent_bytes_total', { node_id: 'b' })).toBe(QUEUE * 150)
       expect(s.value('mirnet_peer_dropped_messages_total', { node_id: 'b', reason: 'queue_overflow' })).toBe(0)
+      expect(s.value('mirnet_peer_unconfirmed_messages', { node_id: 'b' })).toBe(0)
       expect(s.value('mirnet_peer_dropped_messages_total', { node_id: 'c', reason: 'queue_overflow' })).toBe(2)
       expect(s.value('mirnet_peer_dropped_bytes_total', { node_id: 'c', reason: 'queue_overflow' })).toBe(100)
       expect(s.value('mirnet_peer_queued_messages', { node_id: 'c' })).toBe(QUEUE)
@@ -199,8 +204,12 @@ describe('Metrics', () => {
       const status = await ca.getStatus({})
       const p = status.peers.find(x => x.nodeId === 'b')
       expect(s.value('mirnet_peer_dropped_messages_total', { node_id: 'b', reason: 'in_flight_lost' })).toBe(Number(p?.lostInFlightMessages))
-      // every message is accounted for: sent (some of them lost in flight) or still queued
-      expect(s.value('mirnet_peer_sent_messages_total', { node_id: 'b' }) + s.value('mirnet_peer_queued_messages', { node_id: 'b' })).toBe(200)
+      // every message is accounted for in one scrape: queued, or sent and then acknowledged, lost or unconfirmed
+      const b1 = { node_id: 'b' }
+      const sent = s.value('mirnet_peer_sent_messages_total', b1)
+      expect(sent + s.value('mirnet_peer_queued_messages', b1)).toBe(200)
+      expect(s.value('mirnet_peer_acknowledged_messages_total', b1) + s.value('mirnet_peer_dropped_messages_total', { ...b1, reason: 'in_flight_lost' }) +
+        s.value('mirnet_peer_unconfirmed_messages', b1)).toBe(sent)
     })
   })
 
@@ -208,9 +217,11 @@ describe('Metrics', () => {
     it('counts and times every call by method and code, the gRPC fast path for Send included', async () => {
       const { a, ca } = await pairAndDownMember()
       const before = await scrape(a.info.metrics as string)
-      // the client gives up at its deadline; the daemon ends the call at the same deadline, a moment later
+      // the client gives up at its deadline and the daemon ends the call at the same deadline: whichever comes
+      // first decides whether the daemon saw it end as deadline_exceeded or as cancelled by the client
       expect(await codeOf(ca.awaitConnections({ minConnected: 3 }, { timeoutMs: 200 }))).toBe(Code.DeadlineExceeded)
-      await scrapeUntil(a.info.metrics as string, 'the daemon to end the call', x => x.count('mirnet_rpc_duration_seconds', rpc('AwaitConnections', 'deadline_exceeded')) === 1)
+      const timedOut = (x: Scrape): string | undefined => ['deadline_exceeded', 'canceled'].find(code => x.count('mirnet_rpc_duration_seconds', rpc('AwaitConnections', code)) === 1)
+      const deadlineCode = timedOut(await scrapeUntil(a.info.metrics as string, 'the daemon to end the call', x => timedOut(x) !== undefined)) as string
       const grpc = grpcJsClient(a.info.api)
       grpcClients.push(grpc)
       // fast path (binary gRPC unary Send): two ok, one NOT_FOUND
@@ -239,7 +250,7 @@ describe('Metrics', () => {
         sendInvalid: calls('Send', 'invalid_argument'),
         getInfo: calls('GetInfo', 'ok'),
         awaitInvalid: calls('AwaitConnections', 'invalid_argument'),
-        awaitDeadline: calls('AwaitConnections', 'deadline_exceeded'),
+        awaitDeadline: calls('AwaitConnections', 'deadline_exceeded') + calls('AwaitConnections', 'canceled'),
         getStatus: calls('GetStatus', 'ok'),
         sendStream: calls('SendStream', 'ok')
       }).toEqual({ sendOk: 3, sendNotFound: 1, sendInvalid: 1, getInfo: 1, awaitInvalid: 1, awaitDeadline: 1, getStatus: 2, sendStream: 1 })
@@ -247,7 +258,7 @@ describe('Metrics', () => {
       expect(before.count('mirnet_rpc_duration_seconds', rpc('Connect', 'ok'))).toBe(1)
       expect(before.count('mirnet_rpc_duration_seconds', rpc('AwaitConnections', 'ok'))).toBe(1)
       // the deadline call took about its deadline: the histogram measures, not just counts
-      const awaited = rpc('AwaitConnections', 'deadline_exceeded')
+      const awaited = rpc('AwaitConnections', deadlineCode)
       expect(s.sum('mirnet_rpc_duration_seconds', awaited)).toBeGreaterThan(0.15)
       expect(s.bucket('mirnet_rpc_duration_seconds', awaited, '0.1')).toBe(0)
       expect(s.bucket('mirnet_rpc_duration_seconds', awaited, '+Inf')).toBe(1)

@@ -188,7 +188,7 @@ export class Receiver implements ChannelHandler {
       // the writing side is gone (the stream is closing): reading may go on;
       // without acks the sender's keepalive replaces the stream if it lives on
       this.#writeFailed = true
-      this.#log.debug({ identity: this.identity, err: (err as Error).message }, 'cannot acknowledge any more')
+      this.#log.debug({ err: (err as Error).message }, 'cannot acknowledge any more')
     }
   }
 

@@ -60,13 +60,15 @@ const DEFINITIONS: Definition[] = [
     name: 'mirnet_peer_dropped_messages_total',
     type: 'counter',
     labelNames: [NODE, 'reason'],
-    help: 'Messages to a member that were lost, by reason: queue_overflow (oldest dropped from a full queue), in_flight_lost (written to a connection that then broke), discarded (still queued when the member was removed or the daemon stopped)',
+    help: 'Messages to a member that were lost, by reason: queue_overflow (oldest dropped from a full queue), in_flight_lost (written to a connection that broke before the member took them), discarded (still queued when the member was removed or the daemon stopped)',
     fill: (s, _c, emit) => {
       for (const p of s.peers) {
         for (const [reason, value] of DROP_REASONS) emit({ [NODE]: p.nodeId, reason }, value(p))
       }
     }
   },
+  { name: 'mirnet_peer_acknowledged_messages_total', type: 'counter', labelNames: [NODE], help: 'Messages to a member that its node acknowledged (took into its inbox or tentative hold)', fill: perPeer(p => p.acknowledgedMessages) },
+  { name: 'mirnet_peer_unconfirmed_messages', type: 'gauge', labelNames: [NODE], help: 'Messages written to a member neither acknowledged nor known lost yet (sent = acknowledged + in_flight_lost + unconfirmed)', fill: perPeer(p => p.unconfirmedMessages) },
   { name: 'mirnet_peer_dropped_bytes_total', type: 'counter', labelNames: [NODE, 'reason'], help: 'Payload bytes to a member dropped from its full queue (reason queue_overflow)', fill: (s, _c, emit) => { for (const p of s.peers) emit({ [NODE]: p.nodeId, reason: 'queue_overflow' }, p.droppedBytes) } },
   { name: 'mirnet_peer_queued_messages', type: 'gauge', labelNames: [NODE], help: 'Messages waiting in a member\'s send queue', fill: perPeer(p => p.queued) },
   { name: 'mirnet_peer_queued_bytes', type: 'gauge', labelNames: [NODE], help: 'Payload bytes waiting in a member\'s send queue', fill: perPeer(p => p.queuedBytes) },
