@@ -6,6 +6,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { generateKey, peerIdOf } from '../src/transports/libp2p/keys.ts'
 import { TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
+import { Health } from '../gen/ts/grpc/health/v1/health_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import { Scratch, firstLine, freePort, mirnet, stop } from './helpers/processes.ts'
 import { Scrape, scrape } from './helpers/prometheus.ts'
@@ -235,6 +236,10 @@ describe('Metrics', () => {
       await ca.send({ messages: [{ destinations: ['a'], payload: bytes(8) }] })
       await ca.getStatus({})
       await ca.getStatus({})
+      // other services count too
+      const health = createClient(Health, createConnectTransport({ baseUrl: `http://${a.info.api}`, httpVersion: '2' }))
+      await health.check({ service: '' })
+      expect(await codeOf(health.check({ service: 'no.such.Service' }))).toBe(Code.NotFound)
       const stream = await ca.sendStream((async function * () {
         for (let i = 0; i < 3; i++) yield { messages: [{ destinations: ['b'], payload: bytes(8) }] }
       })())
@@ -254,6 +259,8 @@ describe('Metrics', () => {
         getStatus: calls('GetStatus', 'ok'),
         sendStream: calls('SendStream', 'ok')
       }).toEqual({ sendOk: 3, sendNotFound: 1, sendInvalid: 1, getInfo: 1, awaitInvalid: 1, awaitDeadline: 1, getStatus: 2, sendStream: 1 })
+      expect(s.count('mirnet_rpc_duration_seconds', { service: 'grpc.health.v1.Health', method: 'Check', code: 'ok' })).toBe(1)
+      expect(s.count('mirnet_rpc_duration_seconds', { service: 'grpc.health.v1.Health', method: 'Check', code: 'not_found' })).toBe(1)
       // the setup's calls were counted too
       expect(before.count('mirnet_rpc_duration_seconds', rpc('Connect', 'ok'))).toBe(1)
       expect(before.count('mirnet_rpc_duration_seconds', rpc('AwaitConnections', 'ok'))).toBe(1)
