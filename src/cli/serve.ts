@@ -25,6 +25,7 @@ interface ServeOptions {
   listen: string[]
   api: { host: string, port: number }
   apiAllowRemote?: boolean
+  metrics?: { host: string, port: number }
   membership?: string
   logLevel: string
   [tunable: string]: unknown
@@ -40,13 +41,14 @@ export function serveCommand (program: Command): void {
     .addOption(new Option('--listen <multiaddr>', 'libp2p listen address; repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
     .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
     .addOption(new Option('--api-allow-remote', 'allow --api on an address other than loopback').env('MIRNET_API_ALLOW_REMOTE'))
+    .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (counters only, so any address is allowed); off unless given').env('MIRNET_METRICS').argParser(hostPort))
     .addOption(new Option('--membership <file>', 'membership applied at start: JSON of ConnectRequest, {"nodes":[{"id":"a","address":"/ip4/…/p2p/…"}]}').env('MIRNET_MEMBERSHIP'))
     .addOption(new Option('--log-level <level>', 'log level').env('MIRNET_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addTunables(command)
   command.addHelpText('after', `
 On start it prints one JSON line on stdout:
-  {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"}
-Logs go to stderr as JSON. SIGTERM or SIGINT stops it gracefully (exit 0).
+  {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"[,"metrics":"HOST:PORT"]}
+Logs go to stderr as JSON, one line per event (never per message at info). SIGTERM or SIGINT stops it gracefully (exit 0).
 Every option can also be given as the MIRNET_* environment variable shown.`)
   command.action(async (opts: ServeOptions) => { await serve(opts) })
 }
@@ -116,20 +118,23 @@ function nextStopSignal (): Promise<string> {
 async function serve (opts: ServeOptions): Promise<void> {
   // before anything else: a signal during start-up must stop the daemon, not kill it
   const stopSignal = nextStopSignal()
-  const log = createLogger(opts.logLevel)
+  const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
+  const daemonLog = log.child({ component: 'daemon' })
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
-    privateKey: await loadKey(opts, log),
+    privateKey: await loadKey(opts, daemonLog),
     listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     apiHost: opts.api.host,
     apiPort: opts.api.port,
     allowRemoteApi: opts.apiAllowRemote === true,
+    metrics: opts.metrics,
     membership: opts.membership === undefined ? undefined : await loadMembership(opts.membership),
     network: tunablesFrom(opts),
     logger: log
   })
   process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info }) + '\n')
-  log.info({ ...daemon.info }, 'ready')
-  log.info({ signal: await stopSignal }, 'signal received')
+  const { nodeId: _bound, ...info } = daemon.info
+  daemonLog.info(info, 'ready')
+  daemonLog.info({ signal: await stopSignal }, 'signal received')
   await daemon.stop()
 }

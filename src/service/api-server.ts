@@ -1,4 +1,5 @@
 import { createServer } from 'node:http2'
+import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
@@ -8,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
 import type { ConnectRouter } from '@connectrpc/connect'
 import type { Logger } from '../core/logger.ts'
+import type { RpcMetrics } from './rpc-metrics.ts'
 
 export interface ApiServerOptions {
   host: string
@@ -16,6 +18,11 @@ export interface ApiServerOptions {
   /** Largest request message accepted. */
   readMaxBytes: number
   logger: Logger
+  /**
+   * Where every call is counted and timed, those on the gRPC fast path included.
+   * @default undefined (not recorded)
+   */
+  rpcMetrics?: RpcMetrics
 }
 
 /**
@@ -28,6 +35,8 @@ interface FastUnaryRoute {
   input: DescMessage
   output: DescMessage
   handle: FastUnaryHandler
+  /** Records the call, when the server has metrics. */
+  record?: (code: Code | 0, startMs: number) => void
 }
 
 /** Fast-path routes of each router an ApiServer hands to `routes`. */
@@ -87,8 +96,16 @@ export class ApiServer {
         options.routes(router)
       },
       acceptCompression: [],
-      readMaxBytes: options.readMaxBytes
+      readMaxBytes: options.readMaxBytes,
+      interceptors: options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]
     })
+    const metrics = options.rpcMetrics
+    if (metrics !== undefined) {
+      for (const [path, route] of fast) {
+        const series = metrics.series(path)
+        route.record = (code, startMs) => { metrics.observe(series, code, startMs) }
+      }
+    }
     const log = options.logger
     const server = createServer({ settings: { initialWindowSize: API_STREAM_WINDOW_BYTES } }, (req, res) => {
       const route = fast.get(req.url)
@@ -152,18 +169,20 @@ const ENVELOPE_PREFIX_BYTES = 5
  * status and message, as connect writes them).
  */
 function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, log: Logger): void {
+  const start = route.record === undefined ? 0 : performance.now()
   const chunks: Buffer[] = []
   let size = 0
-  let failed = false
+  let answered = false
   const fail = (err: ConnectError): void => {
-    if (failed) return
-    failed = true
+    if (answered) return
+    answered = true
+    route.record?.(err.code, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
     res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeURIComponent(err.rawMessage) })
     res.end()
   }
   req.on('data', (chunk: Buffer) => {
-    if (failed) return
+    if (answered) return
     size += chunk.byteLength
     if (size > readMaxBytes + ENVELOPE_PREFIX_BYTES) {
       fail(new ConnectError(`message size ${size - ENVELOPE_PREFIX_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted))
@@ -171,9 +190,15 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     }
     chunks.push(chunk)
   })
-  req.on('error', err => { log.debug({ err: err.message }, 'gRPC request stream failed') })
+  req.on('error', err => {
+    log.debug({ err: err.message }, 'gRPC request stream failed')
+    if (!answered) {
+      answered = true
+      route.record?.(Code.Canceled, start)
+    }
+  })
   req.on('end', () => {
-    if (failed) return
+    if (answered) return
     let output: Uint8Array
     try {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
@@ -196,6 +221,8 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     envelope[0] = 0
     envelope.writeUInt32BE(output.byteLength, 1)
     envelope.set(output, ENVELOPE_PREFIX_BYTES)
+    answered = true
+    route.record?.(0, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
     res.addTrailers({ 'grpc-status': '0' })
     res.end(envelope)

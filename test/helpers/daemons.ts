@@ -7,17 +7,27 @@ import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { Client, ServiceDefinition } from '@grpc/grpc-js'
 import type { NetworkModuleInit } from '../../src/core/config.ts'
 import type { DescMessage } from '@bufbuild/protobuf'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Logger } from '../../src/core/logger.ts'
+
+export interface TestDaemonOptions {
+  /** Serve metrics on a free port of 127.0.0.1. */
+  metrics?: boolean
+  logger?: Logger
+  privateKey?: PrivateKey
+}
 
 /** Start an in-process daemon on 127.0.0.1 with free ports. */
-export async function startTestDaemon (nodeId: string, network: NetworkModuleInit = {}): Promise<Daemon> {
+export async function startTestDaemon (nodeId: string, network: NetworkModuleInit = {}, options: TestDaemonOptions = {}): Promise<Daemon> {
   return await Daemon.start({
     nodeId,
-    privateKey: await generateKey(),
+    privateKey: options.privateKey ?? await generateKey(),
     listen: ['/ip4/127.0.0.1/tcp/0'],
     apiHost: '127.0.0.1',
     apiPort: 0,
+    metrics: options.metrics === true ? { host: '127.0.0.1', port: 0 } : undefined,
     network,
-    logger: silentLogger
+    logger: options.logger ?? silentLogger
   })
 }
 
