@@ -153,6 +153,7 @@ interface Waiter {
 export class Consumer {
   readonly counts = new Map<string, number>()
   readonly lastSeq = new Map<string, number>()
+  readonly firstSeq = new Map<string, number>()
   /** When (performance.now()) the first message of each sender arrived. */
   readonly firstAt = new Map<string, number>()
   readonly orderViolations: string[] = []
@@ -244,7 +245,10 @@ export class Consumer {
     this.lastSeq.set(from, seq)
     const n = (this.counts.get(from) ?? 0) + 1
     this.counts.set(from, n)
-    if (n === 1) this.firstAt.set(from, performance.now())
+    if (n === 1) {
+      this.firstAt.set(from, performance.now())
+      this.firstSeq.set(from, seq)
+    }
     if (this.#waiters.length > 0) {
       for (const w of this.#waiters) if (w.from === from && n >= w.count) w.resolve()
     }
