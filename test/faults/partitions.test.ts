@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { ConnectionState } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { NetLab, netnsUnavailableReason, nftUnavailableReason } from '../helpers/netns.ts'
 import { Scratch } from '../helpers/processes.ts'
 import { balancedLedger, settle, totals } from './accounting.ts'
@@ -108,6 +107,12 @@ describeNetns('partitions between two members in their own network namespaces', 
     return Math.max(...times)
   }
 
+  /** Reconnects of a's link to b and of b's link to a. */
+  async function reconnects (a: Member, b: Member): Promise<[number, number]> {
+    const of = async (m: Member, to: string): Promise<number> => Number((await m.node.client.getStatus({}, { timeoutMs: 10_000 })).peers.find(p => p.nodeId === to)?.reconnects)
+    return [await of(a, 'b'), await of(b, 'a')]
+  }
+
   function expectSound (ledgers: Ledger[], a: Member, b: Member): void {
     for (const l of ledgers) expect(l).toEqual(balancedLedger(l))
     expect(a.consumer.orderViolations).toEqual([])
@@ -169,6 +174,7 @@ describeNetns('partitions between two members in their own network namespaces', 
 
   it(`30% packet loss both ways for ${LOSS_SECONDS} s: traffic keeps flowing, and the accounting holds`, async () => {
     const [a, b] = await twoMembers()
+    const reconnectsBefore = await reconnects(a, b)
     trace('loss: members up')
     const loss = inputRule('numgen random mod 100 < 30 drop')
     await Promise.all([(lab as NetLab).nft(a.host, loss), (lab as NetLab).nft(b.host, loss)])
@@ -177,17 +183,17 @@ describeNetns('partitions between two members in their own network namespaces', 
     await sleep(LOSS_SECONDS * 1000)
     const during = [b.consumer.count('a') - before[0], a.consumer.count('b') - before[1]]
     const lossSeconds = (performance.now() - lossStarted) / 1000
-    const status = await Promise.all([a.node.client.getStatus({}, { timeoutMs: 10_000 }), b.node.client.getStatus({}, { timeoutMs: 10_000 })])
     trace('loss: lifting')
     await Promise.all([(lab as NetLab).nftFlush(a.host), (lab as NetLab).nftFlush(b.host)])
     await recovered(a, b)
+    const reconnectsAfter = await reconnects(a, b)
     trace('loss: recovered')
     const ledgers = await finish(a, b)
     trace('loss: settled')
     report('2 partitions: 30% loss', {
       seconds: LOSS_SECONDS,
       deliveredPerSecDuringLoss: { aToB: round(during[0] / lossSeconds), bToA: round(during[1] / lossSeconds), sent: RATE },
-      reconnectsDuringLoss: status.map(s => Number(s.peers.find(p => p.state !== ConnectionState.LOCAL)?.reconnects ?? 0n)),
+      reconnectsDuringLoss: { aToB: reconnectsAfter[0] - reconnectsBefore[0], bToA: reconnectsAfter[1] - reconnectsBefore[1] },
       accounting: totals(ledgers)
     })
     // under loss TCP slows down but the members keep talking

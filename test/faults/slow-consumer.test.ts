@@ -45,8 +45,11 @@ describe('slow consumer', () => {
       rss.push(rssBytes(r.pid))
     }
     const elapsedSec = (performance.now() - started) / 1000
-    await Promise.all(senders.map(async s => await s.stop()))
+    // where the messages wait at the end of the run
+    const atReceiver = (await r.client.getStatus({})).totals
     const readDuringRun = consumer.total
+    const atSenders = await Promise.all(senderNodes.map(async n => (await n.client.getStatus({})).peers.find(p => p.nodeId === 'r')))
+    await Promise.all(senders.map(async s => await s.stop()))
     const dropping = await Promise.all(senderNodes.map(async n => Number((await n.client.getStatus({})).totals?.droppedMessages)))
 
     // drain at full speed, then every message is accounted for
@@ -62,6 +65,12 @@ describe('slow consumer', () => {
       readMsgPerSec: round(readDuringRun / elapsedSec),
       receiverRssMiB: { afterQuarter: round(plateau / MiB), max: round(Math.max(...rss) / MiB), last: round(rss[rss.length - 1] / MiB), afterDrain: round(settledRss / MiB) },
       droppedBySenders: dropping,
+      waitingAtEndOfRun: {
+        receiveStreamUnread: Number(atReceiver?.deliveredMessages) - readDuringRun,
+        receiverInbox: Number(atReceiver?.inboxMessages),
+        sendersUnconfirmed: atSenders.map(p => Number(p?.unconfirmedMessages)),
+        sendersQueued: atSenders.map(p => Number(p?.queuedMessages))
+      },
       accounting: totals(ledgers)
     })
 
