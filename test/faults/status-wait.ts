@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionState } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
+import type { PeerStatus } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 
 export type StateName = 'connecting' | 'open' | 'backoff' | 'closed' | 'local' | 'unspecified'
 
@@ -17,21 +18,26 @@ const NAMES: Record<ConnectionState, StateName> = {
 const POLL_MS = 20
 
 /**
- * Poll a daemon's GetStatus until its outbound link to `nodeId` is in a state
- * `accept` takes; resolves with the milliseconds that took, rejects after
- * `timeoutMs` naming the last state seen.
+ * Poll a daemon's GetStatus until its entry for member `nodeId` satisfies
+ * `accept`; resolves with the milliseconds that took, rejects after
+ * `timeoutMs` with `describe` of the last entry seen.
  */
-export async function waitForPeerState (client: MirnetClient, nodeId: string, accept: (state: StateName) => boolean, timeoutMs: number): Promise<number> {
+export async function waitForPeer (client: MirnetClient, nodeId: string, accept: (peer: PeerStatus) => boolean, timeoutMs: number, describe: (peer: PeerStatus) => string = p => NAMES[p.state]): Promise<number> {
   const started = performance.now()
-  let last: StateName | 'absent' = 'absent'
+  let last = 'absent'
   for (;;) {
     const status = await client.getStatus({}, { timeoutMs: 10_000 })
     const peer = status.peers.find(p => p.nodeId === nodeId)
     if (peer !== undefined) {
-      last = NAMES[peer.state]
-      if (accept(last)) return performance.now() - started
+      if (accept(peer)) return performance.now() - started
+      last = describe(peer)
     }
-    if (performance.now() - started > timeoutMs) throw new Error(`link to ${nodeId} still ${last} after ${timeoutMs} ms`)
+    if (performance.now() - started > timeoutMs) throw new Error(`${nodeId} still ${last} after ${timeoutMs} ms`)
     await sleep(POLL_MS)
   }
+}
+
+/** Wait until the outbound link to `nodeId` is in a state `accept` takes; resolves with the milliseconds that took. */
+export async function waitForPeerState (client: MirnetClient, nodeId: string, accept: (state: StateName) => boolean, timeoutMs: number): Promise<number> {
+  return await waitForPeer(client, nodeId, p => accept(NAMES[p.state]), timeoutMs)
 }
