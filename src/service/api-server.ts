@@ -95,17 +95,14 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
 export class ApiServer {
   readonly host: string
   readonly port: number
-  /** `https` over TLS, `http` over h2c. */
-  readonly scheme: 'http' | 'https'
   readonly #server: Http2Server | Http2SecureServer
   readonly #sessions = new Set<Http2Session>()
   #closing?: Promise<void>
 
-  private constructor (server: Http2Server | Http2SecureServer, host: string, port: number, scheme: 'http' | 'https') {
+  private constructor (server: Http2Server | Http2SecureServer, host: string, port: number) {
     this.#server = server
     this.host = host
     this.port = port
-    this.scheme = scheme
     server.on('session', session => {
       session.setLocalWindowSize(API_SESSION_WINDOW_BYTES)
       this.#sessions.add(session)
@@ -159,7 +156,7 @@ export class ApiServer {
     })
     server.on('error', err => { options.logger.error({ err: err.message }, 'API server error') })
     const { port } = server.address() as AddressInfo
-    return new ApiServer(server, options.host, port, tls === undefined ? 'http' : 'https')
+    return new ApiServer(server, options.host, port)
   }
 
   /** `host:port`, IPv6 hosts in brackets. */
