@@ -17,7 +17,7 @@ import { ServingStatus } from '../src/service/health.ts'
 import { makeCa, makeClientCert, makeTestPki } from './helpers/certs.ts'
 import type { TestPki } from './helpers/certs.ts'
 import { grpcJsClient } from './helpers/daemons.ts'
-import { BUF, Scratch, firstLine, mirnet, run, stop } from './helpers/processes.ts'
+import { BUF, Scratch, firstLine, freePort, mirnet, run, stop } from './helpers/processes.ts'
 import type { Ready } from './helpers/processes.ts'
 
 const TOKEN = 'c2VjcmV0LXRva2VuLW9mLXRoZS10ZXN0'
@@ -456,6 +456,18 @@ describe('API security', () => {
       expect(await serveWith('--api-tls-cert', cert)).toContain('--api-tls-cert and --api-tls-key go together')
       expect(await serveWith('--api-tls-client-ca', cert)).toContain('--api-tls-client-ca needs --api-tls-cert and --api-tls-key')
       expect(await serveWith('--api-tls-cert', cert, '--api-tls-key', otherKey)).toContain(`API TLS certificate ${cert} and key ${otherKey} cannot be used together`)
+    })
+
+    it('keeps mirnet cluster on loopback without credentials, whatever MIRNET_API_TOKEN_FILE and MIRNET_API_TLS_* say', async () => {
+      const basePort = await freePort()
+      const cluster = scratch.spawn(['cluster', '--nodes', '1', '--base-port', String(basePort), '--work-dir', dir], {
+        MIRNET_API_TOKEN_FILE: await file('api.token', TOKEN),
+        MIRNET_API_TLS_CERT: await file('server.pem', pki.server.cert),
+        MIRNET_API_TLS_KEY: await file('server.key', pki.server.key)
+      })
+      const ready = await firstLine<{ nodes: Ready[] }>(cluster, 60_000)
+      expect((await createMirnetClient(ready.nodes[0].api).getInfo({})).nodeId).toBe('node-0')
+      children.push(cluster)
     })
 
     it('documents the API security options in serve --help', async () => {
