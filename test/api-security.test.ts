@@ -2,7 +2,7 @@ import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
-import { createGrpcTransport } from '@connectrpc/connect-node'
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node'
 import { credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js'
 import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js'
 import { Health } from '../gen/ts/grpc/health/v1/health_pb.ts'
@@ -235,6 +235,20 @@ describe('API security', () => {
       const results: Record<string, unknown> = {}
       for (const [method, call] of Object.entries(grpcJsCalls(self))) results[method] = await call(client, metadata(`Bearer ${TOKEN}`))
       expect(results).toEqual(expectedResults(self))
+    })
+
+    it.each([
+      ['Connect', createConnectTransport],
+      ['gRPC-Web', createGrpcWebTransport]
+    ])('checks the token of %s calls as well', async (_, createTransport) => {
+      const client = (token?: string): MirnetClient => createClient(TransportService, createTransport({
+        baseUrl: `http://${address}`,
+        httpVersion: '2',
+        interceptors: token === undefined ? [] : [next => async req => { req.header.set('authorization', `Bearer ${token}`); return await next(req) }]
+      }))
+      expect(await failure(client().send({ messages: [{ destinations: ['a'], payload: text('x') }] }))).toMatchObject({ code: Code.Unauthenticated })
+      expect(await failure(client('wrong').getInfo({}))).toMatchObject({ code: Code.Unauthenticated })
+      expect((await client(TOKEN).getInfo({})).nodeId).toBe('a')
     })
 
     it('answers grpc.health.v1.Health without a token (Kubernetes gRPC probes send none)', async () => {
