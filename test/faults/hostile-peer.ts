@@ -10,6 +10,9 @@
  *   valid frames; the most recent `hold` peers stay connected.
  * - `impostor`: one fresh identity that writes `messages` numbered frames
  *   (`impostor:<n>`) and stays connected.
+ * - `squatter`: one fresh identity listening on `listen` (a member's address,
+ *   taken while the member is down) that counts the `/mirnet/1.0.0` streams
+ *   and bytes anyone manages to open to it.
  * - `fuzz`: one identity (`keyHex`, the protobuf private key in hex, or a
  *   fresh one) runs `count` fuzz cases, one stream each (see fuzz-cases.ts),
  *   and checks that the target resets exactly the invalid ones and that its
@@ -33,6 +36,7 @@ import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 export type HostileTask =
   | { task: 'swarm', target: string, count: number, batch: number, hold: number, bytesPerPeer: number, frameBytes: number }
   | { task: 'impostor', target: string, messages: number }
+  | { task: 'squatter', listen: string }
   | { task: 'fuzz', target: string, count: number, seed: number, maxFrameBytes: number, keyHex?: string, caseTimeoutMs: number }
 
 function emit (event: string, fields: Record<string, unknown> = {}): void {
@@ -121,6 +125,29 @@ async function impostor (task: Extract<HostileTask, { task: 'impostor' }>): Prom
   emit('done', { sent: task.messages, streamStatus: stream.status })
 }
 
+async function squatter (task: Extract<HostileTask, { task: 'squatter' }>): Promise<void> {
+  const peer = await createLibp2p({
+    privateKey: await generateKey(),
+    addresses: { listen: [task.listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+  running.add(peer)
+  let streams = 0
+  let bytes = 0
+  await peer.handle(PROTOCOL_ID, stream => {
+    streams++
+    emit('stream', { streams })
+    stream.addEventListener('message', evt => { bytes += evt.data.byteLength })
+  })
+  peer.addEventListener('connection:open', evt => { emit('connection', { remote: evt.detail.remotePeer.toString() }) })
+  await peer.start()
+  emit('ready', { peerId: peer.peerId.toString(), listen: peer.getMultiaddrs().map(ma => ma.toString()) })
+  await new Promise(resolve => stopping.signal.addEventListener('abort', resolve))
+  emit('done', { streams, bytes })
+}
+
 type Outcome = 'clean' | 'reset' | 'timeout'
 
 /** Write one case on a fresh stream (chunk by chunk), half-close, and see how the target ends the stream. */
@@ -188,6 +215,7 @@ async function main (): Promise<void> {
   try {
     if (task.task === 'swarm') await swarm(task)
     else if (task.task === 'impostor') await impostor(task)
+    else if (task.task === 'squatter') await squatter(task)
     else await fuzz(task)
   } catch (err) {
     emit('error', { name: (err as Error).name, message: (err as Error).message })
