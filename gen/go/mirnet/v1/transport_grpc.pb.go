@@ -26,9 +26,11 @@ type TransportServiceClient interface {
 	// entry and the reason, and nothing is applied.
 	Connect(ctx context.Context, in *ConnectRequest, opts ...grpc.CallOption) (*ConnectResponse, error)
 	// Send queues each message for each of its destinations and returns at
-	// once; it never waits for the network. An unknown destination fails the
-	// call with NOT_FOUND and nothing of the request is queued; a payload over
-	// the maximum fails it with INVALID_ARGUMENT.
+	// once; it never waits for the network. The whole request is checked
+	// before anything is queued: an unknown destination fails the call with
+	// NOT_FOUND; a message without destinations, an empty or repeated
+	// destination, or a payload over the maximum fails it with
+	// INVALID_ARGUMENT. Nothing of a failed request is queued.
 	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
 	// SendStream is Send for high-rate senders: a client stream of requests,
 	// each validated and queued as Send does, with one summary at the end. The
@@ -40,11 +42,15 @@ type TransportServiceClient interface {
 	// share the messages: each message goes to exactly one of them. While no
 	// stream is open, messages wait in the daemon's bounded inbox; when it is
 	// full the daemon stops reading from the network, which stops the senders,
-	// whose queues then drop their oldest messages (counted there).
+	// whose queues then drop their oldest messages (counted there). A client
+	// that cancels a stream may lose the batch in flight to it at that moment
+	// (counted as abandoned_messages); stop receiving when nothing is expected,
+	// or accept that.
 	Receive(ctx context.Context, in *ReceiveRequest, opts ...grpc.CallOption) (TransportService_ReceiveClient, error)
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
-	// at the call's deadline.
+	// at the call's deadline. A min_connected outside 1..100000 fails with
+	// INVALID_ARGUMENT.
 	AwaitConnections(ctx context.Context, in *AwaitConnectionsRequest, opts ...grpc.CallOption) (*AwaitConnectionsResponse, error)
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.
@@ -183,9 +189,11 @@ type TransportServiceServer interface {
 	// entry and the reason, and nothing is applied.
 	Connect(context.Context, *ConnectRequest) (*ConnectResponse, error)
 	// Send queues each message for each of its destinations and returns at
-	// once; it never waits for the network. An unknown destination fails the
-	// call with NOT_FOUND and nothing of the request is queued; a payload over
-	// the maximum fails it with INVALID_ARGUMENT.
+	// once; it never waits for the network. The whole request is checked
+	// before anything is queued: an unknown destination fails the call with
+	// NOT_FOUND; a message without destinations, an empty or repeated
+	// destination, or a payload over the maximum fails it with
+	// INVALID_ARGUMENT. Nothing of a failed request is queued.
 	Send(context.Context, *SendRequest) (*SendResponse, error)
 	// SendStream is Send for high-rate senders: a client stream of requests,
 	// each validated and queued as Send does, with one summary at the end. The
@@ -197,11 +205,15 @@ type TransportServiceServer interface {
 	// share the messages: each message goes to exactly one of them. While no
 	// stream is open, messages wait in the daemon's bounded inbox; when it is
 	// full the daemon stops reading from the network, which stops the senders,
-	// whose queues then drop their oldest messages (counted there).
+	// whose queues then drop their oldest messages (counted there). A client
+	// that cancels a stream may lose the batch in flight to it at that moment
+	// (counted as abandoned_messages); stop receiving when nothing is expected,
+	// or accept that.
 	Receive(*ReceiveRequest, TransportService_ReceiveServer) error
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
-	// at the call's deadline.
+	// at the call's deadline. A min_connected outside 1..100000 fails with
+	// INVALID_ARGUMENT.
 	AwaitConnections(context.Context, *AwaitConnectionsRequest) (*AwaitConnectionsResponse, error)
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.

@@ -178,7 +178,7 @@ class SendStreamResponse(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., dropped_oldest: _Optional[int] = ..., requests: _Optional[int] = ...) -> None: ...
 
 class StatusTotals(_message.Message):
-    __slots__ = ["abandoned_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "received_messages", "sent_messages", "tentative_evicted"]
+    __slots__ = ["abandoned_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "receive_streams", "received_messages", "sent_messages", "tentative_evicted"]
     ABANDONED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +187,7 @@ class StatusTotals(_message.Message):
     INBOX_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     LOST_IN_FLIGHT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_STREAMS_FIELD_NUMBER: _ClassVar[int]
     SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TENTATIVE_EVICTED_FIELD_NUMBER: _ClassVar[int]
     abandoned_messages: int
@@ -196,10 +197,11 @@ class StatusTotals(_message.Message):
     dropped_messages: int
     inbox_messages: int
     lost_in_flight_messages: int
+    receive_streams: int
     received_messages: int
     sent_messages: int
     tentative_evicted: int
-    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ...) -> None: ...
+    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ..., receive_streams: _Optional[int] = ...) -> None: ...
 
 class TentativePeer(_message.Message):
     __slots__ = ["dropped_messages", "held_bytes", "held_messages", "peer_id", "received_messages"]
