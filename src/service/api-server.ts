@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import { toConnectError } from './errors.ts'
 import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
@@ -145,8 +146,12 @@ export class ApiServer {
     const auth = options.auth
     const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
       const route = fast.get(req.url)
-      if (route !== undefined && isBinaryGrpc(req)) serveFastUnary(route, req, res, options.readMaxBytes, auth, log)
-      else handler(req, res)
+      if (route !== undefined && isBinaryGrpc(req)) {
+        serveFastUnary(route, req, res, options.readMaxBytes, auth, log)
+        return
+      }
+      if (isGrpc(req)) encodeGrpcMessagesAsSpecified(res)
+      handler(req, res)
     }
     const settings = { initialWindowSize: API_STREAM_WINDOW_BYTES }
     const tls = options.tls
@@ -204,6 +209,22 @@ export class ApiServer {
   }
 }
 
+/** gRPC (not gRPC-Web, whose trailers travel in the body): `application/grpc` or `application/grpc+…`. */
+function isGrpc (req: Http2ServerRequest): boolean {
+  const type = req.headers['content-type']
+  return type !== undefined && (type === 'application/grpc' || type.startsWith('application/grpc+'))
+}
+
+/** Have the `grpc-message` trailer connect-node writes encoded as the gRPC spec says (see grpc-message.ts). */
+function encodeGrpcMessagesAsSpecified (res: Http2ServerResponse): void {
+  const addTrailers = res.addTrailers.bind(res)
+  res.addTrailers = (trailers) => {
+    const message = trailers['grpc-message']
+    if (typeof message === 'string') trailers['grpc-message'] = reencodeGrpcMessage(message)
+    addTrailers(trailers)
+  }
+}
+
 /** POST, `application/grpc` or `application/grpc+proto`, not compressed. */
 function isBinaryGrpc (req: Http2ServerRequest): boolean {
   const h = req.headers
@@ -232,7 +253,7 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     answered = true
     route.record?.(err.code, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
-    res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeURIComponent(err.rawMessage) })
+    res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.rawMessage) })
     res.end()
   }
   if (auth !== undefined) {
