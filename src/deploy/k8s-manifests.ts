@@ -5,15 +5,11 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { peerIdOf } from '../transports/libp2p/keys.ts'
 import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, P2P_PORT } from './constants.ts'
+import { checkDnsLabel, K8S_PATHS, keyFileName, k8sNames, ManifestInputError } from './k8s-names.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { IContainer } from 'kubernetes-models/v1/Container'
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext'
 import type { MemberSpec } from '../core/membership.ts'
-
-/** An argument the manifests cannot be built from. */
-export class ManifestInputError extends Error {
-  override name = 'ManifestInputError'
-}
 
 /** A built object that the Kubernetes API schema rejects (a bug in the builder). */
 export class ManifestSchemaError extends Error {
@@ -47,41 +43,6 @@ export interface K8sObject {
   toJSON: () => unknown
 }
 
-/** Mount paths and file names inside the pod. */
-export const K8S_PATHS = {
-  /** The keys Secret, mounted into the init container only. */
-  keysDir: '/etc/mirnet/keys',
-  /** The memory-backed emptyDir that holds this pod's own key. */
-  keyDir: '/run/mirnet/key',
-  keyFile: '/run/mirnet/key/node.key',
-  membershipDir: '/etc/mirnet/membership',
-  membershipFile: '/etc/mirnet/membership/membership.json',
-  apiTokenDir: '/etc/mirnet/api-token',
-  apiTokenFile: '/etc/mirnet/api-token/token'
-} as const
-
-/** The names of the objects of one deployment. */
-export interface K8sNames {
-  statefulSet: string
-  /** The headless Service: the pods' stable DNS names are POD.HEADLESS.NAMESPACE.svc.cluster.local. */
-  headlessService: string
-  apiService: string
-  podDisruptionBudget: string
-  keysSecret: string
-  apiTokenSecret: string
-  membershipConfigMap: string
-}
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
-
-/** Throws ManifestInputError unless `value` is a DNS-1123 label (lowercase letters, digits, '-'; at most `max` characters). */
-export function checkDnsLabel (what: string, value: string, max = 63): string {
-  if (value.length > max || !DNS1123_LABEL.test(value)) {
-    throw new ManifestInputError(`${what} "${value}" is not a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${max} characters`)
-  }
-  return value
-}
-
 function resolve (options: K8sManifestOptions): Required<K8sManifestOptions> {
   const name = options.name ?? 'mirnet'
   checkDnsLabel('namespace', options.namespace)
@@ -94,18 +55,6 @@ function resolve (options: K8sManifestOptions): Required<K8sManifestOptions> {
     throw new ManifestInputError(`image "${options.image}" is not an image reference`)
   }
   return { ...options, name }
-}
-
-export function k8sNames (name = 'mirnet'): K8sNames {
-  return {
-    statefulSet: name,
-    headlessService: name,
-    apiService: `${name}-api`,
-    podDisruptionBudget: name,
-    keysSecret: `${name}-keys`,
-    apiTokenSecret: `${name}-api-token`,
-    membershipConfigMap: `${name}-membership`
-  }
 }
 
 /** Pod NAME-i's stable DNS name through the headless Service. */
@@ -122,11 +71,6 @@ export function k8sMembership (options: K8sManifestOptions, peerIds: string[]): 
     id: `${name}-${i}`,
     address: `/dns4/${podDnsName(options, i)}/tcp/${P2P_PORT}/p2p/${peerId}`
   }))
-}
-
-/** The Secret key of replica i's libp2p key. */
-export function keyFileName (podName: string): string {
-  return `${podName}.key`
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
