@@ -1,0 +1,58 @@
+/**
+ * A stand-in for a consensus node running beside its mirnet daemon in one pod,
+ * run as a program (inside the pod's network namespace) by
+ * test/k8s-statefulset.test.ts:
+ *
+ *   node consensus-sidecar.ts --api 127.0.0.1:7070 --self mirnet-0 --members mirnet-0,mirnet-1,… \
+ *     --probe 10.1.2.3:7070 --probe-services ",mirnet.v1.TransportService"
+ *
+ * It checks health the way kubelet's gRPC probes do (at the pod IP, no
+ * credentials), waits until every member is connected, sends one message to
+ * each other member, receives one from each, and prints a JSON summary.
+ */
+import { parseArgs } from 'node:util'
+import { createClient } from '@connectrpc/connect'
+import { createGrpcTransport } from '@connectrpc/connect-node'
+import { Health, HealthCheckResponse_ServingStatus } from '../../gen/ts/grpc/health/v1/health_pb.ts'
+import { createMirnetClient, receiveMessages } from '../../src/client/client.ts'
+
+export interface SidecarReport {
+  health: Record<string, string>
+  connected: number
+  received: Array<{ from: string, text: string }>
+}
+
+const { values } = parseArgs({
+  options: {
+    api: { type: 'string' },
+    self: { type: 'string' },
+    members: { type: 'string' },
+    probe: { type: 'string' },
+    'probe-services': { type: 'string' },
+    'timeout-ms': { type: 'string', default: '60000' }
+  }
+})
+const timeoutMs = Number(values['timeout-ms'])
+const self = values.self as string
+const members = (values.members as string).split(',')
+const others = members.filter(m => m !== self)
+
+const health = createClient(Health, createGrpcTransport({ baseUrl: `http://${values.probe as string}` }))
+const statuses: Record<string, string> = {}
+for (const service of (values['probe-services'] as string).split(',')) {
+  const { status } = await health.check({ service }, { timeoutMs: 10_000 })
+  statuses[service] = Object.entries(HealthCheckResponse_ServingStatus).find(([, value]) => value === status)?.[0] ?? String(status)
+}
+
+const client = createMirnetClient(values.api as string)
+const { connected } = await client.awaitConnections({ minConnected: members.length }, { timeoutMs })
+await client.send({ messages: others.map(to => ({ destinations: [to], payload: new TextEncoder().encode(`${self}->${to}`) })) })
+const received: SidecarReport['received'] = []
+for await (const m of receiveMessages(client, { timeoutMs })) {
+  received.push({ from: m.from, text: new TextDecoder().decode(m.payload) })
+  if (received.length === others.length) break
+}
+const report: SidecarReport = { health: statuses, connected, received }
+process.stdout.write(JSON.stringify(report) + '\n')
+// the HTTP/2 sessions would keep the process alive
+process.exit(0)
