@@ -1,7 +1,60 @@
-import { describe } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { describeNetworkBehaviour } from './network-behaviour.suite.ts'
-import { MemoryHarness } from './helpers/harness.ts'
+import { MemoryHarness, membershipOf } from './helpers/harness.ts'
+import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
 
 describe('NetworkModule over the in-memory transport', () => {
   describeNetworkBehaviour(() => new MemoryHarness())
+})
+
+describe('NetworkModule keepalive (in-memory transport, which can cut a path silently)', () => {
+  const harness = new MemoryHarness()
+  afterEach(async () => { await harness.cleanup() })
+
+  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
+
+  it('drops a silent connection within the timeout, reconnects after the heal, and settles what the cut lost exactly', async () => {
+    const a = await harness.createNode('a', init)
+    const b = await harness.createNode('b', init)
+    a.module.connect(membershipOf(a, b))
+    b.module.connect(membershipOf(a, b))
+    await a.module.waitFor(2)
+    for (let i = 0; i < 100; i++) a.module.sendTo('b', numbered('a', i))
+    await receive(b.module, 100)
+    await eventually('the first 100 to be acknowledged', () => peer(a.module, 'b')?.acknowledgedMessages === 100)
+
+    harness.cut(a, b)
+    const cutAt = Date.now()
+    // written into the dead connection: lost, and nobody can tell yet
+    for (let i = 100; i < 150; i++) a.module.sendTo('b', numbered('a', i))
+    await eventually('the 50 to be written', () => peer(a.module, 'b')?.sentMessages === 150)
+    expect(peer(a.module, 'b')?.unconfirmedMessages).toBe(50)
+    await peerState(a.module, 'b', ['connecting', 'backoff'])
+    const detectedMs = Date.now() - cutAt
+    expect(detectedMs).toBeLessThan(init.keepaliveTimeoutMs + 2 * init.keepaliveIntervalMs)
+    expect(peer(a.module, 'b')?.lastError).toMatch(/PeerUnresponsiveError/)
+
+    // queued while cut: delivered after the heal
+    for (let i = 150; i < 170; i++) a.module.sendTo('b', numbered('a', i))
+    harness.heal(a, b)
+    const got = await receive(b.module, 20)
+    expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(20).keys()].map(i => 150 + i))
+    const s = await eventually('a\'s ledger to settle', () => {
+      const p = peer(a.module, 'b')
+      return p?.unconfirmedMessages === 0 && p.acknowledgedMessages === 120 ? p : undefined
+    })
+    expect(s).toMatchObject({ sentMessages: 170, acknowledgedMessages: 120, lostInFlightMessages: 50, droppedMessages: 0 })
+  })
+
+  it('keeps an idle connection open: acks go on as a heartbeat', async () => {
+    const a = await harness.createNode('a', init)
+    const b = await harness.createNode('b', init)
+    a.module.connect(membershipOf(a, b))
+    b.module.connect(membershipOf(a, b))
+    await a.module.waitFor(2)
+    const reconnectsBefore = peer(a.module, 'b')?.reconnects
+    // an absence of events can only be waited out: five keepalive timeouts of silence from the application
+    await new Promise(resolve => setTimeout(resolve, 5 * init.keepaliveTimeoutMs))
+    expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: reconnectsBefore })
+  })
 })

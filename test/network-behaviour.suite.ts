@@ -1,14 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { encodeHeader } from '../src/core/frame-codec.ts'
+import { encodeFrameList, encodeHeader } from '../src/core/frame-codec.ts'
+import { encodeHello, newIncarnation } from '../src/core/link-protocol.ts'
 import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
 import { membershipOf } from './helpers/harness.ts'
 import type { Harness, TestNode } from './helpers/harness.ts'
 import type { Channel } from '../src/core/transport.ts'
 
-/** Open a raw channel to `node` and report how it ends. */
-async function rawChannel (harness: Harness, node: TestNode): Promise<{ channel: Channel, identity: string, closed: Promise<Error | undefined> }> {
+/** Open a raw channel to `node` (its hello written unless `hello` is false) and report how it ends. */
+async function rawChannel (harness: Harness, node: TestNode, hello = true): Promise<{ channel: Channel, identity: string, closed: Promise<Error | undefined> }> {
   const raw = await harness.createRawTransport()
   const channel = await raw.dial(node.address, { signal: AbortSignal.timeout(5000) })
+  if (hello) channel.send(encodeFrameList([encodeHello(newIncarnation(), 0)], 1, Infinity))
   const closed = new Promise<Error | undefined>(resolve => {
     channel.setHandler({
       onData: () => {},
@@ -340,6 +342,48 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       const got = await receive(a.module, 2)
       // the well-formed frame before the garbage was delivered as the member's; b is unaffected
       expect(got.map(m => m.from).sort()).toEqual(['b', 'm'])
+    })
+
+    it('closes a stream whose first frame is not a hello', async () => {
+      const a = await harness.createNode('a')
+      const b = await harness.createNode('b')
+      await connected(a, b)
+      const raw = await rawChannel(harness, a, false)
+      a.module.connect([...membershipOf(a, b), { id: 'r', address: harness.withIdentity(b.address, raw.identity) }])
+      raw.channel.send(Uint8Array.of(2, 0x68, 0x69))
+      expect(await raw.closed).toBeInstanceOf(Error)
+      expect(peer(a.module, 'r')?.receivedMessages).toBe(0)
+      expect(a.module.inbox.length).toBe(0)
+    })
+
+    it('accounts for every message across a broken connection: sent = acknowledged + lost, and the lost are exactly the missing ones', async () => {
+      const a = await harness.createNode('a', { ...fast, queueCapacity: 50_000 })
+      const b = await harness.createNode('b', { inboxCapacity: 100 })
+      await connected(a, b)
+      const total = 5_000
+      for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
+      await eventually('b\'s inbox to fill', () => b.module.inbox.full)
+      // b drops its connections to a: what it had not taken yet is lost in flight
+      await b.transport.disconnect(a.identity)
+      const got: number[] = []
+      const consumer = (async () => {
+        for await (const m of b.module.messages()) got.push(parseNumbered(m.payload).seq)
+      })()
+      const settled = await eventually('a\'s ledger to settle', () => {
+        const s = peer(a.module, 'b')
+        return s !== undefined && s.queued === 0 && s.unconfirmedMessages === 0 && got.length === s.acknowledgedMessages ? s : undefined
+      }, 30_000)
+      expect(settled.sentMessages).toBe(total)
+      expect(settled.droppedMessages).toBe(0)
+      expect(settled.acknowledgedMessages + settled.lostInFlightMessages).toBe(total)
+      expect(settled.lostInFlightMessages).toBeGreaterThan(0)
+      expect(peer(b.module, 'a')?.receivedMessages).toBe(settled.acknowledgedMessages)
+      // in order, and the gaps are exactly the messages counted lost
+      expect(got).toEqual([...got].sort((x, y) => x - y))
+      expect(new Set(got).size).toBe(got.length)
+      expect(total - got.length).toBe(settled.lostInFlightMessages)
+      await b.module.close()
+      await consumer
     })
 
     it('pushes back to the sender: a receiver that stops reading fills the sender\'s queue, not the stream', async () => {

@@ -44,6 +44,8 @@ export const TUNABLES: Tunable[] = [
   { key: 'reconnectInitialDelayMs', flag: '--reconnect-initial-delay-ms <n>', env: 'MIRNET_RECONNECT_INITIAL_DELAY_MS', help: 'bound of the first reconnect delay', default: C.DEFAULT_RECONNECT_INITIAL_DELAY_MS },
   { key: 'reconnectMaxDelayMs', flag: '--reconnect-max-delay-ms <n>', env: 'MIRNET_RECONNECT_MAX_DELAY_MS', help: 'cap of the reconnect delay', default: C.DEFAULT_RECONNECT_MAX_DELAY_MS },
   { key: 'dialTimeoutMs', flag: '--dial-timeout-ms <n>', env: 'MIRNET_DIAL_TIMEOUT_MS', help: 'time one dial may take', default: C.DEFAULT_DIAL_TIMEOUT_MS },
+  { key: 'keepaliveIntervalMs', flag: '--keepalive-interval-ms <n>', env: 'MIRNET_KEEPALIVE_INTERVAL_MS', help: 'a receiver acknowledges at least this often, as a keepalive', default: C.DEFAULT_KEEPALIVE_INTERVAL_MS },
+  { key: 'keepaliveTimeoutMs', flag: '--keepalive-timeout-ms <n>', env: 'MIRNET_KEEPALIVE_TIMEOUT_MS', help: 'a sender that heard nothing on a connection for this long drops it and redials', default: C.DEFAULT_KEEPALIVE_TIMEOUT_MS },
   { key: 'inboxCapacity', flag: '--inbox-capacity <n>', env: 'MIRNET_INBOX_CAPACITY', help: 'received messages held for Receive streams before reading stops', default: C.DEFAULT_INBOX_CAPACITY },
   { key: 'inboxMaxBytes', flag: '--inbox-max-bytes <n>', env: 'MIRNET_INBOX_MAX_BYTES', help: 'received payload bytes held before reading stops', default: C.DEFAULT_INBOX_MAX_BYTES },
   { key: 'tentativeMaxReceivers', flag: '--tentative-max-receivers <n>', env: 'MIRNET_TENTATIVE_MAX_RECEIVERS', help: 'inbound streams from non-members kept at once', default: C.DEFAULT_TENTATIVE_MAX_RECEIVERS },

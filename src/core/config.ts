@@ -39,6 +39,17 @@ export interface NetworkModuleInit {
    */
   dialTimeoutMs?: number
   /**
+   * A receiver acknowledges at least this often (ms), as a keepalive.
+   * @default 1000
+   */
+  keepaliveIntervalMs?: number
+  /**
+   * A sender drops a connection on which it heard nothing for this long (ms),
+   * and redials. More than `keepaliveIntervalMs`.
+   * @default 3000
+   */
+  keepaliveTimeoutMs?: number
+  /**
    * Received messages held for consumers before Receivers pause their streams.
    * @default 4096
    */
@@ -80,6 +91,8 @@ const DEFAULTS: NetworkModuleConfig = {
   reconnectInitialDelayMs: C.DEFAULT_RECONNECT_INITIAL_DELAY_MS,
   reconnectMaxDelayMs: C.DEFAULT_RECONNECT_MAX_DELAY_MS,
   dialTimeoutMs: C.DEFAULT_DIAL_TIMEOUT_MS,
+  keepaliveIntervalMs: C.DEFAULT_KEEPALIVE_INTERVAL_MS,
+  keepaliveTimeoutMs: C.DEFAULT_KEEPALIVE_TIMEOUT_MS,
   inboxCapacity: C.DEFAULT_INBOX_CAPACITY,
   inboxMaxBytes: C.DEFAULT_INBOX_MAX_BYTES,
   tentativeMaxReceivers: C.DEFAULT_TENTATIVE_MAX_RECEIVERS,
@@ -107,6 +120,9 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
   }
   if (config.reconnectMaxDelayMs < config.reconnectInitialDelayMs) {
     throw new InvalidConfigError(`reconnectMaxDelayMs (${config.reconnectMaxDelayMs}) must be at least reconnectInitialDelayMs (${config.reconnectInitialDelayMs})`)
+  }
+  if (config.keepaliveTimeoutMs <= config.keepaliveIntervalMs) {
+    throw new InvalidConfigError(`keepaliveTimeoutMs (${config.keepaliveTimeoutMs}) must be more than keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
   }
   return config
 }

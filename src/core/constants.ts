@@ -36,6 +36,18 @@ export const DEFAULT_RECONNECT_INITIAL_DELAY_MS = 100
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 500
 /** How long one dial may take before it counts as failed. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/**
+ * A receiver writes an ack at least this often, even with nothing new, so the
+ * sender can tell a live peer from a silent connection.
+ */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1_000
+/**
+ * A sender that heard nothing on a stream for this long drops the connection
+ * and redials: a cut is noticed within this plus one interval (4 s).
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 3_000
+/** A receiver acknowledges new messages at most this long after taking them. */
+export const ACK_DELAY_MS = 20
 /** Messages held for consumers before Receivers pause their streams. */
 export const DEFAULT_INBOX_CAPACITY = 4_096
 /** Payload bytes held for consumers before Receivers pause their streams. */

@@ -1,7 +1,10 @@
 import { Backoff, delay } from './backoff.ts'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FRAME_REFERENCE_MIN_BYTES } from './constants.ts'
+import { DeliveryLedger } from './delivery-ledger.ts'
+import { PeerUnresponsiveError } from './errors.ts'
 import { encodeFrameList } from './frame-codec.ts'
+import { encodeHello, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
 import type { Logger } from './logger.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
@@ -23,6 +26,7 @@ export interface DispatcherConfig {
   reconnectInitialDelayMs: number
   reconnectMaxDelayMs: number
   dialTimeoutMs: number
+  keepaliveTimeoutMs: number
   /** How long `close()` lets queued bytes in the write buffer go out. */
   closeGraceMs: number
 }
@@ -40,6 +44,10 @@ export type DispatcherState =
  * for drain when the channel asks, and on any failure redials with capped
  * exponential backoff and jitter, keeping the queue and the batch that was
  * being written.
+ *
+ * Every stream starts with a hello (see link-protocol.ts); the receiver's
+ * acks settle the ledger (acknowledged, lost, unconfirmed) and keep the link
+ * alive: a link silent for `keepaliveTimeoutMs` is dropped and redialed.
  */
 export class Dispatcher {
   readonly nodeId: string
@@ -58,9 +66,9 @@ export class Dispatcher {
   #pending?: Bytes
   #pendingMessages = 0
   #pendingBytes = 0
-  #sentMessages = 0
+  readonly #incarnation = newIncarnation()
+  readonly #ledger = new DeliveryLedger()
   #sentBytes = 0
-  #lostInFlight = 0
   #discarded = 0
   #reconnects = 0
   #lastError?: string
@@ -106,11 +114,13 @@ export class Dispatcher {
       state: this.#state.t,
       queued: this.#queue.length + this.#pendingMessages,
       queuedBytes: this.#queue.byteLength + this.#pendingBytes,
-      sentMessages: this.#sentMessages,
+      sentMessages: this.#ledger.written,
       sentBytes: this.#sentBytes,
       droppedMessages: this.#queue.dropped,
       droppedBytes: this.#queue.droppedBytes,
-      lostInFlightMessages: this.#lostInFlight,
+      acknowledgedMessages: this.#ledger.acknowledged,
+      lostInFlightMessages: this.#ledger.lost,
+      unconfirmedMessages: this.#ledger.unconfirmed,
       discardedMessages: this.#discarded,
       reconnects: this.#reconnects,
       lastError: this.#lastError
@@ -165,7 +175,15 @@ export class Dispatcher {
       }
       if (connectedBefore) this.#reconnects++
       connectedBefore = true
-      const link = new OutboundLink(channel, this.#wakeUp)
+      const link = new OutboundLink(channel, this.#wakeUp, this.#ledger)
+      try {
+        link.channel.send(encodeFrameList([encodeHello(this.#incarnation, this.#ledger.written)], 1, Infinity))
+      } catch (err) {
+        this.#recordError(err, 'hello failed')
+        channel.abort(err as Error)
+        await this.#pause(attempt)
+        continue
+      }
       this.#setState({ t: 'open', link })
       this.#log.debug({ address: this.#address }, 'connected')
       await this.#pump(link, attempt)
@@ -173,13 +191,9 @@ export class Dispatcher {
         await this.#closeGracefully(link)
         break
       }
-      if (link.closed) {
-        this.#recordError(link.error, 'connection lost')
-        this.#lostInFlight += link.unflushedMessages
-      } else {
-        channel.abort(new Error('redialing'))
-        this.#lostInFlight += link.unflushedMessages
-      }
+      // what was in flight is settled by the next stream's hello
+      if (link.closed) this.#recordError(link.error, 'connection lost')
+      else channel.abort(new Error('redialing'))
       await this.#pause(attempt)
     }
     this.#discarded += this.#queue.clear() + this.#pendingMessages
@@ -213,6 +227,13 @@ export class Dispatcher {
   async #pump (link: OutboundLink, attempt: AbortSignal): Promise<void> {
     const onAbort = this.#wakeUp
     attempt.addEventListener('abort', onAbort)
+    const timeoutMs = this.#config.keepaliveTimeoutMs
+    const keepalive = setInterval(() => {
+      const silentMs = Date.now() - link.lastHeardMs
+      if (silentMs <= timeoutMs || link.closed) return
+      this.#log.info({ address: this.#address, silentMs }, 'peer unresponsive, dropping the connection')
+      link.channel.abortConnection(new PeerUnresponsiveError(`nothing heard from the peer for ${silentMs} ms`))
+    }, Math.max(10, Math.floor(timeoutMs / 4)))
     try {
       while (!link.closed && !attempt.aborted) {
         if (this.#pending === undefined) {
@@ -230,7 +251,6 @@ export class Dispatcher {
           this.#recordError(err, 'send failed')
           return
         }
-        this.#sentMessages += this.#pendingMessages
         this.#sentBytes += this.#pendingBytes
         this.#pending = undefined
         this.#pendingMessages = 0
@@ -245,6 +265,7 @@ export class Dispatcher {
         }
       }
     } finally {
+      clearInterval(keepalive)
       attempt.removeEventListener('abort', onAbort)
       this.#wake = undefined
     }

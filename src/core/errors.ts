@@ -90,6 +90,11 @@ export class StreamClosedError extends Error {
   override name = 'StreamClosedError'
 }
 
+/** Nothing was heard from the peer on an open stream within the keepalive timeout. */
+export class PeerUnresponsiveError extends Error {
+  override name = 'PeerUnresponsiveError'
+}
+
 /** Invalid configuration given to a component. */
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError'

@@ -64,7 +64,9 @@ export class LocalDispatcher {
       sentBytes: this.#sentBytes,
       droppedMessages: this.#queue.dropped,
       droppedBytes: this.#queue.droppedBytes,
+      acknowledgedMessages: this.#sentMessages,
       lostInFlightMessages: 0,
+      unconfirmedMessages: 0,
       discardedMessages: this.#discarded,
       reconnects: 0
     }

@@ -1,10 +1,13 @@
 import { StreamClosedError } from './errors.ts'
+import { AckDecoder } from './link-protocol.ts'
+import type { DeliveryLedger } from './delivery-ledger.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 
 /**
  * The writer's view of one dialed channel: forwards its events to the
- * Dispatcher that owns it. One per connection, so events from a channel that
- * has been replaced cannot reach the next one.
+ * Dispatcher that owns it, and reads the receiver's answers on the reverse
+ * direction into the Dispatcher's ledger. One per connection, so events from
+ * a channel that has been replaced cannot reach the next one.
  *
  * Drain is awaited as the next `onDrain` event, never through a cached
  * promise: a promise handed out once and resolved by the first drain gives
@@ -14,21 +17,30 @@ export class OutboundLink implements ChannelHandler {
   readonly channel: Channel
   closed = false
   error?: Error
-  /** Messages sent since the channel last reported its write buffer empty. */
-  unflushedMessages = 0
+  /** When anything was last heard from the receiver (ms since epoch). */
+  lastHeardMs = Date.now()
   readonly #onClosed: () => void
+  readonly #ledger: DeliveryLedger
+  /** Sequence number of the first message written on this link. */
+  readonly #firstSequence: number
+  readonly #acks: AckDecoder
+  #resumed = false
   #drainResolve?: () => void
   #drainReject?: (err: Error) => void
 
-  constructor (channel: Channel, onClosed: () => void) {
+  constructor (channel: Channel, onClosed: () => void, ledger: DeliveryLedger) {
     this.channel = channel
     this.#onClosed = onClosed
+    this.#ledger = ledger
+    this.#firstSequence = ledger.written
+    this.#acks = new AckDecoder(this.#onAck)
     channel.setHandler(this)
   }
 
+  /** Write a batch of `messages` frames; they take the next sequence numbers. */
   send (data: Bytes, messages: number): boolean {
     const more = this.channel.send(data)
-    this.unflushedMessages += messages
+    this.#ledger.written += messages
     return more
   }
 
@@ -49,8 +61,23 @@ export class OutboundLink implements ChannelHandler {
     this.#drainReject = undefined
   }
 
-  onData (): void {
-    // nothing is expected on the reading side of an outbound channel
+  readonly #onAck = (value: number): void => {
+    if (this.#resumed) {
+      this.#ledger.ack(value)
+      return
+    }
+    this.#resumed = true
+    this.#ledger.resume(this.#firstSequence, value === 0 ? undefined : value - 1)
+  }
+
+  onData (data: Bytes): void {
+    if (this.closed) return
+    this.lastHeardMs = Date.now()
+    try {
+      this.#acks.push(data)
+    } catch (err) {
+      this.channel.abort(err as Error)
+    }
   }
 
   onDrain (): void {
@@ -59,9 +86,7 @@ export class OutboundLink implements ChannelHandler {
     resolve?.()
   }
 
-  onIdle (): void {
-    this.unflushedMessages = 0
-  }
+  onIdle (): void {}
 
   onEnd (): void {}
 

@@ -15,11 +15,16 @@ export interface SendCounters {
   /** Oldest messages dropped because the queue was full. */
   droppedMessages: number
   droppedBytes: number
+  /** Written messages the receiving node acknowledged (took into its inbox or tentative hold). */
+  acknowledgedMessages: number
   /**
-   * Messages written to a connection that then broke while they were still in
-   * its write buffer: possibly not delivered.
+   * Written messages that did not arrive: the connection broke first. Exact
+   * once the receiver answers the next stream's hello; if it restarted in
+   * between (and cannot say), every unconfirmed message counts here.
    */
   lostInFlightMessages: number
+  /** Written messages not yet acknowledged nor known lost (sent = acknowledged + lost + unconfirmed). */
+  unconfirmedMessages: number
   /** Messages still queued when the peer was removed or the module closed. */
   discardedMessages: number
 }
@@ -62,13 +67,24 @@ export interface NetworkStats {
   inbox: { messages: number, bytes: number, delivered: number }
 }
 
-/** Received messages and bytes of one peer, kept across its streams. */
+/**
+ * Received messages and bytes of one peer, kept across its streams, and where
+ * its sender's sequence stands: the incarnation last seen in a hello and the
+ * sequence number of the next message expected from it.
+ */
 export class ReceiveCounters {
   messages = 0
   bytes = 0
+  incarnation: string | undefined
+  sequence = 0
 
+  /** Add another's counts; its sequence state, if it saw a hello, is the more recent. */
   add (other: ReceiveCounters): void {
     this.messages += other.messages
     this.bytes += other.bytes
+    if (other.incarnation !== undefined) {
+      this.incarnation = other.incarnation
+      this.sequence = other.sequence
+    }
   }
 }

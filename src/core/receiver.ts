@@ -1,6 +1,8 @@
 import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { MalformedFrameError, StreamClosedError } from './errors.ts'
+import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
+import { decodeHello, encodeAck, encodeResume } from './link-protocol.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Inbox } from './inbox.ts'
 import type { Logger } from './logger.ts'
@@ -19,6 +21,8 @@ export interface ReceiverConfig {
   /** Most recent messages kept while tentative. */
   tentativeMaxMessages: number
   tentativeMaxBytes: number
+  /** An ack is written at least this often, as a keepalive. */
+  keepaliveIntervalMs: number
 }
 
 /**
@@ -33,6 +37,12 @@ export interface ReceiverConfig {
  *
  * A malformed or oversized frame closes this channel only, with the reason
  * logged.
+ *
+ * The first frame is the sender's hello (link-protocol.ts): the receiver
+ * answers with how many messages of that sender incarnation it took, then
+ * acknowledges what it takes within ACK_DELAY_MS, and at least every
+ * `keepaliveIntervalMs` even when nothing arrives (paused or idle), so that
+ * the sender can tell a live peer from a cut connection.
  */
 export class Receiver implements ChannelHandler {
   readonly identity: string
@@ -47,6 +57,15 @@ export class Receiver implements ChannelHandler {
   #paused = false
   #ended = false
   #closed = false
+  #helloSeen = false
+  /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
+  #writable = true
+  #writeFailed = false
+  #ackedSequence = -1
+  #ackTimer?: ReturnType<typeof setTimeout>
+  #keepaliveTimer?: ReturnType<typeof setInterval>
+  #wroteSinceTick = false
+  readonly #keepaliveIntervalMs: number
 
   constructor (components: ReceiverComponents, config: ReceiverConfig, channel: Channel, member?: { nodeId: string, counters: ReceiveCounters }) {
     this.identity = channel.remoteIdentity
@@ -54,6 +73,7 @@ export class Receiver implements ChannelHandler {
     this.#components = components
     this.#log = components.logger
     this.#decoder = new FrameDecoder(config.maxFrameBytes, this.#onFrame)
+    this.#keepaliveIntervalMs = config.keepaliveIntervalMs
     if (member === undefined) {
       this.#held = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
       this.#counters = new ReceiveCounters()
@@ -112,6 +132,11 @@ export class Receiver implements ChannelHandler {
 
   readonly #onFrame = (payload: Uint8Array): boolean => {
     const counters = this.#counters
+    if (!this.#helloSeen) {
+      this.#onHello(payload)
+      return true
+    }
+    counters.sequence++
     counters.messages++
     counters.bytes += payload.byteLength
     const nodeId = this.#nodeId
@@ -125,6 +150,45 @@ export class Receiver implements ChannelHandler {
     return !inbox.full
   }
 
+  /** Throws `MalformedFrameError` (inside the decoder's sink: the stream is then failed). */
+  #onHello (payload: Uint8Array): void {
+    const hello = decodeHello(payload)
+    const counters = this.#counters
+    const received = counters.incarnation === hello.incarnation ? counters.sequence : undefined
+    counters.incarnation = hello.incarnation
+    counters.sequence = hello.firstSequence
+    this.#helloSeen = true
+    this.#ackedSequence = hello.firstSequence
+    this.#write(encodeResume(received))
+    this.#keepaliveTimer = setInterval(this.#onKeepalive, this.#keepaliveIntervalMs)
+  }
+
+  readonly #onKeepalive = (): void => {
+    if (!this.#wroteSinceTick) this.#ack()
+    this.#wroteSinceTick = false
+  }
+
+  readonly #ack = (): void => {
+    this.#ackTimer = undefined
+    if (this.#closed) return
+    const sequence = this.#counters.sequence
+    this.#ackedSequence = sequence
+    this.#write(encodeAck(sequence))
+  }
+
+  #write (bytes: Uint8Array): void {
+    if (!this.#writable || this.#closed || this.#writeFailed) return
+    this.#wroteSinceTick = true
+    try {
+      this.#writable = this.#channel.send(bytes)
+    } catch (err) {
+      // the writing side is gone (the stream is closing): reading may go on;
+      // without acks the sender's keepalive replaces the stream if it lives on
+      this.#writeFailed = true
+      this.#log.debug({ identity: this.identity, err: (err as Error).message }, 'cannot acknowledge any more')
+    }
+  }
+
   onData (data: Bytes): void {
     if (this.#closed) return
     try {
@@ -133,7 +197,14 @@ export class Receiver implements ChannelHandler {
       this.#fail(err as Error)
       return
     }
+    this.#scheduleAck()
     if (this.#decoder.stopped) this.#pause()
+  }
+
+  #scheduleAck (): void {
+    if (this.#ackTimer === undefined && this.#counters.sequence !== this.#ackedSequence && this.#helloSeen) {
+      this.#ackTimer = setTimeout(this.#ack, ACK_DELAY_MS)
+    }
   }
 
   /** Stop reading until the inbox has room; what was already read waits in the decoder. */
@@ -158,6 +229,7 @@ export class Receiver implements ChannelHandler {
       this.#fail(err as Error)
       return
     }
+    this.#scheduleAck()
     if (this.#decoder.stopped) {
       this.#pause()
       return
@@ -179,7 +251,10 @@ export class Receiver implements ChannelHandler {
     this.close(err)
   }
 
-  onDrain (): void {}
+  onDrain (): void {
+    this.#writable = true
+  }
+
   onIdle (): void {}
 
   onEnd (): void {
@@ -194,13 +269,16 @@ export class Receiver implements ChannelHandler {
       this.#fail(new MalformedFrameError(`stream ended inside a frame (${this.#decoder.bufferedBytes} bytes buffered)`))
       return
     }
-    // the sender finished cleanly: close our side too
+    // the sender finished cleanly: acknowledge everything, then close our side too
+    if (this.#helloSeen) this.#ack()
     this.#channel.close().catch((err: unknown) => { this.#log.debug({ err: String(err) }, 'close after end failed') })
   }
 
   onClose (err?: Error): void {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#ackTimer)
+    clearInterval(this.#keepaliveTimer)
     this.#components.onClose(this, err)
   }
 

@@ -45,6 +45,11 @@ export interface Channel {
   resume: () => void
   /** Close at once, discarding unsent and unread data. Idempotent. */
   abort: (err: Error) => void
+  /**
+   * The peer is unresponsive: drop the whole connection this channel runs on,
+   * so that the next dial makes a new one instead of reusing a dead one.
+   */
+  abortConnection: (err: Error) => void
   /** Close gracefully after the unsent data has been written. Idempotent. */
   close: () => Promise<void>
 }

@@ -26,6 +26,8 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     sentMessages: 0n,
     droppedMessages: 0n,
     lostInFlightMessages: 0n,
+    acknowledgedMessages: 0n,
+    unconfirmedMessages: 0n,
     discardedMessages: 0n,
     receivedMessages: 0n,
     deliveredMessages: BigInt(counters.deliveredMessages),
@@ -39,6 +41,8 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     totals.sentMessages += BigInt(p.sentMessages)
     totals.droppedMessages += BigInt(p.droppedMessages)
     totals.lostInFlightMessages += BigInt(p.lostInFlightMessages)
+    totals.acknowledgedMessages += BigInt(p.acknowledgedMessages)
+    totals.unconfirmedMessages += BigInt(p.unconfirmedMessages)
     totals.discardedMessages += BigInt(p.discardedMessages)
     totals.receivedMessages += BigInt(p.receivedMessages)
     return {
@@ -54,6 +58,8 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
       droppedMessages: BigInt(p.droppedMessages),
       droppedBytes: BigInt(p.droppedBytes),
       lostInFlightMessages: BigInt(p.lostInFlightMessages),
+      acknowledgedMessages: BigInt(p.acknowledgedMessages),
+      unconfirmedMessages: BigInt(p.unconfirmedMessages),
       discardedMessages: BigInt(p.discardedMessages),
       receivedMessages: BigInt(p.receivedMessages),
       receivedBytes: BigInt(p.receivedBytes),

@@ -12,6 +12,7 @@ export interface TestNode {
   readonly module: NetworkModule
   readonly address: string
   readonly identity: string
+  readonly transport: Transport
   /** Opaque to the suite: what the harness needs to restart this node. */
   readonly restartToken: unknown
 }
@@ -67,6 +68,15 @@ export class MemoryHarness extends BaseHarness implements Harness {
   readonly #network = new MemoryNetwork()
   #counter = 0
 
+  /** Cut the path between two nodes: both ends go silent (see MemoryNetwork.cut). */
+  cut (a: TestNode, b: TestNode): void {
+    this.#network.cut((a.restartToken as { host: string }).host, (b.restartToken as { host: string }).host)
+  }
+
+  heal (a: TestNode, b: TestNode): void {
+    this.#network.heal((a.restartToken as { host: string }).host, (b.restartToken as { host: string }).host)
+  }
+
   async createNode (nodeId: string, init: NetworkModuleInit = {}): Promise<TestNode> {
     const n = ++this.#counter
     return await this.#start(nodeId, `host-${n}`, `identity-${nodeId}-${n}`, init)
@@ -80,7 +90,7 @@ export class MemoryHarness extends BaseHarness implements Harness {
   async #start (nodeId: string, host: string, identity: string, init: NetworkModuleInit): Promise<TestNode> {
     const transport = new MemoryTransport({ network: this.#network, host, identity })
     const module = await this.startModule(transport, nodeId, init)
-    return { nodeId, module, address: module.listenAddresses()[0], identity, restartToken: { host } }
+    return { nodeId, module, address: module.listenAddresses()[0], identity, transport, restartToken: { host } }
   }
 
   async createRawTransport (): Promise<Transport> {
@@ -116,7 +126,7 @@ export class Libp2pHarness extends BaseHarness implements Harness {
     const address = module.listenAddresses()[0]
     // restart on the very port this node got
     const bound = address.replace(/\/p2p\/[^/]+$/, '')
-    return { nodeId, module, address, identity: module.identity, restartToken: { key, listen: bound } }
+    return { nodeId, module, address, identity: module.identity, transport, restartToken: { key, listen: bound } }
   }
 
   async createRawTransport (): Promise<Transport> {

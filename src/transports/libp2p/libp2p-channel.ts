@@ -1,5 +1,5 @@
 import type { Bytes, Channel, ChannelHandler } from '../../core/transport.ts'
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 
 /**
  * A libp2p stream seen as a core Channel. Events are forwarded as they come:
@@ -11,10 +11,12 @@ import type { Stream } from '@libp2p/interface'
 export class Libp2pChannel implements Channel {
   readonly remoteIdentity: string
   readonly stream: Stream
+  readonly connection: Connection
 
-  constructor (stream: Stream, remoteIdentity: string) {
+  constructor (stream: Stream, connection: Connection) {
     this.stream = stream
-    this.remoteIdentity = remoteIdentity
+    this.connection = connection
+    this.remoteIdentity = connection.remotePeer.toString()
   }
 
   setHandler (handler: ChannelHandler): void {
@@ -40,6 +42,10 @@ export class Libp2pChannel implements Channel {
 
   abort (err: Error): void {
     this.stream.abort(err)
+  }
+
+  abortConnection (err: Error): void {
+    this.connection.abort(err)
   }
 
   async close (): Promise<void> {

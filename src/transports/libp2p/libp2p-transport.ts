@@ -115,17 +115,17 @@ export class Libp2pTransport implements Transport {
   async start (onInbound: (channel: Channel) => void): Promise<void> {
     await this.node.handle(PROTOCOL_ID, (stream: Stream, connection: Connection) => {
       this.#configure(stream)
-      onInbound(new Libp2pChannel(stream, connection.remotePeer.toString()))
+      onInbound(new Libp2pChannel(stream, connection))
     }, { maxInboundStreams: this.#maxInboundStreams })
     await this.node.start()
   }
 
   async dial (address: string, options: DialOptions): Promise<Channel> {
     const ma = multiaddr(address)
-    const stream = await this.node.dialProtocol(ma, PROTOCOL_ID, { signal: options.signal })
+    const connection = await this.node.dial(ma, { signal: options.signal })
+    const stream = await connection.newStream(PROTOCOL_ID, { signal: options.signal })
     this.#configure(stream)
-    const remote = this.parseAddress(address)
-    return new Libp2pChannel(stream, remote)
+    return new Libp2pChannel(stream, connection)
   }
 
   #configure (stream: Stream): void {

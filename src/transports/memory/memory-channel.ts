@@ -35,6 +35,11 @@ export class MemoryChannel implements Channel {
   #remoteEnded = false
   #endDelivered = false
   #closed = false
+  /**
+   * The path to the peer is cut: nothing sent arrives, nor does a close or a
+   * reset, and nothing tells either end (see MemoryNetwork.cut).
+   */
+  blackhole = false
 
   constructor (remoteIdentity: string, windowBytes: number, onClosed: (channel: MemoryChannel) => void) {
     this.remoteIdentity = remoteIdentity
@@ -53,7 +58,7 @@ export class MemoryChannel implements Channel {
   send (data: Bytes): boolean {
     if (this.#closed || this.#writeClosed) throw new StreamClosedError('cannot send on a closed channel')
     this.#unackedBytes += data.byteLength
-    this.peer.#receive(data)
+    if (!this.blackhole) this.peer.#receive(data)
     if (this.#unackedBytes >= this.windowBytes) this.#needsDrain = true
     return !this.#needsDrain
   }
@@ -72,13 +77,18 @@ export class MemoryChannel implements Channel {
   abort (err: Error): void {
     if (this.#closed) return
     this.#finish(err)
-    this.peer.#onRemoteReset()
+    if (!this.blackhole) this.peer.#onRemoteReset()
+  }
+
+  /** Channels have no shared connection here: the same as `abort()`. */
+  abortConnection (err: Error): void {
+    this.abort(err)
   }
 
   async close (): Promise<void> {
     if (this.#closed || this.#writeClosed) return
     this.#writeClosed = true
-    this.peer.#onRemoteEnd()
+    if (!this.blackhole) this.peer.#onRemoteEnd()
   }
 
   #receive (data: Bytes): void {

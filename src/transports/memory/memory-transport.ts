@@ -18,6 +18,7 @@ const ADDRESS = /^\/memory\/([^/]+)(?:\/p2p\/([^/]+))?$/
 /** The hosts of in-memory transports, by name. One per test. */
 export class MemoryNetwork {
   readonly #hosts = new Map<string, MemoryTransport>()
+  readonly #cuts = new Set<string>()
 
   listen (host: string, transport: MemoryTransport): void {
     if (this.#hosts.has(host)) throw new Error(`memory host "${host}" is already listening`)
@@ -31,6 +32,30 @@ export class MemoryNetwork {
   lookup (host: string): MemoryTransport | undefined {
     return this.#hosts.get(host)
   }
+
+  /**
+   * Cut the path between two hosts, as a pulled cable would: open channels
+   * between them go silent in both directions (no data, no close, no reset)
+   * and dials hang until their signal aborts. Until `heal()`.
+   */
+  cut (a: string, b: string): void {
+    this.#cuts.add(pairKey(a, b))
+    this.lookup(a)?.blackhole(b)
+    this.lookup(b)?.blackhole(a)
+  }
+
+  /** New channels between the hosts work again; those cut stay silent, as dead TCP connections do. */
+  heal (a: string, b: string): void {
+    this.#cuts.delete(pairKey(a, b))
+  }
+
+  isCut (a: string, b: string): boolean {
+    return this.#cuts.has(pairKey(a, b))
+  }
+}
+
+function pairKey (a: string, b: string): string {
+  return a < b ? `${a}\n${b}` : `${b}\n${a}`
 }
 
 export interface MemoryTransportInit {
@@ -52,7 +77,8 @@ export class MemoryTransport implements Transport {
   readonly host: string
   readonly #network: MemoryNetwork
   readonly #windowBytes: number
-  readonly #channels = new Set<MemoryChannel>()
+  /** Open channels and the host at their other end. */
+  readonly #channels = new Map<MemoryChannel, string>()
   #onInbound?: (channel: Channel) => void
   #stopped = false
 
@@ -87,6 +113,11 @@ export class MemoryTransport implements Transport {
     // a connection takes a turn of the event loop, as a real one takes more
     await new Promise(resolve => setImmediate(resolve))
     options.signal.throwIfAborted()
+    if (this.#network.isCut(this.host, host)) {
+      // no answer across a cut: the dial hangs until it times out
+      await new Promise((resolve) => { options.signal.addEventListener('abort', resolve, { once: true }) })
+      options.signal.throwIfAborted()
+    }
     const target = this.#network.lookup(host)
     if (target === undefined || target.#onInbound === undefined) {
       throw new ConnectionRefusedError(`nothing listens at memory host "${host}"`)
@@ -99,14 +130,21 @@ export class MemoryTransport implements Transport {
       { identity: target.localIdentity, onClosed: c => target.#channels.delete(c) },
       this.#windowBytes
     )
-    this.#channels.add(mine)
-    target.#channels.add(theirs)
+    this.#channels.set(mine, host)
+    target.#channels.set(theirs, this.host)
     target.#onInbound(theirs)
     return mine
   }
 
+  /** Silence the open channels to `host` (see MemoryNetwork.cut). */
+  blackhole (host: string): void {
+    for (const [c, remote] of this.#channels) {
+      if (remote === host) c.blackhole = true
+    }
+  }
+
   async disconnect (identity: string): Promise<void> {
-    for (const c of [...this.#channels]) {
+    for (const c of [...this.#channels.keys()]) {
       if (c.remoteIdentity === identity) c.abort(new ConnectionRefusedError('disconnected'))
     }
   }
@@ -115,6 +153,6 @@ export class MemoryTransport implements Transport {
     if (this.#stopped) return
     this.#stopped = true
     this.#network.unlisten(this.host, this)
-    for (const c of [...this.#channels]) c.abort(new ConnectionRefusedError('transport stopped'))
+    for (const c of [...this.#channels.keys()]) c.abort(new ConnectionRefusedError('transport stopped'))
   }
 }

@@ -40,7 +40,10 @@ type TransportServiceClient interface {
 	// share the messages: each message goes to exactly one of them. While no
 	// stream is open, messages wait in the daemon's bounded inbox; when it is
 	// full the daemon stops reading from the network, which stops the senders,
-	// whose queues then drop their oldest messages (counted there).
+	// whose queues then drop their oldest messages (counted there). A client
+	// that cancels a stream may lose the batch in flight to it at that moment
+	// (counted as abandoned_messages); stop receiving when nothing is expected,
+	// or accept that.
 	Receive(ctx context.Context, in *ReceiveRequest, opts ...grpc.CallOption) (TransportService_ReceiveClient, error)
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
@@ -197,7 +200,10 @@ type TransportServiceServer interface {
 	// share the messages: each message goes to exactly one of them. While no
 	// stream is open, messages wait in the daemon's bounded inbox; when it is
 	// full the daemon stops reading from the network, which stops the senders,
-	// whose queues then drop their oldest messages (counted there).
+	// whose queues then drop their oldest messages (counted there). A client
+	// that cancels a stream may lose the batch in flight to it at that moment
+	// (counted as abandoned_messages); stop receiving when nothing is expected,
+	// or accept that.
 	Receive(*ReceiveRequest, TransportService_ReceiveServer) error
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED

@@ -98,7 +98,8 @@ class OutboundMessage(_message.Message):
     def __init__(self, destinations: _Optional[_Iterable[str]] = ..., payload: _Optional[bytes] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ["address", "discarded_messages", "dropped_bytes", "dropped_messages", "inbound_open", "last_error", "lost_in_flight_messages", "node_id", "peer_id", "queued_bytes", "queued_messages", "received_bytes", "received_messages", "reconnects", "sent_bytes", "sent_messages", "state"]
+    __slots__ = ["acknowledged_messages", "address", "discarded_messages", "dropped_bytes", "dropped_messages", "inbound_open", "last_error", "lost_in_flight_messages", "node_id", "peer_id", "queued_bytes", "queued_messages", "received_bytes", "received_messages", "reconnects", "sent_bytes", "sent_messages", "state", "unconfirmed_messages"]
+    ACKNOWLEDGED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DISCARDED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +117,8 @@ class PeerStatus(_message.Message):
     SENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIRMED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    acknowledged_messages: int
     address: str
     discarded_messages: int
     dropped_bytes: int
@@ -133,7 +136,8 @@ class PeerStatus(_message.Message):
     sent_bytes: int
     sent_messages: int
     state: ConnectionState
-    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., peer_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., inbound_open: bool = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., reconnects: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+    unconfirmed_messages: int
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., peer_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., inbound_open: bool = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., reconnects: _Optional[int] = ..., last_error: _Optional[str] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ...) -> None: ...
 
 class ReceiveRequest(_message.Message):
     __slots__ = ["max_batch_messages"]
@@ -178,8 +182,9 @@ class SendStreamResponse(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., dropped_oldest: _Optional[int] = ..., requests: _Optional[int] = ...) -> None: ...
 
 class StatusTotals(_message.Message):
-    __slots__ = ["abandoned_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "received_messages", "sent_messages", "tentative_evicted"]
+    __slots__ = ["abandoned_messages", "acknowledged_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "receive_streams", "received_messages", "sent_messages", "tentative_evicted", "unconfirmed_messages"]
     ABANDONED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     DISCARDED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
@@ -187,19 +192,24 @@ class StatusTotals(_message.Message):
     INBOX_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     LOST_IN_FLIGHT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_STREAMS_FIELD_NUMBER: _ClassVar[int]
     SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TENTATIVE_EVICTED_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIRMED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     abandoned_messages: int
+    acknowledged_messages: int
     connected: int
     delivered_messages: int
     discarded_messages: int
     dropped_messages: int
     inbox_messages: int
     lost_in_flight_messages: int
+    receive_streams: int
     received_messages: int
     sent_messages: int
     tentative_evicted: int
-    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ...) -> None: ...
+    unconfirmed_messages: int
+    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ..., receive_streams: _Optional[int] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ...) -> None: ...
 
 class TentativePeer(_message.Message):
     __slots__ = ["dropped_messages", "held_bytes", "held_messages", "peer_id", "received_messages"]

@@ -100,7 +100,10 @@ class TransportServiceServicer(object):
         share the messages: each message goes to exactly one of them. While no
         stream is open, messages wait in the daemon's bounded inbox; when it is
         full the daemon stops reading from the network, which stops the senders,
-        whose queues then drop their oldest messages (counted there).
+        whose queues then drop their oldest messages (counted there). A client
+        that cancels a stream may lose the batch in flight to it at that moment
+        (counted as abandoned_messages); stop receiving when nothing is expected,
+        or accept that.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
