@@ -18,7 +18,7 @@ import { execFile, spawn } from 'node:child_process'
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import {
@@ -201,7 +201,7 @@ async function treeBytes (dir: string): Promise<number> {
   return total
 }
 
-if (process.argv[1] !== undefined && relative(process.argv[1], fileURLToPath(import.meta.url)) === '') {
+if (import.meta.main) {
   const { values } = parseArgs({ options: { tag: { type: 'string' }, storage: { type: 'string' } } })
   const result = await buildImage({ tag: values.tag, storage: values.storage })
   const env = Object.entries(result.storage.env).map(([k, v]) => `${k}=${v}`).join(' ')
