@@ -165,7 +165,8 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
     args: ['--from', `${K8S_PATHS.keysDir}/${keyFileName('$(MIRNET_NODE_ID)')}`, '--to', K8S_PATHS.keyFile],
     env: [nodeIdEnv],
     securityContext: containerSecurity,
-    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+    // loading the CLI takes ~150 MB resident
+    resources: { requests: { cpu: '50m', memory: '192Mi' }, limits: { cpu: '1', memory: '256Mi' } },
     volumeMounts: [
       { name: 'keys', mountPath: K8S_PATHS.keysDir, readOnly: true },
       { name: 'key', mountPath: K8S_PATHS.keyDir }
