@@ -7,7 +7,7 @@ export type { NetworkModuleComponents, NetworkModuleOptions, MembershipChange, P
 export type { NetworkModuleInit, NetworkModuleConfig } from './core/config.ts'
 export type { MemberSpec, Member } from './core/membership.ts'
 export type { ReceivedMessage } from './core/inbox.ts'
-export type { NetworkStats, PeerStats, TentativeStats, SendOutcome, LinkState } from './core/peer-stats.ts'
+export type { NetworkStats, PeerStats, TentativeStats, TentativeLosses, SendOutcome, LinkState } from './core/peer-stats.ts'
 export type { Transport, Channel, ChannelHandler, Bytes } from './core/transport.ts'
 export type { Logger } from './core/logger.ts'
 export * from './core/errors.ts'

@@ -108,7 +108,7 @@ describe('mirnet k8s', () => {
 
     it('agrees on named ports between the container, the Services, the probes and the listen addresses', () => {
       const ports = new Map((mirnetContainer.ports ?? []).map(p => [p.name, p.containerPort]))
-      expect([...ports.keys()].sort()).toEqual(['api', 'p2p'])
+      expect([...ports.keys()].sort()).toEqual(['api', 'metrics', 'p2p'])
       for (const s of services) {
         for (const p of s.spec?.ports ?? []) {
           expect(typeof p.targetPort).toBe('string')
@@ -122,8 +122,10 @@ describe('mirnet k8s', () => {
       }
       expect(mirnetContainer.readinessProbe?.grpc?.service).toBe(TransportService.typeName)
       expect(arg(mirnetContainer, '--listen')).toBe(`/ip4/0.0.0.0/tcp/${ports.get('p2p')}`)
-      // all interfaces: kubelet probes the pod IP
+      // all interfaces: kubelet probes the pod IP, Prometheus scrapes it
       expect(arg(mirnetContainer, '--api')).toBe(`0.0.0.0:${ports.get('api')}`)
+      expect(arg(mirnetContainer, '--metrics')).toBe(`0.0.0.0:${ports.get('metrics')}`)
+      expect(sts.spec?.template.metadata?.annotations?.['prometheus.io/port']).toBe(String(ports.get('metrics')))
     })
 
     it('lists exactly the replicas in the membership, each at its stable DNS name with the peer id of its key in the Secret', () => {
@@ -166,6 +168,16 @@ describe('mirnet k8s', () => {
       const keysVolume = installKey.volumeMounts?.find(m => secretVolumes.has(m.name))?.name
       expect(mirnetContainer.volumeMounts?.some(m => m.name === keysVolume)).toBe(false)
       expect(mirnetContainer.args).not.toContain('--allow-insecure-key-file')
+    })
+
+    it('requires the API token from the token Secret, mounted where --api-token-file reads it', () => {
+      const tokenFile = arg(mirnetContainer, '--api-token-file') as string
+      const mount = mirnetContainer.volumeMounts?.find(m => tokenFile.startsWith(m.mountPath + '/'))
+      const volume = sts.spec?.template.spec?.volumes?.find(v => v.name === mount?.name)
+      const secret = ofKind(objects, 'Secret').find(s => s.metadata?.name === volume?.secret?.secretName)
+      const token = Buffer.from(secret?.data?.[tokenFile.slice((mount?.mountPath.length ?? 0) + 1)] ?? '', 'base64').toString()
+      expect(token).toMatch(/^[\w-]{43}$/)
+      expect(mirnetContainer.args).not.toContain('--api-allow-remote')
     })
 
     it('mounts only volumes that exist, from objects it prints', () => {

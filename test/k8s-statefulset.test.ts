@@ -33,6 +33,14 @@ async function completion (child: ChildProcess): Promise<{ code: number | null, 
   return { code, stdout, stderr }
 }
 
+/** The value following `flag` in a container's args. */
+function arg (container: IContainer, flag: string): string {
+  const args = container.args ?? []
+  const i = args.indexOf(flag)
+  if (i < 0) throw new Error(`container ${container.name} has no ${flag}`)
+  return args[i + 1]
+}
+
 interface Pod {
   name: string
   host: NetHost
@@ -111,7 +119,7 @@ describeNetns('a StatefulSet from `mirnet k8s`, played without a cluster', () =>
     }
   }, 120_000)
 
-  it('connects every member through the pods\' DNS names; each consensus sidecar exchanges messages with all others over loopback', async () => {
+  it('connects every member through the pods\' DNS names; each consensus sidecar, with the token, exchanges messages with all others over loopback', async () => {
     const main = container('mirnet')
     const api = main.ports?.find(p => p.name === 'api')?.containerPort
     const probeServices = [main.livenessProbe?.grpc?.service ?? '', main.readinessProbe?.grpc?.service ?? '']
@@ -119,7 +127,9 @@ describeNetns('a StatefulSet from `mirnet k8s`, played without a cluster', () =>
     const reports = await Promise.all(pods.map(async pod => {
       const child = scratch.spawnCommand(lab.exec(pod.host)[0], [
         ...lab.exec(pod.host).slice(1), process.execPath, SIDECAR,
-        '--api', `127.0.0.1:${api}`, '--self', pod.name, '--members', members.join(','),
+        // the sidecar mounts the token Secret as the daemon does
+        '--api', `127.0.0.1:${api}`, '--token-file', hostPath(main, pod.volumes, arg(main, '--api-token-file')),
+        '--self', pod.name, '--members', members.join(','),
         // kubelet probes the pod IP
         '--probe', `${pod.host.ip}:${main.livenessProbe?.grpc?.port}`, '--probe-services', probeServices.join(','),
         '--timeout-ms', '90000'
@@ -130,6 +140,7 @@ describeNetns('a StatefulSet from `mirnet k8s`, played without a cluster', () =>
     }))
     for (const { pod, report } of reports) {
       expect(report.health).toEqual(Object.fromEntries(probeServices.map(s => [s, 'SERVING'])))
+      expect(report.withoutToken).toBe('Unauthenticated')
       expect(report.connected).toBe(replicas)
       const others = members.filter(m => m !== pod.name)
       expect(report.received.sort((a, b) => a.from.localeCompare(b.from))).toEqual(others.map(o => ({ from: o, text: `${o}->${pod.name}` })))

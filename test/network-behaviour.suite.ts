@@ -197,6 +197,8 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       b.module.connect(membershipOf(a, b))
       const got = await receive(b.module, 10)
       expect(got.map(m => parseNumbered(m.payload).seq)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i))
+      // the promoted receiver's drops stay counted
+      expect(b.module.stats().tentativeLosses).toEqual({ droppedMessages: 20, evictedMessages: 0, closedMessages: 0 })
     })
 
     it('bounds what it holds for a non-member in bytes too', async () => {
@@ -226,6 +228,11 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       const stats = b.module.stats()
       expect(stats.tentative.map(t => t.identity)).toEqual([senders[1].identity, senders[2].identity])
       expect(stats.tentativeEvicted).toBe(1)
+      expect(stats.tentativeLosses).toEqual({ droppedMessages: 0, evictedMessages: 1, closedMessages: 0 })
+      // a sender that goes away loses what its receiver held
+      senders[1].channel.abort(new Error('sender gone'))
+      await eventually('the closed receiver to leave the pool', () => b.module.stats().tentative.length === 1)
+      expect(b.module.stats().tentativeLosses).toEqual({ droppedMessages: 0, evictedMessages: 1, closedMessages: 1 })
     })
   })
 

@@ -233,7 +233,7 @@ export class Dispatcher {
       if (silentMs <= timeoutMs || link.closed) return
       this.#log.info({ address: this.#address, silentMs }, 'peer unresponsive, dropping the connection')
       link.channel.abortConnection(new PeerUnresponsiveError(`nothing heard from the peer for ${silentMs} ms`))
-    }, Math.max(10, Math.floor(timeoutMs / 4)))
+    }, Math.max(10, Math.floor(timeoutMs / 3)))
     try {
       while (!link.closed && !attempt.aborted) {
         if (this.#pending === undefined) {

@@ -70,6 +70,7 @@ export class NetworkModule extends EventTarget {
   /** Received messages, in arrival order, for consumers (see {@link messages}). */
   readonly inbox: Inbox
   readonly #transport: Transport
+  readonly #baseLog: Logger
   readonly #log: Logger
   readonly #peers = new Map<string, PeerEntry>()
   readonly #nodeByIdentity = new Map<string, string>()
@@ -88,9 +89,11 @@ export class NetworkModule extends EventTarget {
     this.nodeId = options.nodeId
     this.config = resolveConfig(options)
     this.#transport = components.transport
-    this.#log = (components.logger ?? silentLogger).child({ component: 'network', nodeId: this.nodeId })
+    // every component's logger is a child of the one given, never of another component's: pino repeats a re-bound key
+    this.#baseLog = components.logger ?? silentLogger
+    this.#log = this.#baseLog.child({ component: 'network' })
     this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes })
-    this.#tentative = new TentativePool(this.config.tentativeMaxReceivers, this.#log.child({ component: 'tentative' }))
+    this.#tentative = new TentativePool(this.config.tentativeMaxReceivers, this.#baseLog.child({ component: 'tentative' }))
   }
 
   /** The identity this node authenticates as (libp2p peer id). */
@@ -256,6 +259,7 @@ export class NetworkModule extends EventTarget {
       peers,
       tentative: this.#tentative.stats(),
       tentativeEvicted: this.#tentative.evicted,
+      tentativeLosses: this.#tentative.losses(),
       connected: this.connectedCount(),
       inbox: { messages: this.inbox.length, bytes: this.inbox.byteLength, delivered: this.inbox.delivered }
     }
@@ -297,7 +301,7 @@ export class NetworkModule extends EventTarget {
       })
       : new Dispatcher({
         transport: this.#transport,
-        logger: this.#log.child({ component: 'dispatcher', peer: member.nodeId }),
+        logger: this.#baseLog.child({ component: 'dispatcher', peer: member.nodeId }),
         onStateChange: this.#onPeerState
       }, { ...this.config, nodeId: member.nodeId, address: member.address })
     const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters() }
@@ -310,7 +314,7 @@ export class NetworkModule extends EventTarget {
     const tentative = this.#tentative.take(entry.member.identity)
     if (tentative === undefined) return
     entry.receiver = tentative
-    tentative.promote(entry.member.nodeId, entry.received)
+    tentative.promote(entry.member.nodeId, entry.received, this.#receiverLog(entry.member.nodeId, tentative.identity))
   }
 
   #removeMember (entry: PeerEntry): void {
@@ -338,7 +342,7 @@ export class NetworkModule extends EventTarget {
     const nodeId = this.#nodeByIdentity.get(identity)
     const components = {
       inbox: this.inbox,
-      logger: this.#log.child({ component: 'receiver', peer: nodeId ?? identity }),
+      logger: nodeId === undefined ? this.#baseLog.child({ component: 'tentative', identity }) : this.#receiverLog(nodeId, identity),
       onClose: this.#onReceiverClosed
     }
     if (nodeId === undefined) {
@@ -354,6 +358,10 @@ export class NetworkModule extends EventTarget {
     entry.receiver = new Receiver(components, this.config, channel, { nodeId, counters: entry.received })
     // the peer redialed: its older stream is dead or about to be
     previous?.close(new StreamClosedError('replaced by a newer stream from the same peer'))
+  }
+
+  #receiverLog (nodeId: string, identity: string): Logger {
+    return this.#baseLog.child({ component: 'receiver', peer: nodeId, identity })
   }
 
   readonly #onReceiverClosed = (receiver: Receiver): void => {

@@ -55,6 +55,16 @@ export interface TentativeStats {
   createdAtMs: number
 }
 
+/** Messages tentative receivers lost over the module's life, receivers gone since included. */
+export interface TentativeLosses {
+  /** Older held messages dropped to keep the most recent within a receiver's bounds. */
+  droppedMessages: number
+  /** Held messages discarded with receivers evicted to stay within the cap. */
+  evictedMessages: number
+  /** Held messages discarded because the stream (or the module) closed before the peer became a member. */
+  closedMessages: number
+}
+
 export interface NetworkStats {
   nodeId: string
   identity: string
@@ -62,6 +72,7 @@ export interface NetworkStats {
   tentative: TentativeStats[]
   /** Tentative receivers closed to stay within the cap. */
   tentativeEvicted: number
+  tentativeLosses: TentativeLosses
   /** Members with an open outbound connection, the own node included. */
   connected: number
   inbox: { messages: number, bytes: number, delivered: number }

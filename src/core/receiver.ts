@@ -49,7 +49,7 @@ export class Receiver implements ChannelHandler {
   readonly createdAtMs = Date.now()
   readonly #channel: Channel
   readonly #components: ReceiverComponents
-  readonly #log: Logger
+  #log: Logger
   readonly #decoder: FrameDecoder
   #nodeId: string | undefined
   #held: DropOldestQueue<Uint8Array> | undefined
@@ -91,19 +91,22 @@ export class Receiver implements ChannelHandler {
 
   /**
    * Make a tentative receiver a member's: its held messages go to the inbox in
-   * order, its counts are added to the member's, and it delivers from now on.
+   * order, its counts are added to the member's, and it delivers (and logs
+   * to `logger`, when given) from now on.
    */
-  promote (nodeId: string, counters: ReceiveCounters): void {
+  promote (nodeId: string, counters: ReceiveCounters, logger?: Logger): void {
+    if (logger !== undefined) this.#log = logger
     counters.add(this.#counters)
     this.#counters = counters
     this.#nodeId = nodeId
     const held = this.#held
     this.#held = undefined
+    const delivered = held?.length ?? 0
     if (held !== undefined) {
       let payload: Uint8Array | undefined
       while ((payload = held.shift()) !== undefined) this.#components.inbox.push(nodeId, payload)
     }
-    this.#log.info({ nodeId }, 'tentative receiver promoted')
+    this.#log.info({ heldMessages: delivered }, 'tentative receiver promoted')
     if (this.#components.inbox.full) this.#pause()
   }
 
@@ -185,7 +188,7 @@ export class Receiver implements ChannelHandler {
       // the writing side is gone (the stream is closing): reading may go on;
       // without acks the sender's keepalive replaces the stream if it lives on
       this.#writeFailed = true
-      this.#log.debug({ identity: this.identity, err: (err as Error).message }, 'cannot acknowledge any more')
+      this.#log.debug({ err: (err as Error).message }, 'cannot acknowledge any more')
     }
   }
 
@@ -247,7 +250,7 @@ export class Receiver implements ChannelHandler {
   }
 
   #fail (err: Error): void {
-    this.#log.warn({ identity: this.identity, nodeId: this.#nodeId, reason: err.message, err: err.name }, 'closing inbound stream')
+    this.#log.warn({ reason: err.message, err: err.name }, 'closing inbound stream')
     this.close(err)
   }
 

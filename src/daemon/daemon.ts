@@ -2,10 +2,15 @@ import { isIP } from 'node:net'
 import { NetworkModule } from '../core/network-module.ts'
 import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
+import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
+import { DaemonMetrics } from '../service/metrics.ts'
+import { MetricsServer } from '../service/metrics-server.ts'
 import { registerReflection } from '../service/reflection.ts'
 import { TransportServiceHandlers } from '../service/transport-service.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { Health } from '../../gen/ts/grpc/health/v1/health_pb.ts'
+import type { ApiTlsOptions } from '../service/api-server.ts'
 import type { NetworkModuleInit } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { MemberSpec } from '../core/membership.ts'
@@ -16,6 +21,11 @@ export class DaemonConfigError extends Error {
   override name = 'DaemonConfigError'
 }
 
+/** The API was to listen beyond loopback with neither a bearer token nor TLS. */
+export class UnprotectedRemoteApiError extends DaemonConfigError {
+  override name = 'UnprotectedRemoteApiError'
+}
+
 export interface DaemonConfig {
   nodeId: string
   privateKey: PrivateKey
@@ -23,13 +33,30 @@ export interface DaemonConfig {
   listen: string[]
   apiHost: string
   apiPort: number
-  /** Binding the API to a non-loopback address must be asked for explicitly. */
-  allowRemoteApi?: boolean
+  /**
+   * Bearer token every API call must carry (`authorization: Bearer <token>`),
+   * except calls to grpc.health.v1.Health. An API on a non-loopback address
+   * needs this or `apiTls`.
+   * @default none: calls are not authenticated
+   */
+  apiToken?: string
+  /**
+   * Serve the API over TLS, optionally requiring client certificates. An API
+   * on a non-loopback address needs this or `apiToken`.
+   * @default none: h2c
+   */
+  apiTls?: ApiTlsOptions
   /** Largest API request accepted, in bytes. */
   apiMaxRequestBytes?: number
   /** Membership applied at start, as with Connect. */
   membership?: MemberSpec[]
   network?: NetworkModuleInit
+  /**
+   * Where to serve Prometheus metrics (`GET /metrics`, plain HTTP). Any
+   * address is allowed: the endpoint exposes counters only.
+   * @default undefined (no metrics endpoint, and RPCs are not timed)
+   */
+  metrics?: { host: string, port: number }
   logger: Logger
 }
 
@@ -39,6 +66,8 @@ export interface DaemonInfo {
   peerId: string
   listen: string[]
   api: string
+  /** `HOST:PORT` of the metrics endpoint, when there is one. */
+  metrics?: string
 }
 
 export function isLoopback (host: string): boolean {
@@ -48,58 +77,103 @@ export function isLoopback (host: string): boolean {
   return false
 }
 
+interface DaemonParts {
+  net: NetworkModule
+  api: ApiServer
+  metrics?: DaemonMetrics
+  metricsServer?: MetricsServer
+  health: HealthService
+  stopping: AbortController
+  log: Logger
+}
+
 /**
- * One mirnet daemon: the network module over libp2p, and the API (TransportService,
- * gRPC health, server reflection) on one HTTP/2 port.
+ * One mirnet daemon: the network module over libp2p, the API (TransportService,
+ * gRPC health, server reflection) on one HTTP/2 port, and optionally the
+ * Prometheus metrics on another.
  */
 export class Daemon {
   readonly info: DaemonInfo
   readonly net: NetworkModule
+  /** The daemon's metrics, when it serves them. */
+  readonly metrics?: DaemonMetrics
   readonly #api: ApiServer
+  readonly #metricsServer?: MetricsServer
   readonly #health: HealthService
   readonly #stopping: AbortController
   readonly #log: Logger
   #stopped?: Promise<void>
 
-  private constructor (net: NetworkModule, api: ApiServer, health: HealthService, stopping: AbortController, log: Logger) {
-    this.net = net
-    this.#api = api
-    this.#health = health
-    this.#stopping = stopping
-    this.#log = log
-    this.info = { nodeId: net.nodeId, peerId: net.identity, listen: net.listenAddresses(), api: api.address }
+  private constructor (parts: DaemonParts) {
+    this.net = parts.net
+    this.#api = parts.api
+    this.metrics = parts.metrics
+    this.#metricsServer = parts.metricsServer
+    this.#health = parts.health
+    this.#stopping = parts.stopping
+    this.#log = parts.log
+    this.info = { nodeId: this.net.nodeId, peerId: this.net.identity, listen: this.net.listenAddresses(), api: parts.api.address }
+    if (parts.metricsServer !== undefined) this.info.metrics = parts.metricsServer.address
   }
 
   static async start (config: DaemonConfig): Promise<Daemon> {
-    if (!isLoopback(config.apiHost) && config.allowRemoteApi !== true) {
-      throw new DaemonConfigError(`refusing to serve the API on ${config.apiHost}, which is not a loopback address; pass --api-allow-remote to do so`)
+    if (!isLoopback(config.apiHost) && config.apiToken === undefined && config.apiTls === undefined) {
+      throw new UnprotectedRemoteApiError(
+        `refusing to serve the API on ${config.apiHost}, which is not a loopback address, to anyone who can reach it: ` +
+        'require a bearer token (--api-token-file FILE) or TLS (--api-tls-cert FILE --api-tls-key FILE, optionally --api-tls-client-ca FILE), ' +
+        'or listen on 127.0.0.1'
+      )
     }
     const log = config.logger
-    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen })
+    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
     const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
     let api: ApiServer | undefined
+    let metricsServer: MetricsServer | undefined
     try {
       await net.start()
       if (config.membership !== undefined) net.connect(config.membership)
       const stopping = new AbortController()
       const health = new HealthService()
       const handlers = new TransportServiceHandlers(net, { stopping: stopping.signal })
+      const metrics = config.metrics === undefined ? undefined : new DaemonMetrics({ stats: () => net.stats(), service: handlers.counters })
+      if (config.metrics !== undefined && metrics !== undefined) {
+        const { host, port } = config.metrics
+        metricsServer = await MetricsServer.listen({
+          host,
+          port,
+          scrape: async () => await metrics.scrape(),
+          contentType: metrics.contentType,
+          logger: log.child({ component: 'metrics' })
+        }).catch((err: unknown) => {
+          throw new DaemonConfigError(`cannot serve metrics on ${host}:${port}: ${(err as Error).message}`)
+        })
+      }
       api = await ApiServer.listen({
         host: config.apiHost,
         port: config.apiPort,
         readMaxBytes: config.apiMaxRequestBytes ?? Math.max(64 * 1024 * 1024, 2 * net.config.maxFrameBytes),
+        // Health stays open: Kubernetes gRPC probes cannot send a token
+        auth: config.apiToken === undefined ? undefined : new BearerTokenAuth({ token: config.apiToken, openServices: [Health.typeName] }),
+        tls: config.apiTls,
         logger: log.child({ component: 'api' }),
+        rpcMetrics: metrics?.rpc,
         routes: router => {
           handlers.register(router)
           health.register(router)
           registerReflection(router, [TransportService])
         }
       })
+      log.info({
+        api: api.address,
+        token: config.apiToken !== undefined,
+        tls: config.apiTls === undefined ? 'off' : config.apiTls.clientCa === undefined ? 'server' : 'mutual'
+      }, 'API listening')
       health.setStatus('', ServingStatus.SERVING)
       health.setStatus(TransportService.typeName, ServingStatus.SERVING)
-      return new Daemon(net, api, health, stopping, log)
+      return new Daemon({ net, api, metrics, metricsServer, health, stopping, log: log.child({ component: 'daemon' }) })
     } catch (err) {
       await api?.close()
+      await metricsServer?.close()
       await net.close()
       throw err
     }
@@ -122,6 +196,8 @@ export class Daemon {
     const left = this.net.inbox.length
     if (left > 0) this.#log.warn({ messages: left }, 'received messages not taken by any Receive stream are discarded')
     await this.net.close()
+    // last: the final counts can be scraped while the rest stops
+    await this.#metricsServer?.close()
     this.#log.info({}, 'stopped')
   }
 }

@@ -22,3 +22,5 @@ export const IMAGE_STATE_DIR = '/var/lib/mirnet'
 export const P2P_PORT = 4001
 /** API port (gRPC, Connect, gRPC-Web, grpc.health.v1) the image and the manifests use. */
 export const API_PORT = 7070
+/** Prometheus metrics port (`--metrics`) the image and the manifests use. */
+export const METRICS_PORT = 9464

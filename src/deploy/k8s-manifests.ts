@@ -4,7 +4,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { peerIdOf } from '../transports/libp2p/keys.ts'
-import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, P2P_PORT } from './constants.ts'
+import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, METRICS_PORT, P2P_PORT } from './constants.ts'
 import { checkDnsLabel, K8S_PATHS, keyFileName, k8sNames, ManifestInputError } from './k8s-names.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { IContainer } from 'kubernetes-models/v1/Container'
@@ -127,7 +127,8 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
       selector,
       ports: [
         { name: 'p2p', port: P2P_PORT, targetPort: 'p2p', protocol: 'TCP' },
-        { name: 'api', port: API_PORT, targetPort: 'api', protocol: 'TCP' }
+        { name: 'api', port: API_PORT, targetPort: 'api', protocol: 'TCP' },
+        { name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }
       ]
     }
   })
@@ -181,9 +182,18 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
       '--key-file', K8S_PATHS.keyFile,
       '--membership', K8S_PATHS.membershipFile,
       '--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`,
-      // all interfaces: kubelet's gRPC probes come to the pod IP
+      // all interfaces: kubelet's gRPC probes come to the pod IP (grpc.health.v1
+      // answers without the token); every other call needs the token
       '--api', `0.0.0.0:${API_PORT}`,
-      '--api-allow-remote'
+      '--api-token-file', K8S_PATHS.apiTokenFile,
+      // The token is shared on purpose with the pod's consensus container(s),
+      // which mount the same Secret and may run as another user: kubelet makes
+      // its files readable by the pod's fsGroup, and only the pod's containers
+      // are in that group. (The libp2p key is the daemon's alone: it gets the
+      // 0600 copy above.)
+      '--allow-insecure-api-token-file',
+      // counters only, for Prometheus at the pod IP
+      '--metrics', `0.0.0.0:${METRICS_PORT}`
     ],
     env: [
       nodeIdEnv,
@@ -191,7 +201,8 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
     ],
     ports: [
       { name: 'p2p', containerPort: P2P_PORT, protocol: 'TCP' },
-      { name: 'api', containerPort: API_PORT, protocol: 'TCP' }
+      { name: 'api', containerPort: API_PORT, protocol: 'TCP' },
+      { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }
     ],
     // gRPC probes take a port number, not a name
     startupProbe: { grpc: { port: API_PORT, service: '' }, periodSeconds: 2, failureThreshold: 30 },
@@ -216,7 +227,10 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
       updateStrategy: { type: 'RollingUpdate' },
       selector: { matchLabels: selector },
       template: {
-        metadata: { labels },
+        metadata: {
+          labels,
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(METRICS_PORT), 'prometheus.io/path': '/metrics' }
+        },
         spec: {
           // no MIRNET_*_SERVICE_* variables from the Services: MIRNET_ is the daemon's prefix
           enableServiceLinks: false,

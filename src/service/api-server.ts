@@ -1,13 +1,32 @@
-import { createServer } from 'node:http2'
+import { createSecureServer, createServer } from 'node:http2'
+import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import { toConnectError } from './errors.ts'
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { BearerTokenAuth } from './bearer-token.ts'
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
 import type { ConnectRouter } from '@connectrpc/connect'
 import type { Logger } from '../core/logger.ts'
+import type { RpcMetrics } from './rpc-metrics.ts'
+
+/** PEM certificates and key of the API's TLS. */
+export interface ApiTlsOptions {
+  /** The server's certificate chain. */
+  cert: string | Buffer
+  /** The server's private key. */
+  key: string | Buffer
+  /**
+   * CA certificates that sign client certificates. When given, every client
+   * must present a certificate signed by one of them.
+   * @default none: clients are not asked for certificates
+   */
+  clientCa?: string | Buffer
+}
 
 export interface ApiServerOptions {
   host: string
@@ -15,7 +34,22 @@ export interface ApiServerOptions {
   routes: (router: ConnectRouter) => void
   /** Largest request message accepted. */
   readMaxBytes: number
+  /**
+   * Checks the bearer token of every call, the gRPC fast path's included.
+   * @default none: calls are not authenticated
+   */
+  auth?: BearerTokenAuth
+  /**
+   * Serve HTTP/2 over TLS (ALPN `h2`) instead of h2c.
+   * @default none: h2c
+   */
+  tls?: ApiTlsOptions
   logger: Logger
+  /**
+   * Where every call is counted and timed, those on the gRPC fast path included.
+   * @default undefined (not recorded)
+   */
+  rpcMetrics?: RpcMetrics
 }
 
 /**
@@ -25,9 +59,13 @@ export interface ApiServerOptions {
 type FastUnaryHandler = (request: never) => object
 
 interface FastUnaryRoute {
+  /** Fully-qualified name of the service, for the token check. */
+  service: string
   input: DescMessage
   output: DescMessage
   handle: FastUnaryHandler
+  /** Records the call, when the server has metrics. */
+  record?: (code: Code | 0, startMs: number) => void
 }
 
 /** Fast-path routes of each router an ApiServer hands to `routes`. */
@@ -46,12 +84,14 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
   method: DescMethodUnary<I, O>,
   handle: (request: MessageShape<I>) => MessageInitShape<O>
 ): void {
-  fastRoutes.get(router)?.set(`/${method.parent.typeName}/${method.name}`, { input: method.input, output: method.output, handle: handle as FastUnaryHandler })
+  fastRoutes.get(router)?.set(`/${method.parent.typeName}/${method.name}`, { service: method.parent.typeName, input: method.input, output: method.output, handle: handle as FastUnaryHandler })
 }
 
 /**
- * The API endpoint: HTTP/2 without TLS (h2c), where one port answers gRPC,
- * Connect and gRPC-Web. Responses are never compressed: on a local link gzip
+ * The API endpoint: HTTP/2 without TLS (h2c) or over TLS, where one port
+ * answers gRPC, Connect and gRPC-Web. With a {@link BearerTokenAuth}, every
+ * call is checked: connect-node's by an interceptor, the fast path's before
+ * its request is read. Responses are never compressed: on a local link gzip
  * costs far more than it saves.
  *
  * Binary gRPC calls of the methods registered with `registerGrpcFastPath`
@@ -64,11 +104,11 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
 export class ApiServer {
   readonly host: string
   readonly port: number
-  readonly #server: Http2Server
+  readonly #server: Http2Server | Http2SecureServer
   readonly #sessions = new Set<Http2Session>()
   #closing?: Promise<void>
 
-  private constructor (server: Http2Server, host: string, port: number) {
+  private constructor (server: Http2Server | Http2SecureServer, host: string, port: number) {
     this.#server = server
     this.host = host
     this.port = port
@@ -87,15 +127,46 @@ export class ApiServer {
         options.routes(router)
       },
       acceptCompression: [],
-      readMaxBytes: options.readMaxBytes
+      readMaxBytes: options.readMaxBytes,
+      // metrics outermost, so refused calls are counted with their code
+      interceptors: [
+        ...(options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]),
+        ...(options.auth === undefined ? [] : [options.auth.interceptor])
+      ]
     })
+    const metrics = options.rpcMetrics
+    if (metrics !== undefined) {
+      for (const [path, route] of fast) {
+        const series = metrics.series(path)
+        route.record = (code, startMs) => { metrics.observe(series, code, startMs) }
+      }
+    }
     const log = options.logger
-    const server = createServer({ settings: { initialWindowSize: API_STREAM_WINDOW_BYTES } }, (req, res) => {
+    const auth = options.auth
+    const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
       const route = fast.get(req.url)
-      if (route !== undefined && isBinaryGrpc(req)) serveFastUnary(route, req, res, options.readMaxBytes, log)
+      if (route !== undefined && isBinaryGrpc(req)) serveFastUnary(route, req, res, options.readMaxBytes, auth, log)
       else handler(req, res)
-    })
+    }
+    const settings = { initialWindowSize: API_STREAM_WINDOW_BYTES }
+    const tls = options.tls
+    const server = tls === undefined
+      ? createServer({ settings }, onRequest)
+      : createSecureServer({
+        settings,
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.clientCa,
+        requestCert: tls.clientCa !== undefined,
+        rejectUnauthorized: tls.clientCa !== undefined,
+        ALPNProtocols: ['h2']
+      }, onRequest)
     server.on('connection', (socket: Socket) => { socket.setNoDelay(true) })
+    if (tls !== undefined) {
+      server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        log.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake with an API client failed')
+      })
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(options.port, options.host, () => {
@@ -151,19 +222,31 @@ const ENVELOPE_PREFIX_BYTES = 5
  * the encoded response and `grpc-status` in the trailers (or the error's
  * status and message, as connect writes them).
  */
-function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, log: Logger): void {
+function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, auth: BearerTokenAuth | undefined, log: Logger): void {
+  const start = route.record === undefined ? 0 : performance.now()
   const chunks: Buffer[] = []
   let size = 0
-  let failed = false
+  let answered = false
   const fail = (err: ConnectError): void => {
-    if (failed) return
-    failed = true
+    if (answered) return
+    answered = true
+    route.record?.(err.code, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
     res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeURIComponent(err.rawMessage) })
     res.end()
   }
+  if (auth !== undefined) {
+    try {
+      auth.check(route.service, req.headers.authorization)
+    } catch (err) {
+      // the request is neither read nor handled
+      fail(toConnectError(err))
+      req.resume()
+      return
+    }
+  }
   req.on('data', (chunk: Buffer) => {
-    if (failed) return
+    if (answered) return
     size += chunk.byteLength
     if (size > readMaxBytes + ENVELOPE_PREFIX_BYTES) {
       fail(new ConnectError(`message size ${size - ENVELOPE_PREFIX_BYTES} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted))
@@ -171,9 +254,15 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     }
     chunks.push(chunk)
   })
-  req.on('error', err => { log.debug({ err: err.message }, 'gRPC request stream failed') })
+  req.on('error', err => {
+    log.debug({ err: err.message }, 'gRPC request stream failed')
+    if (!answered) {
+      answered = true
+      route.record?.(Code.Canceled, start)
+    }
+  })
   req.on('end', () => {
-    if (failed) return
+    if (answered) return
     let output: Uint8Array
     try {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
@@ -196,6 +285,8 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     envelope[0] = 0
     envelope.writeUInt32BE(output.byteLength, 1)
     envelope.set(output, ENVELOPE_PREFIX_BYTES)
+    answered = true
+    route.record?.(0, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
     res.addTrailers({ 'grpc-status': '0' })
     res.end(envelope)

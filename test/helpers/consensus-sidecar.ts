@@ -3,21 +3,27 @@
  * run as a program (inside the pod's network namespace) by
  * test/k8s-statefulset.test.ts:
  *
- *   node consensus-sidecar.ts --api 127.0.0.1:7070 --self mirnet-0 --members mirnet-0,mirnet-1,… \
+ *   node consensus-sidecar.ts --api 127.0.0.1:7070 --token-file /etc/mirnet/api-token/token \
+ *     --self mirnet-0 --members mirnet-0,mirnet-1,… \
  *     --probe 10.1.2.3:7070 --probe-services ",mirnet.v1.TransportService"
  *
  * It checks health the way kubelet's gRPC probes do (at the pod IP, no
- * credentials), waits until every member is connected, sends one message to
- * each other member, receives one from each, and prints a JSON summary.
+ * credentials), that the API at the pod IP refuses a call without the token,
+ * then with the token waits until every member is connected, sends one
+ * message to each other member, receives one from each, and prints a JSON
+ * summary.
  */
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { createClient } from '@connectrpc/connect'
+import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createGrpcTransport } from '@connectrpc/connect-node'
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/ts/grpc/health/v1/health_pb.ts'
 import { createMirnetClient, receiveMessages } from '../../src/client/client.ts'
 
 export interface SidecarReport {
   health: Record<string, string>
+  /** The code of GetInfo at the pod IP without the token. */
+  withoutToken: string
   connected: number
   received: Array<{ from: string, text: string }>
 }
@@ -25,6 +31,7 @@ export interface SidecarReport {
 const { values } = parseArgs({
   options: {
     api: { type: 'string' },
+    'token-file': { type: 'string' },
     self: { type: 'string' },
     members: { type: 'string' },
     probe: { type: 'string' },
@@ -44,7 +51,15 @@ for (const service of (values['probe-services'] as string).split(',')) {
   statuses[service] = Object.entries(HealthCheckResponse_ServingStatus).find(([, value]) => value === status)?.[0] ?? String(status)
 }
 
-const client = createMirnetClient(values.api as string)
+let withoutToken = 'OK'
+try {
+  await createMirnetClient(values.probe as string).getInfo({}, { timeoutMs: 10_000 })
+} catch (err) {
+  withoutToken = Code[ConnectError.from(err).code]
+}
+
+const token = (await readFile(values['token-file'] as string, 'utf8')).trim()
+const client = createMirnetClient(values.api as string, { token })
 const { connected } = await client.awaitConnections({ minConnected: members.length }, { timeoutMs })
 await client.send({ messages: others.map(to => ({ destinations: [to], payload: new TextEncoder().encode(`${self}->${to}`) })) })
 const received: SidecarReport['received'] = []
@@ -52,7 +67,7 @@ for await (const m of receiveMessages(client, { timeoutMs })) {
   received.push({ from: m.from, text: new TextDecoder().decode(m.payload) })
   if (received.length === others.length) break
 }
-const report: SidecarReport = { health: statuses, connected, received }
+const report: SidecarReport = { health: statuses, withoutToken, connected, received }
 process.stdout.write(JSON.stringify(report) + '\n')
 // the HTTP/2 sessions would keep the process alive
 process.exit(0)

@@ -7,8 +7,10 @@ import { createLibp2p } from 'libp2p'
 import { PROTOCOL_ID, MiB } from '../../core/constants.ts'
 import { InvalidAddressError, MissingPeerIdError } from '../../core/errors.ts'
 import { Libp2pChannel } from './libp2p-channel.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
+import type { Logger } from '../../core/logger.ts'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
 
 export interface Libp2pTransportInit {
@@ -45,6 +47,11 @@ export interface Libp2pTransportInit {
    * @default 4 MiB
    */
   maxStreamWindowBytes?: number
+  /**
+   * Where libp2p's own logs go (errors at debug, the rest at trace, under `component: 'transport'`).
+   * @default libp2p's own logger (the DEBUG environment variable)
+   */
+  logger?: Logger
 }
 
 /**
@@ -72,12 +79,17 @@ export class Libp2pTransport implements Transport {
     const node = await createLibp2p({
       start: false,
       privateKey: init.privateKey,
+      ...(init.logger === undefined ? {} : { logger: libp2pLogger(init.logger) }),
       addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
       connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux({
         streamOptions: { maxStreamWindowSize: maxStreamWindowBytes, maxReadBufferLength: 2 * maxStreamWindowBytes }
       })],
+      // liveness is the core's keepalive (receivers ack at least every second,
+      // a silent link's connection is aborted): libp2p's monitor would open a
+      // ping stream per connection every 10 s on top, idle CPU for nothing
+      connectionMonitor: { enabled: false },
       connectionManager: {
         maxConnections: init.maxConnections ?? 300,
         maxIncomingPendingConnections: init.maxIncomingPendingConnections ?? 256,
