@@ -132,6 +132,7 @@ describeNetns('a StatefulSet from `mirnet k8s`, played without a cluster', () =>
         '--self', pod.name, '--members', members.join(','),
         // kubelet probes the pod IP
         '--probe', `${pod.host.ip}:${main.livenessProbe?.grpc?.port}`, '--probe-services', probeServices.join(','),
+        '--metrics', `${pod.host.ip}:${sts.spec?.template.metadata?.annotations?.['prometheus.io/port']}`,
         '--timeout-ms', '90000'
       ])
       const done = await completion(child)
@@ -141,6 +142,7 @@ describeNetns('a StatefulSet from `mirnet k8s`, played without a cluster', () =>
     for (const { pod, report } of reports) {
       expect(report.health).toEqual(Object.fromEntries(probeServices.map(s => [s, 'SERVING'])))
       expect(report.withoutToken).toBe('Unauthenticated')
+      expect(report.scrapedConnectedMembers).toBe(replicas)
       expect(report.connected).toBe(replicas)
       const others = members.filter(m => m !== pod.name)
       expect(report.received.sort((a, b) => a.from.localeCompare(b.from))).toEqual(others.map(o => ({ from: o, text: `${o}->${pod.name}` })))

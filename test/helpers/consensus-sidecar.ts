@@ -5,13 +5,13 @@
  *
  *   node consensus-sidecar.ts --api 127.0.0.1:7070 --token-file /etc/mirnet/api-token/token \
  *     --self mirnet-0 --members mirnet-0,mirnet-1,… \
- *     --probe 10.1.2.3:7070 --probe-services ",mirnet.v1.TransportService"
+ *     --probe 10.1.2.3:7070 --probe-services ",mirnet.v1.TransportService" --metrics 10.1.2.3:9464
  *
  * It checks health the way kubelet's gRPC probes do (at the pod IP, no
  * credentials), that the API at the pod IP refuses a call without the token,
  * then with the token waits until every member is connected, sends one
- * message to each other member, receives one from each, and prints a JSON
- * summary.
+ * message to each other member, receives one from each, scrapes the metrics
+ * at the pod IP as Prometheus would, and prints a JSON summary.
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -24,6 +24,8 @@ export interface SidecarReport {
   health: Record<string, string>
   /** The code of GetInfo at the pod IP without the token. */
   withoutToken: string
+  /** `mirnet_connected_members` scraped at the pod IP, after the exchange. */
+  scrapedConnectedMembers: number
   connected: number
   received: Array<{ from: string, text: string }>
 }
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     self: { type: 'string' },
     members: { type: 'string' },
     probe: { type: 'string' },
+    metrics: { type: 'string' },
     'probe-services': { type: 'string' },
     'timeout-ms': { type: 'string', default: '60000' }
   }
@@ -67,7 +70,9 @@ for await (const m of receiveMessages(client, { timeoutMs })) {
   received.push({ from: m.from, text: new TextDecoder().decode(m.payload) })
   if (received.length === others.length) break
 }
-const report: SidecarReport = { health: statuses, withoutToken, connected, received }
+const metrics = await (await fetch(`http://${values.metrics as string}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+const scrapedConnectedMembers = Number(/^mirnet_connected_members (\d+)$/m.exec(metrics)?.[1])
+const report: SidecarReport = { health: statuses, withoutToken, scrapedConnectedMembers, connected, received }
 process.stdout.write(JSON.stringify(report) + '\n')
 // the HTTP/2 sessions would keep the process alive
 process.exit(0)
