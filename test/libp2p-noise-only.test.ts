@@ -7,6 +7,7 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { PROTOCOL_ID } from '../src/core/constants.ts'
 import { encodeHeader } from '../src/core/frame-codec.ts'
+import { encodeHello, newIncarnation } from '../src/core/link-protocol.ts'
 import { generateKey } from '../src/transports/libp2p/keys.ts'
 import { startTestDaemon } from './helpers/daemons.ts'
 import { eventually } from './helpers/wait.ts'
@@ -51,6 +52,10 @@ describe('the libp2p side of a daemon', () => {
   it('accepts the same dialer with Noise, which shows the refusal is the encrypter\'s', async () => {
     node = await dialer(noise)
     const stream = await node.dialProtocol(multiaddr(daemon.info.listen[0]), PROTOCOL_ID, { signal: AbortSignal.timeout(20_000) })
+    // every stream opens with the link protocol's hello frame
+    const hello = encodeHello(newIncarnation(), 0)
+    stream.send(encodeHeader(hello.byteLength))
+    stream.send(hello)
     const payload = new TextEncoder().encode('hello')
     stream.send(encodeHeader(payload.byteLength))
     stream.send(payload)
