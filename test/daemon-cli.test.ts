@@ -65,7 +65,7 @@ describe('mirnet CLI', () => {
     })
   })
 
-  it.each([[[]], [['keygen']], [['id']], [['serve']], [['cluster']]])('answers --help for %j', async (args) => {
+  it.each([[[]], [['keygen']], [['id']], [['install-key']], [['serve']], [['cluster']], [['k8s']]])('answers --help for %j', async (args) => {
     const res = await mirnet([...args, '--help'])
     expect(res.code).toBe(0)
     expect(res.stdout).toContain('Usage: mirnet')

@@ -163,7 +163,7 @@ export class Daemon {
           registerReflection(router, [TransportService])
         }
       })
-      log.info({
+      log.child({ component: 'api' }).info({
         api: api.address,
         token: config.apiToken !== undefined,
         tls: config.apiTls === undefined ? 'off' : config.apiTls.clientCa === undefined ? 'server' : 'mutual'

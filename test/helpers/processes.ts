@@ -32,7 +32,12 @@ export class Scratch {
   /** Start `mirnet ARGS`; `prefix` runs it through another command, e.g. `ip netns exec NS`. */
   spawn (args: string[], env: Record<string, string> = {}, prefix: string[] = []): ChildProcess {
     const argv = [...prefix, process.execPath, BIN, ...args]
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    return this.spawnCommand(argv[0], argv.slice(1), env)
+  }
+
+  /** Start any command (stdout and stderr piped), killed by cleanup() like the others. */
+  spawnCommand (file: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
     return child
