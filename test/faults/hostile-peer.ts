@@ -29,6 +29,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { PROTOCOL_ID } from '../../src/core/constants.ts'
+import { encodeHelloFrame, newIncarnation } from '../../src/core/link-protocol.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { fuzzCase, mulberry32 } from './fuzz-cases.ts'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
@@ -73,6 +74,13 @@ async function sendAll (stream: Stream, data: Uint8Array): Promise<void> {
   if (!stream.send(data)) await stream.onDrain()
 }
 
+/** A `/mirnet/1.0.0` stream with its hello written, as a Dispatcher opens one: what follows is read as messages. */
+async function openMirnetStream (peer: Libp2p, target: ReturnType<typeof multiaddr>, options: { signal?: AbortSignal } = {}): Promise<Stream> {
+  const stream = await peer.dialProtocol(target, PROTOCOL_ID, options)
+  await sendAll(stream, encodeHelloFrame(newIncarnation(), 0))
+  return stream
+}
+
 const running = new Set<Libp2p>()
 const stopping = new AbortController()
 
@@ -92,7 +100,7 @@ async function swarm (task: Extract<HostileTask, { task: 'swarm' }>): Promise<vo
       held.push(peer)
       try {
         await peer.start()
-        const stream = await peer.dialProtocol(target, PROTOCOL_ID, { signal: AbortSignal.timeout(20_000) })
+        const stream = await openMirnetStream(peer, target, { signal: AbortSignal.timeout(20_000) })
         await sendAll(stream, payload)
         opened++
       } catch (err) {
@@ -116,7 +124,7 @@ async function impostor (task: Extract<HostileTask, { task: 'impostor' }>): Prom
   running.add(peer)
   await peer.start()
   emit('ready', { peerId: peer.peerId.toString() })
-  const stream = await peer.dialProtocol(multiaddr(task.target), PROTOCOL_ID)
+  const stream = await openMirnetStream(peer, multiaddr(task.target))
   const enc = new TextEncoder()
   for (let i = 0; i < task.messages; i++) {
     const text = enc.encode(`impostor:${i}`)
@@ -152,7 +160,7 @@ type Outcome = 'clean' | 'reset' | 'timeout'
 
 /** Write one case on a fresh stream (chunk by chunk), half-close, and see how the target ends the stream. */
 async function runCase (peer: Libp2p, target: ReturnType<typeof multiaddr>, chunks: Uint8Array[], timeoutMs: number): Promise<Outcome> {
-  const stream = await peer.dialProtocol(target, PROTOCOL_ID)
+  const stream = await openMirnetStream(peer, target)
   const closed = new Promise<Outcome>(resolve => {
     stream.addEventListener('close', evt => { resolve(evt.error === undefined ? 'clean' : 'reset') }, { once: true })
   })
