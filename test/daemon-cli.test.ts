@@ -44,9 +44,28 @@ describe('mirnet CLI', () => {
       expect(res.code).toBe(1)
       expect(res.stderr).toContain('must not be accessible by group or others')
     })
+
+    it('serve takes a key file others can read with --allow-insecure-key-file, and uses that key', async () => {
+      const dir = await scratch.dir()
+      const file = join(dir, 'n.key')
+      const peerId = (await mirnet(['keygen', '--out', file])).stdout.trim()
+      await chmod(file, 0o644)
+      const child = scratch.spawn(['serve', '--key-file', file, '--allow-insecure-key-file', '--api', '127.0.0.1:0', '--log-level', 'warn'])
+      expect((await firstLine<Ready>(child)).peerId).toBe(peerId)
+      expect(await stop(child)).toBe(0)
+    })
+
+    it('serve refuses a default key file under --state-dir that others can read', async () => {
+      const dir = await scratch.dir()
+      await mirnet(['keygen', '--out', join(dir, 'node-0.key')])
+      await chmod(join(dir, 'node-0.key'), 0o640)
+      const res = await mirnet(['serve', '--state-dir', dir, '--api', '127.0.0.1:0'])
+      expect(res.code).toBe(1)
+      expect(res.stderr).toContain(`key file ${join(dir, 'node-0.key')} has mode 640; it must not be accessible by group or others`)
+    })
   })
 
-  it.each([[[]], [['keygen']], [['id']], [['serve']], [['cluster']]])('answers --help for %j', async (args) => {
+  it.each([[[]], [['keygen']], [['id']], [['install-key']], [['serve']], [['cluster']], [['k8s']]])('answers --help for %j', async (args) => {
     const res = await mirnet([...args, '--help'])
     expect(res.code).toBe(0)
     expect(res.stdout).toContain('Usage: mirnet')
@@ -59,11 +78,11 @@ describe('mirnet CLI', () => {
     }
   })
 
-  it('refuses to bind the API beyond loopback unless asked', async () => {
+  it('refuses to bind the API beyond loopback without a token or TLS', async () => {
     const dir = await scratch.dir()
     const res = await mirnet(['serve', '--state-dir', dir, '--api', '0.0.0.0:0'])
     expect(res.code).toBe(1)
-    expect(res.stderr).toContain('--api-allow-remote')
+    expect(res.stderr).toContain('--api-token-file')
   })
 
   it('refuses a membership file that is not a ConnectRequest', async () => {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DeliveryLedger } from '../src/core/delivery-ledger.ts'
-import { AckDecoder, decodeHello, encodeAck, encodeHello, encodeResume, newIncarnation } from '../src/core/link-protocol.ts'
+import { AckDecoder, decodeHello, encodeAck, encodeHello, encodeHelloFrame, encodeResume, newIncarnation } from '../src/core/link-protocol.ts'
 
 describe('link protocol', () => {
   it('round-trips a hello and refuses anything else as one', () => {
     const incarnation = newIncarnation()
     const hello = decodeHello(encodeHello(incarnation, 300))
+    const frame = encodeHelloFrame(incarnation, 300)
+    expect([...frame.subarray(1)]).toEqual([...encodeHello(incarnation, 300)])
+    expect(frame[0]).toBe(frame.byteLength - 1)
     expect(hello).toEqual({ incarnation: Buffer.from(incarnation).toString('hex'), firstSequence: 300 })
     expect(() => decodeHello(Uint8Array.of(0x68, 0x69))).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
     const wrongVersion = encodeHello(incarnation, 1)

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
+import { makeTestPki } from './helpers/certs.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PYTHON = '/usr/bin/python3'
@@ -86,14 +87,15 @@ if (reason !== undefined && process.env.MIRNET_REQUIRE_PYTHON !== '1') {
     }
 
     /** `mirnet serve` with a fresh key, free ports, resolved at its ready line. */
-    async function startDaemon (nodeId: string, stateDir: string): Promise<RunningDaemon> {
+    async function startDaemon (nodeId: string, stateDir: string, extra: string[] = []): Promise<RunningDaemon> {
       const child = spawn(process.execPath, [
         CLI, 'serve',
         '--node-id', nodeId,
         '--state-dir', stateDir,
         '--listen', '/ip4/127.0.0.1/tcp/0',
         '--api', '127.0.0.1:0',
-        '--log-level', 'warn'
+        '--log-level', 'warn',
+        ...extra
       ], { cwd: ROOT, env: daemonEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''
       child.stderr?.setEncoding('utf8')
@@ -195,6 +197,39 @@ if (reason !== undefined && process.env.MIRNET_REQUIRE_PYTHON !== '1') {
       const [ea, eb] = await Promise.all([a.exited, b.exited])
       expect({ ...ea, stderr: a.stderr() }).toMatchObject({ code: 0, signal: null })
       expect({ ...eb, stderr: b.stderr() }).toMatchObject({ code: 0, signal: null })
+    }, 120_000)
+
+    it('calls a daemon that wants a token and client certificates, with --token-file and --tls-*', async () => {
+      const dir = await tempDir()
+      const pki = await makeTestPki()
+      const file = async (name: string, content: string): Promise<string> => {
+        await writeFile(join(dir, name), content, { mode: 0o600 })
+        return join(dir, name)
+      }
+      const files = {
+        token: await file('api.token', 'py-token-1\n'),
+        ca: await file('ca.pem', pki.ca.cert),
+        serverCert: await file('server.pem', pki.server.cert),
+        serverKey: await file('server.key', pki.server.key),
+        clientCert: await file('client.pem', pki.client.cert),
+        clientKey: await file('client.key', pki.client.key)
+      }
+      const a = await startDaemon('a', join(dir, 'a'), [
+        '--api-token-file', files.token,
+        '--api-tls-cert', files.serverCert, '--api-tls-key', files.serverKey, '--api-tls-client-ca', files.ca
+      ])
+      const tls = ['--tls-ca', files.ca, '--tls-cert', files.clientCert, '--tls-key', files.clientKey]
+
+      const ok = await runClient(['--api', a.ready.api, ...tls, '--token-file', files.token, '--send', 'hi', '--to', 'a', '--receive', '1'])
+      expect({ code: ok.code, out: show(ok) }).toMatchObject({ code: 0 })
+      expect(ok.stdout).toBe('a: hi\n')
+
+      const noToken = await runClient(['--api', a.ready.api, ...tls, '--quiet'])
+      expect({ code: noToken.code, out: show(noToken) }).toMatchObject({ code: 1 })
+      expect(noToken.stderr).toContain('error: GetInfo failed: UNAUTHENTICATED')
+
+      a.child.kill('SIGTERM')
+      expect((await a.exited).code).toBe(0)
     }, 120_000)
   })
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A small client of a mirnet daemon's TransportService (gRPC, HTTP/2 without TLS).
+"""A small client of a mirnet daemon's TransportService (gRPC, HTTP/2 with or without TLS).
 
 In this order, each step only when asked for (GetInfo and GetStatus always):
 
@@ -15,6 +15,10 @@ else goes to stderr. Payloads that are not printable UTF-8 are shown as hex
 (0x...). Exit codes: 0 done, 1 an RPC failed (the daemon unreachable
 included), 2 bad usage or membership file, 3 timed out (fewer than N messages
 received, or fewer than N members connected), 130 interrupted.
+
+A daemon that requires a token (`mirnet serve --api-token-file`) is called
+with --token-file; one that serves TLS with --tls-ca (and --tls-cert and
+--tls-key when it requires client certificates).
 
 Needs grpcio and protobuf, and the generated stubs of gen/python (found
 through this file's location, or through PYTHONPATH).
@@ -66,6 +70,14 @@ def parse_args(argv):
     )
     p.add_argument("--api", default=os.environ.get("MIRNET_API", "127.0.0.1:7070"),
                    help="the daemon's API as HOST:PORT (env MIRNET_API; default %(default)s)")
+    p.add_argument("--token-file", metavar="FILE", default=os.environ.get("MIRNET_API_TOKEN_FILE"),
+                   help="send the bearer token in FILE with every call "
+                   "(env MIRNET_API_TOKEN_FILE; the daemon's --api-token-file)")
+    p.add_argument("--tls-ca", metavar="FILE",
+                   help="connect over TLS, trusting the PEM CA certificates in FILE")
+    p.add_argument("--tls-cert", metavar="FILE",
+                   help="PEM client certificate, for a daemon with --api-tls-client-ca (needs --tls-key)")
+    p.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
     p.add_argument("--membership", metavar="FILE",
                    help='Connect with this membership: JSON of ConnectRequest, '
                    '{"nodes":[{"id":"a","address":"/ip4/.../p2p/..."}]} '
@@ -95,7 +107,39 @@ def parse_args(argv):
         p.error("--await-connected must be 0 or more")
     if args.timeout <= 0:
         p.error("--timeout must be positive")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
+    if args.tls_cert is not None and args.tls_ca is None:
+        p.error("--tls-cert needs --tls-ca")
     return args
+
+
+def read_file(what, path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise Failure(f"cannot read {what} {path}: {e}", EXIT_USAGE) from e
+
+
+def open_channel(args):
+    """h2c, or TLS when --tls-ca is given."""
+    if args.tls_ca is None:
+        return grpc.insecure_channel(args.api)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read_file("CA file", args.tls_ca),
+        private_key=read_file("key file", args.tls_key) if args.tls_key else None,
+        certificate_chain=read_file("certificate file", args.tls_cert) if args.tls_cert else None,
+    )
+    return grpc.secure_channel(args.api, credentials)
+
+
+def call_metadata(args):
+    """The bearer token as the metadata of every call, or none."""
+    if args.token_file is None:
+        return None
+    token = read_file("token file", args.token_file).decode("utf-8").strip()
+    return (("authorization", f"Bearer {token}"),)
 
 
 def load_membership(path):
@@ -116,17 +160,17 @@ def show_payload(payload):
     return text if text.isprintable() else "0x" + payload.hex()
 
 
-def rpc(name, fn, *args, **kwargs):
+def rpc(name, fn, request, metadata, **kwargs):
     """Calls fn and turns an RPC error into a Failure naming the call."""
     try:
-        return fn(*args, **kwargs)
+        return fn(request, metadata=metadata, **kwargs)
     except grpc.RpcError as e:
         if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
             raise Failure(f"{name}: timed out: {e.details()}", EXIT_TIMEOUT) from e
         raise Failure(f"{name} failed: {e.code().name}: {e.details()}", EXIT_RPC) from e
 
 
-def receive(stub, want, timeout, say):
+def receive(stub, want, timeout, metadata, say):
     """Prints messages until `want` arrived (0: until the timeout); returns the count.
 
     Every message of a batch the daemon handed over is printed, so the count
@@ -134,7 +178,8 @@ def receive(stub, want, timeout, say):
     """
     # max_batch_messages bounds a batch to what is still wanted: messages the
     # daemon hands over are not left in its inbox for other Receive streams.
-    stream = stub.Receive(pb.ReceiveRequest(max_batch_messages=min(want, 8192)), timeout=timeout)
+    stream = stub.Receive(pb.ReceiveRequest(max_batch_messages=min(want, 8192)),
+                          timeout=timeout, metadata=metadata)
     count = 0
     timed_out = False
     try:
@@ -187,7 +232,9 @@ def run(args):
     say = (lambda *_: None) if args.quiet else log
     membership = load_membership(args.membership) if args.membership else None
 
-    with grpc.insecure_channel(args.api) as channel:
+    metadata = call_metadata(args)
+
+    with open_channel(args) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=args.timeout)
         except grpc.FutureTimeoutError as e:
@@ -195,21 +242,21 @@ def run(args):
                           f"within {args.timeout:g}s", EXIT_RPC) from e
         stub = pb_grpc.TransportServiceStub(channel)
 
-        info = rpc("GetInfo", stub.GetInfo, pb.GetInfoRequest(), timeout=args.timeout)
+        info = rpc("GetInfo", stub.GetInfo, pb.GetInfoRequest(), metadata, timeout=args.timeout)
         say(f"info: node {info.node_id}, peer {info.peer_id}, "
             f"max payload {info.max_payload_bytes} bytes")
         for address in info.listen_addresses:
             say(f"info:   listening on {address}")
 
         if membership is not None:
-            res = rpc("Connect", stub.Connect, membership, timeout=args.timeout)
+            res = rpc("Connect", stub.Connect, membership, metadata, timeout=args.timeout)
             say(f"connect: {len(membership.nodes)} member(s); "
                 f"added {list(res.added)}, removed {list(res.removed)}, "
                 f"changed {list(res.changed)}")
 
         if args.await_connected:
             res = rpc("AwaitConnections", stub.AwaitConnections,
-                      pb.AwaitConnectionsRequest(min_connected=args.await_connected),
+                      pb.AwaitConnectionsRequest(min_connected=args.await_connected), metadata,
                       timeout=args.timeout)
             say(f"await: {res.connected} member(s) connected")
 
@@ -219,14 +266,14 @@ def run(args):
                 pb.OutboundMessage(destinations=destinations, payload=text.encode("utf-8"))
                 for text in args.send
             ])
-            res = rpc("Send", stub.Send, request, timeout=args.timeout)
+            res = rpc("Send", stub.Send, request, metadata, timeout=args.timeout)
             say(f"send: queued {res.queued} (message, destination) pair(s), "
                 f"{res.dropped_oldest} pushed out an older message")
 
         if args.receive is not None:
-            receive(stub, args.receive, args.timeout, say)
+            receive(stub, args.receive, args.timeout, metadata, say)
 
-        status = rpc("GetStatus", stub.GetStatus, pb.GetStatusRequest(), timeout=args.timeout)
+        status = rpc("GetStatus", stub.GetStatus, pb.GetStatusRequest(), metadata, timeout=args.timeout)
         show_status(status, say)
 
 

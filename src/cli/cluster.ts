@@ -39,12 +39,24 @@ then the API addresses and a buf curl example to paste.`)
     .action(async (opts: ClusterOptions) => { await runCluster(opts) })
 }
 
+/**
+ * This environment without the API's token and TLS settings: the cluster's
+ * daemons serve loopback only, and the cluster calls them without credentials.
+ */
+function loopbackApiEnv (): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const name of Object.keys(env)) {
+    if (/^MIRNET_(API_TOKEN_FILE|API_TLS_|ALLOW_INSECURE_API_)/.test(name)) delete env[name]
+  }
+  return env
+}
+
 /** Start one daemon as a child process; resolves with its ready line. */
 async function startDaemon (nodeId: string, keyFile: string, api: string, logLevel: string, children: ChildProcess[]): Promise<DaemonInfo> {
   const child = spawn(process.execPath, [BIN, 'serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', logLevel], {
     // stdin stays open while this process lives: a daemon stops when it ends
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, MIRNET_STOP_WITH_PARENT: '1' }
+    env: { ...loopbackApiEnv(), MIRNET_STOP_WITH_PARENT: '1' }
   })
   children.push(child)
   const lines = createInterface({ input: child.stdout })

@@ -1,5 +1,5 @@
 import { Option } from 'commander'
-import { generateKey, peerIdOf, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
+import { generateKey, installKeyFile, peerIdOf, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import type { Command } from 'commander'
 
 export function keyCommands (program: Command): void {
@@ -19,5 +19,13 @@ export function keyCommands (program: Command): void {
     .action(async (opts: { keyFile: string, allowInsecureKeyFile?: boolean }) => {
       const key = await readKeyFile(opts.keyFile, { allowInsecurePermissions: opts.allowInsecureKeyFile === true })
       process.stdout.write(peerIdOf(key) + '\n')
+    })
+
+  program.command('install-key')
+    .description('copy a key file (which may be group-readable, like a Kubernetes Secret file) to a 0600 file of the current user, replacing it; prints the peer id')
+    .requiredOption('--from <file>', 'the key to copy')
+    .requiredOption('--to <file>', 'where `serve --key-file` will read it')
+    .action(async (opts: { from: string, to: string }) => {
+      process.stdout.write(peerIdOf(await installKeyFile(opts.from, opts.to)) + '\n')
     })
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { clusterCommand } from './cluster.ts'
+import { k8sCommand } from './k8s.ts'
 import { keyCommands } from './keys.ts'
 import { serveCommand } from './serve.ts'
 
@@ -12,6 +13,7 @@ export async function main (argv: string[]): Promise<number> {
   keyCommands(program)
   serveCommand(program)
   clusterCommand(program)
+  k8sCommand(program)
   try {
     await program.parseAsync(argv)
     return 0

@@ -4,6 +4,7 @@ import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { Daemon } from '../daemon/daemon.ts'
+import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { createLogger, LOG_LEVELS } from './logger.ts'
 import { addTunables, hostPort, list, tunablesFrom } from './options.ts'
@@ -11,6 +12,7 @@ import type { Command } from 'commander'
 import type { PrivateKey } from '@libp2p/interface'
 import type { MemberSpec } from '../core/membership.ts'
 import type { Logger } from '../core/logger.ts'
+import type { ApiTlsOptions } from '../service/api-server.ts'
 
 /** A file given to `serve` that cannot be used. */
 export class ServeInputError extends Error {
@@ -24,8 +26,13 @@ interface ServeOptions {
   allowInsecureKeyFile?: boolean
   listen: string[]
   api: { host: string, port: number }
-  apiAllowRemote?: boolean
   metrics?: { host: string, port: number }
+  apiTokenFile?: string
+  allowInsecureApiTokenFile?: boolean
+  apiTlsCert?: string
+  apiTlsKey?: string
+  apiTlsClientCa?: string
+  allowInsecureApiTlsKey?: boolean
   membership?: string
   logLevel: string
   [tunable: string]: unknown
@@ -40,12 +47,24 @@ export function serveCommand (program: Command): void {
     .addOption(new Option('--allow-insecure-key-file', 'accept a key file that group or others can read').env('MIRNET_ALLOW_INSECURE_KEY_FILE'))
     .addOption(new Option('--listen <multiaddr>', 'libp2p listen address; repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
     .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
-    .addOption(new Option('--api-allow-remote', 'allow --api on an address other than loopback').env('MIRNET_API_ALLOW_REMOTE'))
     .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (counters only, so any address is allowed); off unless given').env('MIRNET_METRICS').argParser(hostPort))
+    .addOption(new Option('--api-token-file <file>', 'require "authorization: Bearer <token>" on every API call (except grpc.health.v1.Health), the token being this file\'s content (mode 0600)').env('MIRNET_API_TOKEN_FILE'))
+    .addOption(new Option('--allow-insecure-api-token-file', 'accept an API token file that group or others can read').env('MIRNET_ALLOW_INSECURE_API_TOKEN_FILE'))
+    .addOption(new Option('--api-tls-cert <file>', 'serve the API over TLS with this PEM certificate chain (needs --api-tls-key)').env('MIRNET_API_TLS_CERT'))
+    .addOption(new Option('--api-tls-key <file>', 'PEM private key of --api-tls-cert (mode 0600)').env('MIRNET_API_TLS_KEY'))
+    .addOption(new Option('--api-tls-client-ca <file>', 'require API clients to present a certificate signed by these PEM CA certificates').env('MIRNET_API_TLS_CLIENT_CA'))
+    .addOption(new Option('--allow-insecure-api-tls-key', 'accept an API TLS key file that group or others can read').env('MIRNET_ALLOW_INSECURE_API_TLS_KEY'))
     .addOption(new Option('--membership <file>', 'membership applied at start: JSON of ConnectRequest, {"nodes":[{"id":"a","address":"/ip4/…/p2p/…"}]}').env('MIRNET_MEMBERSHIP'))
     .addOption(new Option('--log-level <level>', 'log level').env('MIRNET_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   addTunables(command)
   command.addHelpText('after', `
+The API listens on loopback unless --api says otherwise; on any other address
+it needs a bearer token (--api-token-file), TLS (--api-tls-cert and
+--api-tls-key, optionally --api-tls-client-ca), or both. With a token, every
+call needs it except those to grpc.health.v1.Health, which stays open for
+Kubernetes gRPC probes (they cannot send headers); server reflection needs it
+too (buf curl -H 'Authorization: Bearer <token>').
+
 On start it prints one JSON line on stdout:
   {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"[,"metrics":"HOST:PORT"]}
 Logs go to stderr as JSON, one line per event (never per message at info). SIGTERM or SIGINT stops it gracefully (exit 0).
@@ -68,6 +87,22 @@ async function loadKey (opts: ServeOptions, log: Logger): Promise<PrivateKey> {
   await writeKeyFile(path, key)
   log.info({ keyFile: path }, 'created a new key')
   return key
+}
+
+async function loadTls (opts: ServeOptions): Promise<ApiTlsOptions | undefined> {
+  if (opts.apiTlsCert === undefined && opts.apiTlsKey === undefined) {
+    if (opts.apiTlsClientCa !== undefined) throw new ServeInputError('--api-tls-client-ca needs --api-tls-cert and --api-tls-key')
+    return undefined
+  }
+  if (opts.apiTlsCert === undefined || opts.apiTlsKey === undefined) {
+    throw new ServeInputError('--api-tls-cert and --api-tls-key go together: give both')
+  }
+  return await readApiTlsFiles({
+    cert: opts.apiTlsCert,
+    key: opts.apiTlsKey,
+    clientCa: opts.apiTlsClientCa,
+    allowInsecureKeyPermissions: opts.allowInsecureApiTlsKey === true
+  })
 }
 
 async function loadMembership (path: string): Promise<MemberSpec[]> {
@@ -126,8 +161,9 @@ async function serve (opts: ServeOptions): Promise<void> {
     listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     apiHost: opts.api.host,
     apiPort: opts.api.port,
-    allowRemoteApi: opts.apiAllowRemote === true,
     metrics: opts.metrics,
+    apiToken: opts.apiTokenFile === undefined ? undefined : await readApiTokenFile(opts.apiTokenFile, { allowInsecurePermissions: opts.allowInsecureApiTokenFile === true }),
+    apiTls: await loadTls(opts),
     membership: opts.membership === undefined ? undefined : await loadMembership(opts.membership),
     network: tunablesFrom(opts),
     logger: log

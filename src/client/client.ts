@@ -1,10 +1,12 @@
-import { connect as tcpConnect } from 'node:net'
+import { connect as tcpConnect, isIP } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { createClient } from '@connectrpc/connect'
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from '../service/http2-windows.ts'
 import type { ClientHttp2Stream, Http2Session, OutgoingHttpHeaders } from 'node:http2'
-import type { Client } from '@connectrpc/connect'
+import type { Client, Interceptor } from '@connectrpc/connect'
+import type { Duplex } from 'node:stream'
 
 export type MirnetClient = Client<typeof TransportService>
 
@@ -23,19 +25,92 @@ class WideWindowSessionManager extends Http2SessionManager {
   }
 }
 
+/** TLS towards a daemon started with `--api-tls-cert`. PEM strings or buffers. */
+export interface MirnetClientTls {
+  /**
+   * CA certificates that sign the daemon's certificate.
+   * @default Node's bundled root CAs
+   */
+  ca?: string | Buffer
+  /**
+   * Client certificate chain, for a daemon started with `--api-tls-client-ca`.
+   * @default none
+   */
+  cert?: string | Buffer
+  /** Private key of `cert`. @default none */
+  key?: string | Buffer
+  /**
+   * Name the daemon's certificate must carry.
+   * @default the address's host name or IP address
+   */
+  serverName?: string
+}
+
+export interface MirnetClientOptions {
+  /**
+   * Bearer token sent on every call (`authorization: Bearer <token>`), for a
+   * daemon started with `--api-token-file`.
+   * @default none
+   */
+  token?: string
+  /**
+   * Connect over TLS (`https`). An `https://` address implies it.
+   * @default none: h2c, unless the address is `https://`
+   */
+  tls?: MirnetClientTls
+}
+
 /**
  * A TypeScript client of a mirnet daemon's TransportService, over gRPC on
- * HTTP/2 without TLS. `address` is the daemon's `host:port` (as in its ready
- * line) or a full `http://` URL.
+ * HTTP/2, without TLS (h2c) or with it. `address` is the daemon's
+ * `host:port` (as in its ready line) or a full `http://` or `https://` URL.
+ *
+ * @example
+ * ```ts
+ * const client = createMirnetClient('10.0.0.5:7070', {
+ *   token: (await readFile('api.token', 'utf8')).trim(),
+ *   tls: { ca: await readFile('ca.pem') }
+ * })
+ * ```
  */
-export function createMirnetClient (address: string): MirnetClient {
-  const baseUrl = address.startsWith('http') ? address : `http://${address}`
+export function createMirnetClient (address: string, options: MirnetClientOptions = {}): MirnetClient {
+  const tls = options.tls ?? (address.startsWith('https://') ? {} : undefined)
+  const baseUrl = /^https?:\/\//.test(address) ? address : `${tls === undefined ? 'http' : 'https'}://${address}`
   const sessionManager = new WideWindowSessionManager(baseUrl, undefined, {
     settings: { initialWindowSize: API_STREAM_WINDOW_BYTES },
-    // Nagle off: a small request otherwise waits for the ACK of the one before
-    createConnection: (authority: URL) => tcpConnect({ host: authority.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(authority.port === '' ? 80 : authority.port), noDelay: true })
+    createConnection: (authority: URL) => connectSocket(authority, tls)
   })
-  return createClient(TransportService, createGrpcTransport({ baseUrl, sessionManager }))
+  const interceptors: Interceptor[] = []
+  if (options.token !== undefined) interceptors.push(bearer(options.token))
+  return createClient(TransportService, createGrpcTransport({ baseUrl, sessionManager, interceptors }))
+}
+
+/** The token in every call's headers. */
+function bearer (token: string): Interceptor {
+  const value = `Bearer ${token}`
+  return next => async req => {
+    req.header.set('authorization', value)
+    return await next(req)
+  }
+}
+
+/** A TCP connection with Nagle off (a small request otherwise waits for the ACK of the one before), TLS on it if asked. */
+function connectSocket (authority: URL, tls: MirnetClientTls | undefined): Duplex {
+  const host = authority.hostname.replace(/^\[(.*)\]$/, '$1')
+  const port = Number(authority.port === '' ? (tls === undefined ? 80 : 443) : authority.port)
+  const socket = tcpConnect({ host, port, noDelay: true })
+  if (tls === undefined) return socket
+  const serverName = tls.serverName ?? host
+  return tlsConnect({
+    socket,
+    host,
+    // SNI takes host names only, never addresses (RFC 6066)
+    servername: isIP(serverName) === 0 ? serverName : undefined,
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    ALPNProtocols: ['h2']
+  })
 }
 
 /**

@@ -4,7 +4,7 @@ import { FRAME_REFERENCE_MIN_BYTES } from './constants.ts'
 import { DeliveryLedger } from './delivery-ledger.ts'
 import { PeerUnresponsiveError } from './errors.ts'
 import { encodeFrameList } from './frame-codec.ts'
-import { encodeHello, newIncarnation } from './link-protocol.ts'
+import { encodeHelloFrame, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
 import type { Logger } from './logger.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
@@ -177,7 +177,7 @@ export class Dispatcher {
       connectedBefore = true
       const link = new OutboundLink(channel, this.#wakeUp, this.#ledger)
       try {
-        link.channel.send(encodeFrameList([encodeHello(this.#incarnation, this.#ledger.written)], 1, Infinity))
+        link.channel.send(encodeHelloFrame(this.#incarnation, this.#ledger.written))
       } catch (err) {
         this.#recordError(err, 'hello failed')
         channel.abort(err as Error)
@@ -228,12 +228,20 @@ export class Dispatcher {
     const onAbort = this.#wakeUp
     attempt.addEventListener('abort', onAbort)
     const timeoutMs = this.#config.keepaliveTimeoutMs
+    const checkMs = Math.max(10, Math.floor(timeoutMs / 3))
+    let lastCheck = Date.now()
     const keepalive = setInterval(() => {
-      const silentMs = Date.now() - link.lastHeardMs
+      const now = Date.now()
+      // a late check means this process was stalled, not the peer silent: what
+      // arrived meanwhile is read after the timers, so the stall does not count
+      const late = now - lastCheck - checkMs
+      lastCheck = now
+      if (late > checkMs) link.lastHeardMs += late
+      const silentMs = now - link.lastHeardMs
       if (silentMs <= timeoutMs || link.closed) return
       this.#log.info({ address: this.#address, silentMs }, 'peer unresponsive, dropping the connection')
       link.channel.abortConnection(new PeerUnresponsiveError(`nothing heard from the peer for ${silentMs} ms`))
-    }, Math.max(10, Math.floor(timeoutMs / 3)))
+    }, checkMs)
     try {
       while (!link.closed && !attempt.aborted) {
         if (this.#pending === undefined) {

@@ -40,6 +40,15 @@ export function encodeHello (incarnation: Uint8Array, firstSequence: number): Ui
   return out
 }
 
+/** The hello as the stream's first frame: length prefix and payload. */
+export function encodeHelloFrame (incarnation: Uint8Array, firstSequence: number): Uint8Array {
+  const payload = encodeHello(incarnation, firstSequence)
+  const out = new Uint8Array(encodingLength(payload.byteLength) + payload.byteLength)
+  encodeUint8Array(payload.byteLength, out, 0)
+  out.set(payload, out.byteLength - payload.byteLength)
+  return out
+}
+
 /** Throws `MalformedFrameError` for anything but a version-1 hello. */
 export function decodeHello (payload: Uint8Array): Hello {
   if (payload.byteLength < 2 + INCARNATION_BYTES || payload[0] !== HELLO_VERSION) {

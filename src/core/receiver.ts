@@ -250,7 +250,9 @@ export class Receiver implements ChannelHandler {
   }
 
   #fail (err: Error): void {
-    this.#log.warn({ reason: err.message, err: err.name }, 'closing inbound stream')
+    // a non-member can open streams at will: its failures are not worth a warning each
+    const level = this.#nodeId === undefined ? 'debug' : 'warn'
+    this.#log[level]({ reason: err.message, err: err.name }, 'closing inbound stream')
     this.close(err)
   }
 

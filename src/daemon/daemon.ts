@@ -2,12 +2,15 @@ import { isIP } from 'node:net'
 import { NetworkModule } from '../core/network-module.ts'
 import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
+import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
 import { DaemonMetrics } from '../service/metrics.ts'
 import { MetricsServer } from '../service/metrics-server.ts'
 import { registerReflection } from '../service/reflection.ts'
 import { TransportServiceHandlers } from '../service/transport-service.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { Health } from '../../gen/ts/grpc/health/v1/health_pb.ts'
+import type { ApiTlsOptions } from '../service/api-server.ts'
 import type { NetworkModuleInit } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { MemberSpec } from '../core/membership.ts'
@@ -18,6 +21,11 @@ export class DaemonConfigError extends Error {
   override name = 'DaemonConfigError'
 }
 
+/** The API was to listen beyond loopback with neither a bearer token nor TLS. */
+export class UnprotectedRemoteApiError extends DaemonConfigError {
+  override name = 'UnprotectedRemoteApiError'
+}
+
 export interface DaemonConfig {
   nodeId: string
   privateKey: PrivateKey
@@ -25,8 +33,19 @@ export interface DaemonConfig {
   listen: string[]
   apiHost: string
   apiPort: number
-  /** Binding the API to a non-loopback address must be asked for explicitly. */
-  allowRemoteApi?: boolean
+  /**
+   * Bearer token every API call must carry (`authorization: Bearer <token>`),
+   * except calls to grpc.health.v1.Health. An API on a non-loopback address
+   * needs this or `apiTls`.
+   * @default none: calls are not authenticated
+   */
+  apiToken?: string
+  /**
+   * Serve the API over TLS, optionally requiring client certificates. An API
+   * on a non-loopback address needs this or `apiToken`.
+   * @default none: h2c
+   */
+  apiTls?: ApiTlsOptions
   /** Largest API request accepted, in bytes. */
   apiMaxRequestBytes?: number
   /** Membership applied at start, as with Connect. */
@@ -98,8 +117,12 @@ export class Daemon {
   }
 
   static async start (config: DaemonConfig): Promise<Daemon> {
-    if (!isLoopback(config.apiHost) && config.allowRemoteApi !== true) {
-      throw new DaemonConfigError(`refusing to serve the API on ${config.apiHost}, which is not a loopback address; pass --api-allow-remote to do so`)
+    if (!isLoopback(config.apiHost) && config.apiToken === undefined && config.apiTls === undefined) {
+      throw new UnprotectedRemoteApiError(
+        `refusing to serve the API on ${config.apiHost}, which is not a loopback address, to anyone who can reach it: ` +
+        'require a bearer token (--api-token-file FILE) or TLS (--api-tls-cert FILE --api-tls-key FILE, optionally --api-tls-client-ca FILE), ' +
+        'or listen on 127.0.0.1'
+      )
     }
     const log = config.logger
     const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
@@ -129,6 +152,9 @@ export class Daemon {
         host: config.apiHost,
         port: config.apiPort,
         readMaxBytes: config.apiMaxRequestBytes ?? Math.max(64 * 1024 * 1024, 2 * net.config.maxFrameBytes),
+        // Health stays open: Kubernetes gRPC probes cannot send a token
+        auth: config.apiToken === undefined ? undefined : new BearerTokenAuth({ token: config.apiToken, openServices: [Health.typeName] }),
+        tls: config.apiTls,
         logger: log.child({ component: 'api' }),
         rpcMetrics: metrics?.rpc,
         routes: router => {
@@ -137,6 +163,11 @@ export class Daemon {
           registerReflection(router, [TransportService])
         }
       })
+      log.child({ component: 'api' }).info({
+        api: api.address,
+        token: config.apiToken !== undefined,
+        tls: config.apiTls === undefined ? 'off' : config.apiTls.clientCa === undefined ? 'server' : 'mutual'
+      }, 'API listening')
       health.setStatus('', ServingStatus.SERVING)
       health.setStatus(TransportService.typeName, ServingStatus.SERVING)
       return new Daemon({ net, api, metrics, metricsServer, health, stopping, log: log.child({ component: 'daemon' }) })

@@ -1,15 +1,33 @@
-import { createServer } from 'node:http2'
+import { createSecureServer, createServer } from 'node:http2'
 import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import { toConnectError } from './errors.ts'
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { BearerTokenAuth } from './bearer-token.ts'
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
 import type { ConnectRouter } from '@connectrpc/connect'
 import type { Logger } from '../core/logger.ts'
 import type { RpcMetrics } from './rpc-metrics.ts'
+
+/** PEM certificates and key of the API's TLS. */
+export interface ApiTlsOptions {
+  /** The server's certificate chain. */
+  cert: string | Buffer
+  /** The server's private key. */
+  key: string | Buffer
+  /**
+   * CA certificates that sign client certificates. When given, every client
+   * must present a certificate signed by one of them.
+   * @default none: clients are not asked for certificates
+   */
+  clientCa?: string | Buffer
+}
 
 export interface ApiServerOptions {
   host: string
@@ -17,6 +35,16 @@ export interface ApiServerOptions {
   routes: (router: ConnectRouter) => void
   /** Largest request message accepted. */
   readMaxBytes: number
+  /**
+   * Checks the bearer token of every call, the gRPC fast path's included.
+   * @default none: calls are not authenticated
+   */
+  auth?: BearerTokenAuth
+  /**
+   * Serve HTTP/2 over TLS (ALPN `h2`) instead of h2c.
+   * @default none: h2c
+   */
+  tls?: ApiTlsOptions
   logger: Logger
   /**
    * Where every call is counted and timed, those on the gRPC fast path included.
@@ -32,6 +60,8 @@ export interface ApiServerOptions {
 type FastUnaryHandler = (request: never) => object
 
 interface FastUnaryRoute {
+  /** Fully-qualified name of the service, for the token check. */
+  service: string
   input: DescMessage
   output: DescMessage
   handle: FastUnaryHandler
@@ -55,12 +85,14 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
   method: DescMethodUnary<I, O>,
   handle: (request: MessageShape<I>) => MessageInitShape<O>
 ): void {
-  fastRoutes.get(router)?.set(`/${method.parent.typeName}/${method.name}`, { input: method.input, output: method.output, handle: handle as FastUnaryHandler })
+  fastRoutes.get(router)?.set(`/${method.parent.typeName}/${method.name}`, { service: method.parent.typeName, input: method.input, output: method.output, handle: handle as FastUnaryHandler })
 }
 
 /**
- * The API endpoint: HTTP/2 without TLS (h2c), where one port answers gRPC,
- * Connect and gRPC-Web. Responses are never compressed: on a local link gzip
+ * The API endpoint: HTTP/2 without TLS (h2c) or over TLS, where one port
+ * answers gRPC, Connect and gRPC-Web. With a {@link BearerTokenAuth}, every
+ * call is checked: connect-node's by an interceptor, the fast path's before
+ * its request is read. Responses are never compressed: on a local link gzip
  * costs far more than it saves.
  *
  * Binary gRPC calls of the methods registered with `registerGrpcFastPath`
@@ -73,11 +105,11 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
 export class ApiServer {
   readonly host: string
   readonly port: number
-  readonly #server: Http2Server
+  readonly #server: Http2Server | Http2SecureServer
   readonly #sessions = new Set<Http2Session>()
   #closing?: Promise<void>
 
-  private constructor (server: Http2Server, host: string, port: number) {
+  private constructor (server: Http2Server | Http2SecureServer, host: string, port: number) {
     this.#server = server
     this.host = host
     this.port = port
@@ -97,7 +129,11 @@ export class ApiServer {
       },
       acceptCompression: [],
       readMaxBytes: options.readMaxBytes,
-      interceptors: options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]
+      // metrics outermost, so refused calls are counted with their code
+      interceptors: [
+        ...(options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]),
+        ...(options.auth === undefined ? [] : [options.auth.interceptor])
+      ]
     })
     const metrics = options.rpcMetrics
     if (metrics !== undefined) {
@@ -107,12 +143,35 @@ export class ApiServer {
       }
     }
     const log = options.logger
-    const server = createServer({ settings: { initialWindowSize: API_STREAM_WINDOW_BYTES } }, (req, res) => {
+    const auth = options.auth
+    const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
       const route = fast.get(req.url)
-      if (route !== undefined && isBinaryGrpc(req)) serveFastUnary(route, req, res, options.readMaxBytes, log)
-      else handler(req, res)
-    })
+      if (route !== undefined && isBinaryGrpc(req)) {
+        serveFastUnary(route, req, res, options.readMaxBytes, auth, log)
+        return
+      }
+      if (isGrpc(req)) encodeGrpcMessagesAsSpecified(res)
+      handler(req, res)
+    }
+    const settings = { initialWindowSize: API_STREAM_WINDOW_BYTES }
+    const tls = options.tls
+    const server = tls === undefined
+      ? createServer({ settings }, onRequest)
+      : createSecureServer({
+        settings,
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.clientCa,
+        requestCert: tls.clientCa !== undefined,
+        rejectUnauthorized: tls.clientCa !== undefined,
+        ALPNProtocols: ['h2']
+      }, onRequest)
     server.on('connection', (socket: Socket) => { socket.setNoDelay(true) })
+    if (tls !== undefined) {
+      server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        log.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake with an API client failed')
+      })
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(options.port, options.host, () => {
@@ -150,6 +209,22 @@ export class ApiServer {
   }
 }
 
+/** gRPC (not gRPC-Web, whose trailers travel in the body): `application/grpc` or `application/grpc+…`. */
+function isGrpc (req: Http2ServerRequest): boolean {
+  const type = req.headers['content-type']
+  return type !== undefined && (type === 'application/grpc' || type.startsWith('application/grpc+'))
+}
+
+/** Have the `grpc-message` trailer connect-node writes encoded as the gRPC spec says (see grpc-message.ts). */
+function encodeGrpcMessagesAsSpecified (res: Http2ServerResponse): void {
+  const addTrailers = res.addTrailers.bind(res)
+  res.addTrailers = (trailers) => {
+    const message = trailers['grpc-message']
+    if (typeof message === 'string') trailers['grpc-message'] = reencodeGrpcMessage(message)
+    addTrailers(trailers)
+  }
+}
+
 /** POST, `application/grpc` or `application/grpc+proto`, not compressed. */
 function isBinaryGrpc (req: Http2ServerRequest): boolean {
   const h = req.headers
@@ -168,7 +243,7 @@ const ENVELOPE_PREFIX_BYTES = 5
  * the encoded response and `grpc-status` in the trailers (or the error's
  * status and message, as connect writes them).
  */
-function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, log: Logger): void {
+function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, auth: BearerTokenAuth | undefined, log: Logger): void {
   const start = route.record === undefined ? 0 : performance.now()
   const chunks: Buffer[] = []
   let size = 0
@@ -178,8 +253,18 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     answered = true
     route.record?.(err.code, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
-    res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeURIComponent(err.rawMessage) })
+    res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.rawMessage) })
     res.end()
+  }
+  if (auth !== undefined) {
+    try {
+      auth.check(route.service, req.headers.authorization)
+    } catch (err) {
+      // the request is neither read nor handled
+      fail(toConnectError(err))
+      req.resume()
+      return
+    }
   }
   req.on('data', (chunk: Buffer) => {
     if (answered) return

@@ -7,6 +7,14 @@ export class InvalidRequestError extends Error {
 }
 
 /**
+ * A call without the API's bearer token, or with another one. The message
+ * never repeats what the caller sent.
+ */
+export class UnauthenticatedError extends Error {
+  override name = 'UnauthenticatedError'
+}
+
+/**
  * The one place where errors become RPC status codes. Messages are kept as
  * they are: they already name the offending value.
  */
@@ -17,6 +25,7 @@ export function toConnectError (err: unknown, signal?: AbortSignal): ConnectErro
   if (err instanceof MembershipError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof PayloadTooLargeError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof InvalidRequestError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
+  if (err instanceof UnauthenticatedError) return new ConnectError(err.message, Code.Unauthenticated, undefined, undefined, err)
   if (err instanceof UnknownDestinationError) return new ConnectError(err.message, Code.NotFound, undefined, undefined, err)
   if (err instanceof ModuleClosedError) return new ConnectError('the daemon is shutting down', Code.Unavailable, undefined, undefined, err)
   if (err instanceof AbortError) return new ConnectError(err.message, Code.Canceled, undefined, undefined, err)

@@ -112,11 +112,20 @@ export class TransportServiceHandlers {
     const max = net.config.maxFrameBytes
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]
-      if (m.destinations.length === 0) throw new InvalidRequestError(`messages[${i}] has no destinations`)
+      const destinations = m.destinations
+      if (destinations.length === 0) throw new InvalidRequestError(`messages[${i}] has no destinations`)
       if (m.payload.byteLength > max) {
         throw new InvalidRequestError(`messages[${i}]: payload of ${m.payload.byteLength} bytes exceeds the maximum of ${max} bytes`)
       }
-      net.assertMembers(m.destinations)
+      for (let j = 0; j < destinations.length; j++) {
+        const d = destinations[j]
+        if (d.length === 0) throw new InvalidRequestError(`messages[${i}].destinations[${j}] is empty`)
+        // a message queued twice for one member would be delivered twice: refuse it (lists are short)
+        for (let k = 0; k < j; k++) {
+          if (destinations[k] === d) throw new InvalidRequestError(`messages[${i}].destinations[${j}]: destination "${d}" is listed twice`)
+        }
+      }
+      net.assertMembers(destinations)
     }
   }
 

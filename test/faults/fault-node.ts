@@ -129,7 +129,7 @@ export class FaultNode {
   }
 
   async #startBridge (lab: { lab: NetLab, host: NetHost }, api: string, socket: string): Promise<ChildProcess> {
-    const bridge = this.#scratch.spawnCommand([...lab.lab.exec(lab.host), process.execPath, UNIX_BRIDGE, socket, api])
+    const bridge = this.#scratch.spawnCommand(lab.lab.exec(lab.host)[0], [...lab.lab.exec(lab.host).slice(1), process.execPath, UNIX_BRIDGE, socket, api])
     await firstLine(bridge)
     return bridge
   }

@@ -4,9 +4,9 @@ import { Daemon } from '../../src/daemon/daemon.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import type { Client, ServiceDefinition } from '@grpc/grpc-js'
+import type { ChannelCredentials, Client, ServiceDefinition } from '@grpc/grpc-js'
 import type { NetworkModuleInit } from '../../src/core/config.ts'
-import type { DescMessage } from '@bufbuild/protobuf'
+import type { DescMessage, DescService } from '@bufbuild/protobuf'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../../src/core/logger.ts'
 
@@ -32,17 +32,21 @@ export async function startTestDaemon (nodeId: string, network: NetworkModuleIni
 }
 
 /**
- * A @grpc/grpc-js client of TransportService built from the generated
- * descriptors (no proto-loader), so the tests also speak plain gRPC as other
- * languages' clients do.
+ * A @grpc/grpc-js client of TransportService (or `service`) built from the
+ * generated descriptors (no proto-loader), so the tests also speak plain
+ * gRPC as other languages' clients do. Without TLS unless `channel` says so.
  */
-export function grpcJsClient (address: string): Client & Record<string, (...args: unknown[]) => unknown> {
+export function grpcJsClient (
+  address: string,
+  options: { service?: DescService, channel?: ChannelCredentials } = {}
+): Client & Record<string, (...args: unknown[]) => unknown> {
+  const service = options.service ?? TransportService
   const definition: Record<string, ServiceDefinition[string]> = {}
-  for (const method of TransportService.methods) {
+  for (const method of service.methods) {
     const input: DescMessage = method.input
     const output: DescMessage = method.output
     definition[method.localName] = {
-      path: `/${TransportService.typeName}/${method.name}`,
+      path: `/${service.typeName}/${method.name}`,
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: (value: object) => Buffer.from(toBinary(input, create(input, value as never))),
@@ -51,6 +55,6 @@ export function grpcJsClient (address: string): Client & Record<string, (...args
       responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes)
     }
   }
-  const Ctor = makeGenericClientConstructor(definition as ServiceDefinition, TransportService.typeName)
-  return new Ctor(address, credentials.createInsecure()) as Client & Record<string, (...args: unknown[]) => unknown>
+  const Ctor = makeGenericClientConstructor(definition as ServiceDefinition, service.typeName)
+  return new Ctor(address, options.channel ?? credentials.createInsecure()) as Client & Record<string, (...args: unknown[]) => unknown>
 }

@@ -1,5 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 
 /**
  * Network namespaces for multi-host tests: each host is a namespace with one
@@ -136,6 +138,18 @@ export class NetLab {
     await sh('ip', ['netns', 'exec', host.ns, 'nft', 'flush', 'ruleset'])
   }
 
+  /**
+   * Names that programs run through `exec(host)` resolve to addresses, as
+   * /etc/hosts does: `ip netns exec` mounts /etc/netns/NS/hosts over
+   * /etc/hosts. Removed by `destroy()`.
+   */
+  async setHosts (host: NetHost, names: Record<string, string>): Promise<void> {
+    const dir = `/etc/netns/${host.ns}`
+    await mkdir(dir, { recursive: true })
+    const lines = ['127.0.0.1 localhost', '::1 localhost', ...Object.entries(names).map(([name, ip]) => `${ip} ${name}`)]
+    await writeFile(`${dir}/hosts`, lines.join('\n') + '\n')
+  }
+
   /** The command prefix that runs a program inside a host: `[...lab.exec(h), 'node', …]`. */
   exec (host: NetHost): string[] {
     return ['ip', 'netns', 'exec', host.ns]
@@ -146,7 +160,10 @@ export class NetLab {
     if (this.#destroyed) return
     this.#destroyed = true
     labs.delete(this)
-    for (const h of this.hosts) await sh('ip', ['netns', 'del', h.ns]).catch(err => { process.stderr.write(`netns cleanup: ${(err as Error).message}\n`) })
+    for (const h of this.hosts) {
+      await sh('ip', ['netns', 'del', h.ns]).catch(err => { process.stderr.write(`netns cleanup: ${(err as Error).message}\n`) })
+      await rm(`/etc/netns/${h.ns}`, { recursive: true, force: true })
+    }
     await sh('ip', ['netns', 'del', this.switchNs]).catch(err => { process.stderr.write(`netns cleanup: ${(err as Error).message}\n`) })
   }
 
@@ -160,6 +177,7 @@ export class NetLab {
       } catch {
         // already gone
       }
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true })
     }
   }
 }

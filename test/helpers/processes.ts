@@ -31,12 +31,13 @@ export class Scratch {
 
   /** Start `mirnet ARGS`; `prefix` runs it through another command, e.g. `ip netns exec NS`. */
   spawn (args: string[], env: Record<string, string> = {}, prefix: string[] = []): ChildProcess {
-    return this.spawnCommand([...prefix, process.execPath, BIN, ...args], env)
+    const argv = [...prefix, process.execPath, BIN, ...args]
+    return this.spawnCommand(argv[0], argv.slice(1), env)
   }
 
-  /** Start any command (`argv[0]` and its arguments), removed by `cleanup()` like the daemons. */
-  spawnCommand (argv: string[], env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  /** Start any command (stdout and stderr piped), killed by cleanup() like the others. */
+  spawnCommand (file: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
     return child

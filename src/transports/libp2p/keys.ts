@@ -1,4 +1,4 @@
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
@@ -52,4 +52,20 @@ export async function readKeyFile (path: string, options: { allowInsecurePermiss
   } catch (err) {
     throw new KeyFileError(`key file ${path} is not a libp2p private key: ${(err as Error).message}`)
   }
+}
+
+/**
+ * Copy the key in `from` to `to` as a 0600 file of the current user,
+ * replacing a file already there (written beside it, then renamed). `from` may
+ * be readable by its group: this is for Kubernetes Secret volumes, whose files
+ * are root-owned and group-readable, so that the daemon then reads its key
+ * with the permission check on. Resolves with the key.
+ */
+export async function installKeyFile (from: string, to: string): Promise<PrivateKey> {
+  const key = await readKeyFile(from, { allowInsecurePermissions: true })
+  const temporary = `${to}.${process.pid}.tmp`
+  await rm(temporary, { force: true })
+  await writeKeyFile(temporary, key)
+  await rename(temporary, to)
+  return key
 }

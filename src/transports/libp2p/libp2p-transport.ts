@@ -65,9 +65,11 @@ export class Libp2pTransport implements Transport {
   readonly node: Libp2p
   readonly #maxInboundStreams: number
   readonly #maxStreamWindowBytes: number
+  readonly #log?: Logger
   #stopping?: Promise<void>
 
   private constructor (node: Libp2p, init: Libp2pTransportInit) {
+    this.#log = init.logger
     this.node = node
     this.localIdentity = node.peerId.toString()
     this.#maxInboundStreams = init.maxInboundStreams ?? 4
@@ -129,6 +131,14 @@ export class Libp2pTransport implements Transport {
       this.#configure(stream)
       onInbound(new Libp2pChannel(stream, connection))
     }, { maxInboundStreams: this.#maxInboundStreams })
+    // libp2p keeps a peer-store entry for every peer that ever connected; with
+    // peers coming from anywhere that grows without bound. Members are dialed
+    // by full address, so nothing needs the entry once the peer is gone.
+    this.node.addEventListener('peer:disconnect', evt => {
+      this.node.peerStore.delete(evt.detail).catch((err: unknown) => {
+        this.#log?.debug({ peer: evt.detail.toString(), err: String(err) }, 'forgetting a disconnected peer failed')
+      })
+    })
     await this.node.start()
   }
 

@@ -390,7 +390,8 @@ type OutboundMessage struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// Node ids of members, the own node allowed.
+	// Node ids of members, the own node allowed; at least one, each non-empty
+	// and listed once.
 	Destinations []string `protobuf:"bytes,1,rep,name=destinations,proto3" json:"destinations,omitempty"`
 	// Opaque bytes, at most max_payload_bytes (see GetInfo).
 	Payload []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
@@ -671,7 +672,8 @@ type ReceiveRequest struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// Most messages per response; 0 means the default (256).
+	// Most messages per response; 0 means the default (256); larger values
+	// are capped at 8192.
 	MaxBatchMessages uint32 `protobuf:"varint,1,opt,name=max_batch_messages,json=maxBatchMessages,proto3" json:"max_batch_messages,omitempty"`
 }
 

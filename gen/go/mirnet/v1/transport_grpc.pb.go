@@ -26,9 +26,11 @@ type TransportServiceClient interface {
 	// entry and the reason, and nothing is applied.
 	Connect(ctx context.Context, in *ConnectRequest, opts ...grpc.CallOption) (*ConnectResponse, error)
 	// Send queues each message for each of its destinations and returns at
-	// once; it never waits for the network. An unknown destination fails the
-	// call with NOT_FOUND and nothing of the request is queued; a payload over
-	// the maximum fails it with INVALID_ARGUMENT.
+	// once; it never waits for the network. The whole request is checked
+	// before anything is queued: an unknown destination fails the call with
+	// NOT_FOUND; a message without destinations, an empty or repeated
+	// destination, or a payload over the maximum fails it with
+	// INVALID_ARGUMENT. Nothing of a failed request is queued.
 	Send(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
 	// SendStream is Send for high-rate senders: a client stream of requests,
 	// each validated and queued as Send does, with one summary at the end. The
@@ -47,7 +49,8 @@ type TransportServiceClient interface {
 	Receive(ctx context.Context, in *ReceiveRequest, opts ...grpc.CallOption) (TransportService_ReceiveClient, error)
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
-	// at the call's deadline.
+	// at the call's deadline. A min_connected outside 1..100000 fails with
+	// INVALID_ARGUMENT.
 	AwaitConnections(ctx context.Context, in *AwaitConnectionsRequest, opts ...grpc.CallOption) (*AwaitConnectionsResponse, error)
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.
@@ -186,9 +189,11 @@ type TransportServiceServer interface {
 	// entry and the reason, and nothing is applied.
 	Connect(context.Context, *ConnectRequest) (*ConnectResponse, error)
 	// Send queues each message for each of its destinations and returns at
-	// once; it never waits for the network. An unknown destination fails the
-	// call with NOT_FOUND and nothing of the request is queued; a payload over
-	// the maximum fails it with INVALID_ARGUMENT.
+	// once; it never waits for the network. The whole request is checked
+	// before anything is queued: an unknown destination fails the call with
+	// NOT_FOUND; a message without destinations, an empty or repeated
+	// destination, or a payload over the maximum fails it with
+	// INVALID_ARGUMENT. Nothing of a failed request is queued.
 	Send(context.Context, *SendRequest) (*SendResponse, error)
 	// SendStream is Send for high-rate senders: a client stream of requests,
 	// each validated and queued as Send does, with one summary at the end. The
@@ -207,7 +212,8 @@ type TransportServiceServer interface {
 	Receive(*ReceiveRequest, TransportService_ReceiveServer) error
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
-	// at the call's deadline.
+	// at the call's deadline. A min_connected outside 1..100000 fails with
+	// INVALID_ARGUMENT.
 	AwaitConnections(context.Context, *AwaitConnectionsRequest) (*AwaitConnectionsResponse, error)
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.

@@ -7,6 +7,12 @@ from mirnet.v1 import transport_pb2 as mirnet_dot_v1_dot_transport__pb2
 
 class TransportServiceStub(object):
     """TransportService is served by every mirnet daemon.
+
+    Errors common to every method: a call whose deadline passes fails with
+    DEADLINE_EXCEEDED, a cancelled call with CANCELLED, a request larger than
+    the daemon's maximum API request size with RESOURCE_EXHAUSTED, and a call
+    that a daemon shutting down can no longer serve with UNAVAILABLE. Every
+    error message names the offending field or entry and its value.
     """
 
     def __init__(self, channel):
@@ -54,6 +60,12 @@ class TransportServiceStub(object):
 
 class TransportServiceServicer(object):
     """TransportService is served by every mirnet daemon.
+
+    Errors common to every method: a call whose deadline passes fails with
+    DEADLINE_EXCEEDED, a cancelled call with CANCELLED, a request larger than
+    the daemon's maximum API request size with RESOURCE_EXHAUSTED, and a call
+    that a daemon shutting down can no longer serve with UNAVAILABLE. Every
+    error message names the offending field or entry and its value.
     """
 
     def GetInfo(self, request, context):
@@ -76,9 +88,11 @@ class TransportServiceServicer(object):
 
     def Send(self, request, context):
         """Send queues each message for each of its destinations and returns at
-        once; it never waits for the network. An unknown destination fails the
-        call with NOT_FOUND and nothing of the request is queued; a payload over
-        the maximum fails it with INVALID_ARGUMENT.
+        once; it never waits for the network. The whole request is checked
+        before anything is queued: an unknown destination fails the call with
+        NOT_FOUND; a message without destinations, an empty or repeated
+        destination, or a payload over the maximum fails it with
+        INVALID_ARGUMENT. Nothing of a failed request is queued.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -112,7 +126,8 @@ class TransportServiceServicer(object):
     def AwaitConnections(self, request, context):
         """AwaitConnections returns once at least min_connected members (the own
         node included) have an open connection, or fails with DEADLINE_EXCEEDED
-        at the call's deadline.
+        at the call's deadline. A min_connected outside 1..100000 fails with
+        INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -173,6 +188,12 @@ def add_TransportServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class TransportService(object):
     """TransportService is served by every mirnet daemon.
+
+    Errors common to every method: a call whose deadline passes fails with
+    DEADLINE_EXCEEDED, a cancelled call with CANCELLED, a request larger than
+    the daemon's maximum API request size with RESOURCE_EXHAUSTED, and a call
+    that a daemon shutting down can no longer serve with UNAVAILABLE. Every
+    error message names the offending field or entry and its value.
     """
 
     @staticmethod

@@ -170,7 +170,8 @@ export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
  */
 export type OutboundMessage = Message<"mirnet.v1.OutboundMessage"> & {
   /**
-   * Node ids of members, the own node allowed.
+   * Node ids of members, the own node allowed; at least one, each non-empty
+   * and listed once.
    *
    * @generated from field: repeated string destinations = 1;
    */
@@ -303,7 +304,8 @@ export const SendStreamResponseSchema: GenMessage<SendStreamResponse> = /*@__PUR
  */
 export type ReceiveRequest = Message<"mirnet.v1.ReceiveRequest"> & {
   /**
-   * Most messages per response; 0 means the default (256).
+   * Most messages per response; 0 means the default (256); larger values
+   * are capped at 8192.
    *
    * @generated from field: uint32 max_batch_messages = 1;
    */
@@ -846,6 +848,12 @@ export const ConnectionStateSchema: GenEnum<ConnectionState> = /*@__PURE__*/
 /**
  * TransportService is served by every mirnet daemon.
  *
+ * Errors common to every method: a call whose deadline passes fails with
+ * DEADLINE_EXCEEDED, a cancelled call with CANCELLED, a request larger than
+ * the daemon's maximum API request size with RESOURCE_EXHAUSTED, and a call
+ * that a daemon shutting down can no longer serve with UNAVAILABLE. Every
+ * error message names the offending field or entry and its value.
+ *
  * @generated from service mirnet.v1.TransportService
  */
 export const TransportService: GenService<{
@@ -875,9 +883,11 @@ export const TransportService: GenService<{
   },
   /**
    * Send queues each message for each of its destinations and returns at
-   * once; it never waits for the network. An unknown destination fails the
-   * call with NOT_FOUND and nothing of the request is queued; a payload over
-   * the maximum fails it with INVALID_ARGUMENT.
+   * once; it never waits for the network. The whole request is checked
+   * before anything is queued: an unknown destination fails the call with
+   * NOT_FOUND; a message without destinations, an empty or repeated
+   * destination, or a payload over the maximum fails it with
+   * INVALID_ARGUMENT. Nothing of a failed request is queued.
    *
    * @generated from rpc mirnet.v1.TransportService.Send
    */
@@ -920,7 +930,8 @@ export const TransportService: GenService<{
   /**
    * AwaitConnections returns once at least min_connected members (the own
    * node included) have an open connection, or fails with DEADLINE_EXCEEDED
-   * at the call's deadline.
+   * at the call's deadline. A min_connected outside 1..100000 fails with
+   * INVALID_ARGUMENT.
    *
    * @generated from rpc mirnet.v1.TransportService.AwaitConnections
    */
