@@ -47,6 +47,37 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
     expect(s).toMatchObject({ sentMessages: 170, acknowledgedMessages: 120, lostInFlightMessages: 50, droppedMessages: 0 })
   })
 
+  it('drops a connection whose data is cut one way while the receiver\'s acks still arrive', async () => {
+    const a = await harness.createNode('a', init)
+    const b = await harness.createNode('b', init)
+    a.module.connect(membershipOf(a, b))
+    b.module.connect(membershipOf(a, b))
+    await a.module.waitFor(2)
+    harness.cutOneWay(a, b)
+    const cutAt = Date.now()
+    for (let i = 0; i < 50; i++) a.module.sendTo('b', numbered('a', i))
+    await peerState(a.module, 'b', ['connecting', 'backoff'])
+    expect(Date.now() - cutAt).toBeLessThan(2 * init.keepaliveTimeoutMs)
+    expect(peer(a.module, 'b')?.lastError).toMatch(/acknowledged none of 50 messages/)
+    harness.heal(a, b)
+    await eventually('a\'s ledger to settle', () => peer(a.module, 'b')?.lostInFlightMessages === 50)
+  })
+
+  it('keeps a connection to a receiver paused by a full inbox: its acks say so', async () => {
+    const a = await harness.createNode('a', { ...init, queueCapacity: 2_000 })
+    const b = await harness.createNode('b', { ...init, inboxCapacity: 10 })
+    a.module.connect(membershipOf(a, b))
+    b.module.connect(membershipOf(a, b))
+    await a.module.waitFor(2)
+    for (let i = 0; i < 1_000; i++) a.module.sendTo('b', numbered('a', i, 1024))
+    await eventually('b\'s inbox to fill', () => b.module.inbox.full)
+    // several keepalive timeouts with no progress at all, only "paused" acks
+    await new Promise(resolve => setTimeout(resolve, 4 * init.keepaliveTimeoutMs))
+    expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: 0 })
+    const got = await receive(b.module, 1_000)
+    expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(1_000).keys()])
+  })
+
   it('does not take a stall of its own process for a silent peer', async () => {
     const a = await harness.createNode('a', init)
     const b = await harness.createNode('b', init)

@@ -45,7 +45,8 @@ export interface NetworkModuleInit {
   keepaliveIntervalMs?: number
   /**
    * A sender drops a connection on which it heard nothing for this long (ms),
-   * and redials. More than `keepaliveIntervalMs`.
+   * or whose acks stopped advancing (a one-way cut), and redials. At least
+   * 3 × `keepaliveIntervalMs`.
    * @default 3000
    */
   keepaliveTimeoutMs?: number
@@ -121,8 +122,9 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
   if (config.reconnectMaxDelayMs < config.reconnectInitialDelayMs) {
     throw new InvalidConfigError(`reconnectMaxDelayMs (${config.reconnectMaxDelayMs}) must be at least reconnectInitialDelayMs (${config.reconnectInitialDelayMs})`)
   }
-  if (config.keepaliveTimeoutMs <= config.keepaliveIntervalMs) {
-    throw new InvalidConfigError(`keepaliveTimeoutMs (${config.keepaliveTimeoutMs}) must be more than keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
+  // a paused receiver shows progress once per interval; half the timeout must cover that with room
+  if (config.keepaliveTimeoutMs < 3 * config.keepaliveIntervalMs) {
+    throw new InvalidConfigError(`keepaliveTimeoutMs (${config.keepaliveTimeoutMs}) must be at least 3 × keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
   }
   return config
 }

@@ -43,7 +43,8 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1_000
 /**
  * A sender that heard nothing on a stream for this long drops the connection
- * and redials: a cut is noticed within this plus one interval (4 s).
+ * and redials; also when its acks stop advancing while messages are
+ * outstanding (a one-way cut). A cut is noticed within about this plus 0.5 s.
  */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 3_000
 /** A receiver acknowledges new messages at most this long after taking them. */

@@ -228,7 +228,8 @@ export class Dispatcher {
     const onAbort = this.#wakeUp
     attempt.addEventListener('abort', onAbort)
     const timeoutMs = this.#config.keepaliveTimeoutMs
-    const checkMs = Math.max(10, Math.floor(timeoutMs / 3))
+    const checkMs = Math.max(10, Math.floor(timeoutMs / 6))
+    const progressGraceMs = timeoutMs / 2
     let lastCheck = Date.now()
     const keepalive = setInterval(() => {
       const now = Date.now()
@@ -236,11 +237,23 @@ export class Dispatcher {
       // arrived meanwhile is read after the timers, so the stall does not count
       const late = now - lastCheck - checkMs
       lastCheck = now
-      if (late > checkMs) link.lastHeardMs += late
+      if (late > checkMs) {
+        link.lastHeardMs += late
+        link.lastProgressMs += late
+      }
+      if (link.closed) return
       const silentMs = now - link.lastHeardMs
-      if (silentMs <= timeoutMs || link.closed) return
-      this.#log.info({ address: this.#address, silentMs }, 'peer unresponsive, dropping the connection')
-      link.channel.abortConnection(new PeerUnresponsiveError(`nothing heard from the peer for ${silentMs} ms`))
+      const stuckMs = this.#ledger.unconfirmed > 0 ? now - link.lastProgressMs : 0
+      // a one-way cut: acks come back but stopped advancing; the oldest message
+      // outstanding is older than the timeout and the last progress is not recent
+      const oldest = link.oldestUnacknowledgedMs
+      const oneWay = oldest !== undefined && now - oldest > timeoutMs && stuckMs > progressGraceMs
+      if (silentMs <= timeoutMs && stuckMs <= timeoutMs && !oneWay) return
+      const reason = silentMs > timeoutMs
+        ? `nothing heard from the peer for ${silentMs} ms`
+        : `the peer acknowledged none of ${this.#ledger.unconfirmed} messages for ${stuckMs} ms without saying it is paused`
+      this.#log.info({ address: this.#address, silentMs, stuckMs }, 'peer unresponsive, dropping the connection')
+      link.channel.abortConnection(new PeerUnresponsiveError(reason))
     }, checkMs)
     try {
       while (!link.closed && !attempt.aborted) {

@@ -71,6 +71,20 @@ export function encodeResume (received: number | undefined): Uint8Array {
   return encodeAck(received === undefined ? 0 : received + 1)
 }
 
+/**
+ * An ack: `2 × received + paused`, where `paused` (1) says the receiver has
+ * stopped reading for a full inbox, so a sender sees no progress and knows
+ * the receiver is alive, not cut off.
+ */
+export function encodeProgress (received: number, paused: boolean): Uint8Array {
+  return encodeAck(received * 2 + (paused ? 1 : 0))
+}
+
+export function decodeProgress (value: number): { received: number, paused: boolean } {
+  return { received: Math.floor(value / 2), paused: value % 2 === 1 }
+}
+
+/** One unsigned LEB128 varint. */
 export function encodeAck (value: number): Uint8Array {
   const out = new Uint8Array(encodingLength(value))
   encodeUint8Array(value, out, 0)

@@ -1,5 +1,5 @@
 import { StreamClosedError } from './errors.ts'
-import { AckDecoder } from './link-protocol.ts'
+import { AckDecoder, decodeProgress } from './link-protocol.ts'
 import type { DeliveryLedger } from './delivery-ledger.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 
@@ -19,6 +19,18 @@ export class OutboundLink implements ChannelHandler {
   error?: Error
   /** When anything was last heard from the receiver (ms since epoch). */
   lastHeardMs = Date.now()
+  /**
+   * When the receiver last showed progress: acknowledged more, or said it is
+   * paused for a full inbox, or (for a sender that had nothing outstanding)
+   * when writing started again. A receiver that keeps acking without progress
+   * while messages are outstanding does not get them: a one-way cut.
+   */
+  lastProgressMs = Date.now()
+  #lastReceived = -1
+  /** Batches written and not yet acknowledged: end sequence number and write time, oldest at `#head`. */
+  readonly #batchEnd: number[] = []
+  readonly #batchAtMs: number[] = []
+  #head = 0
   readonly #onClosed: () => void
   readonly #ledger: DeliveryLedger
   /** Sequence number of the first message written on this link. */
@@ -39,9 +51,28 @@ export class OutboundLink implements ChannelHandler {
 
   /** Write a batch of `messages` frames; they take the next sequence numbers. */
   send (data: Bytes, messages: number): boolean {
+    const now = Date.now()
+    if (this.#ledger.unconfirmed === 0) this.lastProgressMs = now
     const more = this.channel.send(data)
     this.#ledger.written += messages
+    this.#batchEnd.push(this.#ledger.written)
+    this.#batchAtMs.push(now)
     return more
+  }
+
+  /** When the oldest message written on this link and not yet acknowledged was written; undefined if none. */
+  get oldestUnacknowledgedMs (): number | undefined {
+    return this.#head < this.#batchAtMs.length ? this.#batchAtMs[this.#head] : undefined
+  }
+
+  #acknowledgeBatches (received: number): void {
+    const ends = this.#batchEnd
+    while (this.#head < ends.length && ends[this.#head] <= received) this.#head++
+    if (this.#head > 1024 && this.#head * 2 > ends.length) {
+      ends.splice(0, this.#head)
+      this.#batchAtMs.splice(0, this.#head)
+      this.#head = 0
+    }
   }
 
   /** Resolves on the next drain; rejects when the channel closes or `signal` aborts. */
@@ -63,10 +94,17 @@ export class OutboundLink implements ChannelHandler {
 
   readonly #onAck = (value: number): void => {
     if (this.#resumed) {
-      this.#ledger.ack(value)
+      const { received, paused } = decodeProgress(value)
+      if (received > this.#lastReceived || paused) {
+        this.#lastReceived = received
+        this.lastProgressMs = this.lastHeardMs
+      }
+      this.#ledger.ack(received)
+      this.#acknowledgeBatches(received)
       return
     }
     this.#resumed = true
+    this.lastProgressMs = this.lastHeardMs
     this.#ledger.resume(this.#firstSequence, value === 0 ? undefined : value - 1)
   }
 

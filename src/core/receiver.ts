@@ -2,7 +2,7 @@ import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { MalformedFrameError, StreamClosedError } from './errors.ts'
 import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
-import { decodeHello, encodeAck, encodeResume } from './link-protocol.ts'
+import { decodeHello, encodeProgress, encodeResume } from './link-protocol.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Inbox } from './inbox.ts'
 import type { Logger } from './logger.ts'
@@ -176,7 +176,7 @@ export class Receiver implements ChannelHandler {
     if (this.#closed) return
     const sequence = this.#counters.sequence
     this.#ackedSequence = sequence
-    this.#write(encodeAck(sequence))
+    this.#write(encodeProgress(sequence, this.#paused))
   }
 
   #write (bytes: Uint8Array): void {

@@ -73,6 +73,11 @@ export class MemoryHarness extends BaseHarness implements Harness {
     this.#network.cut((a.restartToken as { host: string }).host, (b.restartToken as { host: string }).host)
   }
 
+  /** Drop what `from` sends to `to`; the other direction keeps working. */
+  cutOneWay (from: TestNode, to: TestNode): void {
+    this.#network.cutOneWay((from.restartToken as { host: string }).host, (to.restartToken as { host: string }).host)
+  }
+
   heal (a: TestNode, b: TestNode): void {
     this.#network.heal((a.restartToken as { host: string }).host, (b.restartToken as { host: string }).host)
   }

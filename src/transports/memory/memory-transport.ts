@@ -44,6 +44,15 @@ export class MemoryNetwork {
     this.lookup(b)?.blackhole(a)
   }
 
+  /**
+   * Drop what `from` sends to `to` (a one-way partition): open channels from
+   * `from` go silent in that direction only, and dials between them hang.
+   */
+  cutOneWay (from: string, to: string): void {
+    this.#cuts.add(pairKey(from, to))
+    this.lookup(from)?.blackhole(to)
+  }
+
   /** New channels between the hosts work again; those cut stay silent, as dead TCP connections do. */
   heal (a: string, b: string): void {
     this.#cuts.delete(pairKey(a, b))
