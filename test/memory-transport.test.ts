@@ -11,7 +11,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   const harness = new MemoryHarness()
   afterEach(async () => { await harness.cleanup() })
 
-  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
+  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
 
   it('drops a silent connection within the timeout, reconnects after the heal, and settles what the cut lost exactly', async () => {
     const a = await harness.createNode('a', init)
@@ -45,6 +45,21 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
       return p?.unconfirmedMessages === 0 && p.acknowledgedMessages === 120 ? p : undefined
     })
     expect(s).toMatchObject({ sentMessages: 170, acknowledgedMessages: 120, lostInFlightMessages: 50, droppedMessages: 0 })
+  })
+
+  it('drops an idle connection silent for three idle keepalive intervals', async () => {
+    const a = await harness.createNode('a', init)
+    const b = await harness.createNode('b', init)
+    a.module.connect(membershipOf(a, b))
+    b.module.connect(membershipOf(a, b))
+    await a.module.waitFor(2)
+    harness.cut(a, b)
+    const cutAt = Date.now()
+    await peerState(a.module, 'b', ['connecting', 'backoff'])
+    const detectedMs = Date.now() - cutAt
+    expect(detectedMs).toBeGreaterThanOrEqual(2 * init.idleKeepaliveIntervalMs)
+    expect(detectedMs).toBeLessThan(5 * init.idleKeepaliveIntervalMs)
+    expect(peer(a.module, 'b')?.lastError).toMatch(/nothing heard from the peer/)
   })
 
   it('drops a connection whose data is cut one way while the receiver\'s acks still arrive', async () => {
@@ -99,8 +114,8 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
     b.module.connect(membershipOf(a, b))
     await a.module.waitFor(2)
     const reconnectsBefore = peer(a.module, 'b')?.reconnects
-    // an absence of events can only be waited out: four keepalive timeouts of silence from the application
-    await new Promise(resolve => setTimeout(resolve, 4 * init.keepaliveTimeoutMs))
+    // an absence of events can only be waited out: twice the silence that drops a connection
+    await new Promise(resolve => setTimeout(resolve, 6 * init.idleKeepaliveIntervalMs))
     expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: reconnectsBefore })
   })
 })

@@ -39,14 +39,20 @@ export interface NetworkModuleInit {
    */
   dialTimeoutMs?: number
   /**
-   * A receiver acknowledges at least this often (ms), as a keepalive.
+   * A receiver paused by a full inbox acks at least this often (ms), to show it is alive.
    * @default 1000
    */
   keepaliveIntervalMs?: number
   /**
-   * A sender drops a connection on which it heard nothing for this long (ms),
-   * or whose acks stopped advancing (a one-way cut), and redials. At least
-   * 3 × `keepaliveIntervalMs`.
+   * An idle receiver acks this often (ms); a sender drops a connection on
+   * which it heard nothing for three times this. At least `keepaliveIntervalMs`.
+   * @default 5000
+   */
+  idleKeepaliveIntervalMs?: number
+  /**
+   * A sender with messages outstanding drops a connection whose acks showed
+   * no progress for this long (ms): a cut, one-way or both, under traffic.
+   * At least 3 × `keepaliveIntervalMs`.
    * @default 3000
    */
   keepaliveTimeoutMs?: number
@@ -93,6 +99,7 @@ const DEFAULTS: NetworkModuleConfig = {
   reconnectMaxDelayMs: C.DEFAULT_RECONNECT_MAX_DELAY_MS,
   dialTimeoutMs: C.DEFAULT_DIAL_TIMEOUT_MS,
   keepaliveIntervalMs: C.DEFAULT_KEEPALIVE_INTERVAL_MS,
+  idleKeepaliveIntervalMs: C.DEFAULT_IDLE_KEEPALIVE_INTERVAL_MS,
   keepaliveTimeoutMs: C.DEFAULT_KEEPALIVE_TIMEOUT_MS,
   inboxCapacity: C.DEFAULT_INBOX_CAPACITY,
   inboxMaxBytes: C.DEFAULT_INBOX_MAX_BYTES,
@@ -125,6 +132,9 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
   // a paused receiver shows progress once per interval; half the timeout must cover that with room
   if (config.keepaliveTimeoutMs < 3 * config.keepaliveIntervalMs) {
     throw new InvalidConfigError(`keepaliveTimeoutMs (${config.keepaliveTimeoutMs}) must be at least 3 × keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
+  }
+  if (config.idleKeepaliveIntervalMs < config.keepaliveIntervalMs) {
+    throw new InvalidConfigError(`idleKeepaliveIntervalMs (${config.idleKeepaliveIntervalMs}) must be at least keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
   }
   return config
 }

@@ -37,8 +37,8 @@ export const DEFAULT_RECONNECT_MAX_DELAY_MS = 500
 /** How long one dial may take before it counts as failed. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 /**
- * A receiver writes an ack at least this often, even with nothing new, so the
- * sender can tell a live peer from a silent connection.
+ * A receiver paused by a full inbox says so at least this often, so that its
+ * sender, which sees no progress, knows it is alive.
  */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1_000
 /**
@@ -47,6 +47,14 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1_000
  * outstanding (a one-way cut). A cut is noticed within about this plus 0.5 s.
  */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 3_000
+/**
+ * An idle receiver (nothing new, not paused) acks this often; a sender drops
+ * a connection on which it heard nothing for three times this. Links with
+ * messages outstanding are watched by ack progress instead, within the
+ * keepalive timeout; idle links only need to be found dead eventually, and
+ * each keepalive costs a libp2p message both ways (idle CPU with 31 peers).
+ */
+export const DEFAULT_IDLE_KEEPALIVE_INTERVAL_MS = 5_000
 /** A receiver acknowledges new messages at most this long after taking them. */
 export const ACK_DELAY_MS = 20
 /** Messages held for consumers before Receivers pause their streams. */

@@ -27,6 +27,7 @@ export interface DispatcherConfig {
   reconnectMaxDelayMs: number
   dialTimeoutMs: number
   keepaliveTimeoutMs: number
+  idleKeepaliveIntervalMs: number
   /** How long `close()` lets queued bytes in the write buffer go out. */
   closeGraceMs: number
 }
@@ -228,8 +229,9 @@ export class Dispatcher {
     const onAbort = this.#wakeUp
     attempt.addEventListener('abort', onAbort)
     const timeoutMs = this.#config.keepaliveTimeoutMs
-    const checkMs = Math.max(10, Math.floor(timeoutMs / 6))
+    const checkMs = Math.max(10, Math.floor(timeoutMs / 3))
     const progressGraceMs = timeoutMs / 2
+    const silenceMs = 3 * this.#config.idleKeepaliveIntervalMs
     let lastCheck = Date.now()
     const keepalive = setInterval(() => {
       const now = Date.now()
@@ -248,8 +250,8 @@ export class Dispatcher {
       // outstanding is older than the timeout and the last progress is not recent
       const oldest = link.oldestUnacknowledgedMs
       const oneWay = oldest !== undefined && now - oldest > timeoutMs && stuckMs > progressGraceMs
-      if (silentMs <= timeoutMs && stuckMs <= timeoutMs && !oneWay) return
-      const reason = silentMs > timeoutMs
+      if (silentMs <= silenceMs && stuckMs <= timeoutMs && !oneWay) return
+      const reason = silentMs > silenceMs
         ? `nothing heard from the peer for ${silentMs} ms`
         : `the peer acknowledged none of ${this.#ledger.unconfirmed} messages for ${stuckMs} ms without saying it is paused`
       this.#log.info({ address: this.#address, silentMs, stuckMs }, 'peer unresponsive, dropping the connection')

@@ -23,6 +23,8 @@ export interface ReceiverConfig {
   tentativeMaxBytes: number
   /** An ack is written at least this often, as a keepalive. */
   keepaliveIntervalMs: number
+  /** An idle receiver acks this often. */
+  idleKeepaliveIntervalMs: number
 }
 
 /**
@@ -40,9 +42,9 @@ export interface ReceiverConfig {
  *
  * The first frame is the sender's hello (link-protocol.ts): the receiver
  * answers with how many messages of that sender incarnation it took, then
- * acknowledges what it takes within ACK_DELAY_MS, and at least every
- * `keepaliveIntervalMs` even when nothing arrives (paused or idle), so that
- * the sender can tell a live peer from a cut connection.
+ * acknowledges what it takes within ACK_DELAY_MS, every `keepaliveIntervalMs`
+ * while paused for a full inbox, and every `idleKeepaliveIntervalMs` when
+ * idle, so that the sender can tell a live peer from a cut connection.
  */
 export class Receiver implements ChannelHandler {
   readonly identity: string
@@ -63,9 +65,10 @@ export class Receiver implements ChannelHandler {
   #writeFailed = false
   #ackedSequence = -1
   #ackTimer?: ReturnType<typeof setTimeout>
-  #keepaliveTimer?: ReturnType<typeof setInterval>
-  #wroteSinceTick = false
+  #keepaliveTimer?: ReturnType<typeof setTimeout>
+  #lastWriteMs = 0
   readonly #keepaliveIntervalMs: number
+  readonly #idleKeepaliveIntervalMs: number
 
   constructor (components: ReceiverComponents, config: ReceiverConfig, channel: Channel, member?: { nodeId: string, counters: ReceiveCounters }) {
     this.identity = channel.remoteIdentity
@@ -74,6 +77,7 @@ export class Receiver implements ChannelHandler {
     this.#log = components.logger
     this.#decoder = new FrameDecoder(config.maxFrameBytes, this.#onFrame)
     this.#keepaliveIntervalMs = config.keepaliveIntervalMs
+    this.#idleKeepaliveIntervalMs = config.idleKeepaliveIntervalMs
     if (member === undefined) {
       this.#held = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
       this.#counters = new ReceiveCounters()
@@ -163,12 +167,23 @@ export class Receiver implements ChannelHandler {
     this.#helloSeen = true
     this.#ackedSequence = hello.firstSequence
     this.#write(encodeResume(received))
-    this.#keepaliveTimer = setInterval(this.#onKeepalive, this.#keepaliveIntervalMs)
+    this.#lastWriteMs = Date.now()
+    this.#scheduleKeepalive()
+  }
+
+  /** One timer per receiver, due when the next keepalive ack would be: soon while paused, rarely when idle. */
+  #scheduleKeepalive (): void {
+    clearTimeout(this.#keepaliveTimer)
+    const intervalMs = this.#paused ? this.#keepaliveIntervalMs : this.#idleKeepaliveIntervalMs
+    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - Date.now())
+    this.#keepaliveTimer = setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
-    if (!this.#wroteSinceTick) this.#ack()
-    this.#wroteSinceTick = false
+    if (this.#closed) return
+    const intervalMs = this.#paused ? this.#keepaliveIntervalMs : this.#idleKeepaliveIntervalMs
+    if (Date.now() - this.#lastWriteMs >= intervalMs - 10) this.#ack()
+    this.#scheduleKeepalive()
   }
 
   readonly #ack = (): void => {
@@ -181,7 +196,7 @@ export class Receiver implements ChannelHandler {
 
   #write (bytes: Uint8Array): void {
     if (!this.#writable || this.#closed || this.#writeFailed) return
-    this.#wroteSinceTick = true
+    this.#lastWriteMs = Date.now()
     try {
       this.#writable = this.#channel.send(bytes)
     } catch (err) {
@@ -214,6 +229,10 @@ export class Receiver implements ChannelHandler {
   #pause (): void {
     if (this.#paused || this.#closed) return
     this.#paused = true
+    if (this.#helloSeen) {
+      this.#ack()
+      this.#scheduleKeepalive()
+    }
     try {
       this.#channel.pause()
     } catch (err) {
@@ -283,7 +302,7 @@ export class Receiver implements ChannelHandler {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#ackTimer)
-    clearInterval(this.#keepaliveTimer)
+    clearTimeout(this.#keepaliveTimer)
     this.#components.onClose(this, err)
   }
 
