@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { describeNetworkBehaviour } from './network-behaviour.suite.ts'
 import { MemoryHarness, membershipOf } from './helpers/harness.ts'
+import type { TestNode } from './helpers/harness.ts'
+import type { NetworkModuleInit } from '../src/core/config.ts'
 import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
 
 describe('NetworkModule over the in-memory transport', () => {
@@ -13,12 +15,18 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
 
   const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
 
-  it('drops a silent connection within the timeout, reconnects after the heal, and settles what the cut lost exactly', async () => {
-    const a = await harness.createNode('a', init)
-    const b = await harness.createNode('b', init)
+  /** Nodes a and b, members of each other, with a's link to b open. */
+  async function connectedPair (initA: NetworkModuleInit = {}, initB: NetworkModuleInit = {}): Promise<[TestNode, TestNode]> {
+    const a = await harness.createNode('a', { ...init, ...initA })
+    const b = await harness.createNode('b', { ...init, ...initB })
     a.module.connect(membershipOf(a, b))
     b.module.connect(membershipOf(a, b))
     await a.module.waitFor(2)
+    return [a, b]
+  }
+
+  it('drops a silent connection within the timeout, reconnects after the heal, and settles what the cut lost exactly', async () => {
+    const [a, b] = await connectedPair()
     for (let i = 0; i < 100; i++) a.module.sendTo('b', numbered('a', i))
     await receive(b.module, 100)
     await eventually('the first 100 to be acknowledged', () => peer(a.module, 'b')?.acknowledgedMessages === 100)
@@ -48,11 +56,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   })
 
   it('drops an idle connection silent for three idle keepalive intervals', async () => {
-    const a = await harness.createNode('a', init)
-    const b = await harness.createNode('b', init)
-    a.module.connect(membershipOf(a, b))
-    b.module.connect(membershipOf(a, b))
-    await a.module.waitFor(2)
+    const [a, b] = await connectedPair()
     harness.cut(a, b)
     const cutAt = Date.now()
     await peerState(a.module, 'b', ['connecting', 'backoff'])
@@ -63,11 +67,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   })
 
   it('drops a connection whose data is cut one way while the receiver\'s acks still arrive', async () => {
-    const a = await harness.createNode('a', init)
-    const b = await harness.createNode('b', init)
-    a.module.connect(membershipOf(a, b))
-    b.module.connect(membershipOf(a, b))
-    await a.module.waitFor(2)
+    const [a, b] = await connectedPair()
     harness.cutOneWay(a, b)
     const cutAt = Date.now()
     for (let i = 0; i < 50; i++) a.module.sendTo('b', numbered('a', i))
@@ -79,11 +79,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   })
 
   it('keeps a connection to a receiver paused by a full inbox: its acks say so', async () => {
-    const a = await harness.createNode('a', { ...init, queueCapacity: 2_000 })
-    const b = await harness.createNode('b', { ...init, inboxCapacity: 10 })
-    a.module.connect(membershipOf(a, b))
-    b.module.connect(membershipOf(a, b))
-    await a.module.waitFor(2)
+    const [a, b] = await connectedPair({ queueCapacity: 2_000 }, { inboxCapacity: 10 })
     for (let i = 0; i < 1_000; i++) a.module.sendTo('b', numbered('a', i, 1024))
     await eventually('b\'s inbox to fill', () => b.module.inbox.full)
     // several keepalive timeouts with no progress at all, only "paused" acks
@@ -94,11 +90,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   })
 
   it('does not take a stall of its own process for a silent peer', async () => {
-    const a = await harness.createNode('a', init)
-    const b = await harness.createNode('b', init)
-    a.module.connect(membershipOf(a, b))
-    b.module.connect(membershipOf(a, b))
-    await a.module.waitFor(2)
+    const [a, b] = await connectedPair()
     // the event loop blocked for longer than the timeout: no timer, no ack ran
     const until = Date.now() + 2 * init.keepaliveTimeoutMs
     while (Date.now() < until) { /* busy */ }
@@ -108,11 +100,7 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   })
 
   it('keeps an idle connection open: acks go on as a heartbeat', async () => {
-    const a = await harness.createNode('a', init)
-    const b = await harness.createNode('b', init)
-    a.module.connect(membershipOf(a, b))
-    b.module.connect(membershipOf(a, b))
-    await a.module.waitFor(2)
+    const [a, b] = await connectedPair()
     const reconnectsBefore = peer(a.module, 'b')?.reconnects
     // an absence of events can only be waited out: twice the silence that drops a connection
     await new Promise(resolve => setTimeout(resolve, 6 * init.idleKeepaliveIntervalMs))
