@@ -187,6 +187,8 @@ export class Receiver implements ChannelHandler {
   }
 
   readonly #ack = (): void => {
+    // also called directly (on pause, at the end): a pending delayed ack is then covered
+    clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     if (this.#closed) return
     const sequence = this.#counters.sequence

@@ -1,23 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { receiveMessages } from '../../src/client/client.ts'
+import { delay } from '../../src/core/backoff.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
 
 /** Bytes of every test payload; the first 8 carry the sender's sequence number. */
 export const PAYLOAD_BYTES = 64
-
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-async function pause (ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return
-  await new Promise<void>(resolve => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
 
 /** Senders and consumers not stopped yet: a failed test leaves none running. */
 const live = new Set<{ stop: () => Promise<void> }>()
@@ -108,7 +95,7 @@ export class Sender {
       // pace: batch n is due at started + n * batch / rate
       const due = started + batches * this.#batch * 1000 / this.#ratePerSec
       const wait = due - performance.now()
-      if (wait > 0) await pause(wait, signal)
+      if (wait > 0) await delay(wait, signal)
       else await sleep(0) // let other clients in
     }
   }
@@ -229,7 +216,7 @@ export class Consumer {
         if (this.#readPerSec !== undefined) {
           // pace: message n is read at started + n / rate
           const wait = started + read * 1000 / this.#readPerSec - performance.now()
-          if (wait > 0) await pause(wait, signal)
+          if (wait > 0) await delay(wait, signal)
         }
       }
       this.outcome = signal.aborted ? 'stopped' : 'ended'
