@@ -30,12 +30,18 @@ describe('resolveConfig', () => {
     expect(init).toEqual({ queueCapacity: 8 })
   })
 
+  it('takes 0 for dialYieldMs (dial at once)', () => {
+    expect(resolveConfig({ dialYieldMs: 0 }).dialYieldMs).toBe(0)
+  })
+
   it.each([
     [{ queueCapacity: 0 }, /queueCapacity/],
     [{ queueCapacity: 1.5 }, /integer/],
     [{ coalesceBytes: -1 }, /coalesceBytes/],
     [{ queueMaxBytes: 1024 }, /at least maxFrameBytes/],
-    [{ reconnectInitialDelayMs: 500, reconnectMaxDelayMs: 100 }, /reconnectMaxDelayMs/]
+    [{ reconnectInitialDelayMs: 500, reconnectMaxDelayMs: 100 }, /reconnectMaxDelayMs/],
+    [{ dialYieldMs: -1 }, /dialYieldMs must be a non-negative number/],
+    [{ dialTimeoutMs: 0 }, /dialTimeoutMs must be a positive number/]
   ])('refuses %j', (init, message) => {
     expect(() => resolveConfig(init)).toThrow(expect.objectContaining({ name: 'InvalidConfigError', message: expect.stringMatching(message) }))
   })

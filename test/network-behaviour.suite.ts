@@ -153,6 +153,44 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       expect(m.from).toBe('a')
     })
 
+    it('of two members connecting at once, the one whose identity sorts higher dials only after the other\'s stream arrived', async () => {
+      const x = await harness.createNode('x')
+      const y = await harness.createNode('y')
+      const [low, high] = x.identity < y.identity ? [x, y] : [y, x]
+      const inboundAtDial: boolean[] = []
+      const dial = high.transport.dial.bind(high.transport)
+      high.transport.dial = async (address, options) => {
+        inboundAtDial.push(peer(high.module, low.nodeId)?.inboundOpen === true)
+        return await dial(address, options)
+      }
+      await connected(high, low)
+      expect(inboundAtDial).toEqual([true])
+      low.module.sendTo(high.nodeId, numbered(low.nodeId, 1))
+      high.module.sendTo(low.nodeId, numbered(high.nodeId, 1))
+      expect((await receive(high.module, 1))[0].from).toBe(low.nodeId)
+      expect((await receive(low.module, 1))[0].from).toBe(high.nodeId)
+    })
+
+    it('dials a member that does not dial first after dialYieldMs', async () => {
+      const yieldMs = 400
+      const x = await harness.createNode('x', { dialYieldMs: yieldMs })
+      const y = await harness.createNode('y', { dialYieldMs: yieldMs })
+      const [low, high] = x.identity < y.identity ? [x, y] : [y, x]
+      // only the higher one lists the other: nobody dials it first
+      const t0 = performance.now()
+      high.module.connect(membershipOf(high, low))
+      await peerState(high.module, low.nodeId, ['open'])
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(yieldMs)
+    })
+
+    it('the member whose identity sorts lower dials at once, however long the yield', async () => {
+      const x = await harness.createNode('x', { dialYieldMs: 60_000 })
+      const y = await harness.createNode('y', { dialYieldMs: 60_000 })
+      const [low, high] = x.identity < y.identity ? [x, y] : [y, x]
+      low.module.connect(membershipOf(low, high))
+      await peerState(low.module, high.nodeId, ['open'], 10_000)
+    })
+
     it('applies the same membership twice as no change', async () => {
       const a = await harness.createNode('a')
       const b = await harness.createNode('b')

@@ -52,6 +52,8 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     await startAll(n, daemons, ctx)
     await sleep(1000) // let start-up work (JIT, GC) settle before the clock starts
     const nodes = daemons.map(d => ({ id: d.nodeId, address: d.address }))
+    const pids = daemons.map(d => d.child.pid as number)
+    const connectCpu0 = await Promise.all(pids.map(cpuSeconds))
     const t0 = performance.now()
     const doneMs = await Promise.all(daemons.map(async d => {
       await d.client.connect({ nodes })
@@ -59,7 +61,9 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
       return performance.now() - t0
     }))
     const allMs = Math.max(...doneMs)
-    ctx.progress(`all ${n} daemons see ${n} connected after ${allMs.toFixed(0)} ms (median daemon ${median(doneMs).toFixed(0)} ms)`)
+    const connectCpu1 = await Promise.all(pids.map(cpuSeconds))
+    const connectCpuSeconds = connectCpu1.reduce((sum, c, i) => sum + c - connectCpu0[i], 0)
+    ctx.progress(`all ${n} daemons see ${n} connected after ${allMs.toFixed(0)} ms (median daemon ${median(doneMs).toFixed(0)} ms); CPU of all daemons meanwhile ${connectCpuSeconds.toFixed(1)} s`)
 
     // what it took: redials and the errors that caused them
     const statuses = await Promise.all(daemons.map(async d => await d.client.getStatus({})))
@@ -81,7 +85,6 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
       : `dial errors (member links with a last_error): ${[...errors].map(([e, c]) => `${c}x "${e}"`).join(', ')}`
 
     await sleep(1000)
-    const pids = daemons.map(d => d.child.pid as number)
     const cpu0 = await Promise.all(pids.map(cpuSeconds))
     const c0 = performance.now()
     await sleep(idleSeconds * 1000)
@@ -99,7 +102,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
       p50Ms: round(median(doneMs), 1),
       p99Ms: round(allMs, 1),
       seconds: round(allMs / 1000, 3),
-      note: `full mesh of ${n}, Connect issued to all at once -> every AwaitConnections(${n}) returned: all ${allMs.toFixed(0)} ms, median daemon ${median(doneMs).toFixed(0)} ms; ${reconnects} reconnects; ${errorNote}; ${connectVerdict}`
+      note: `full mesh of ${n}, Connect issued to all at once -> every AwaitConnections(${n}) returned: all ${allMs.toFixed(0)} ms, median daemon ${median(doneMs).toFixed(0)} ms; CPU of all daemons meanwhile ${connectCpuSeconds.toFixed(1)} s; ${reconnects} reconnects; ${errorNote}; ${connectVerdict}`
     }, {
       scenario: 'scale',
       system: `mirnet ${n} daemons: idle`,

@@ -9,6 +9,12 @@ export function positiveInt (value: string): number {
   return n
 }
 
+export function nonNegativeInt (value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`)
+  return n
+}
+
 export function port (value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}"`)
@@ -33,6 +39,8 @@ interface Tunable {
   env: string
   help: string
   default: number
+  /** 0 is allowed (it turns the feature off). */
+  zeroAllowed?: boolean
 }
 
 /** The core's tunables as flags and MIRNET_* environment variables, from one table. */
@@ -44,6 +52,7 @@ export const TUNABLES: Tunable[] = [
   { key: 'reconnectInitialDelayMs', flag: '--reconnect-initial-delay-ms <n>', env: 'MIRNET_RECONNECT_INITIAL_DELAY_MS', help: 'bound of the first reconnect delay', default: C.DEFAULT_RECONNECT_INITIAL_DELAY_MS },
   { key: 'reconnectMaxDelayMs', flag: '--reconnect-max-delay-ms <n>', env: 'MIRNET_RECONNECT_MAX_DELAY_MS', help: 'cap of the reconnect delay', default: C.DEFAULT_RECONNECT_MAX_DELAY_MS },
   { key: 'dialTimeoutMs', flag: '--dial-timeout-ms <n>', env: 'MIRNET_DIAL_TIMEOUT_MS', help: 'time one dial may take', default: C.DEFAULT_DIAL_TIMEOUT_MS },
+  { key: 'dialYieldMs', flag: '--dial-yield-ms <n>', env: 'MIRNET_DIAL_YIELD_MS', help: 'of two members the lower peer id dials first; the other waits this long for it before its own first dial, so one connection serves both (0: dial at once)', default: C.DEFAULT_DIAL_YIELD_MS, zeroAllowed: true },
   { key: 'keepaliveIntervalMs', flag: '--keepalive-interval-ms <n>', env: 'MIRNET_KEEPALIVE_INTERVAL_MS', help: 'a receiver paused by a full inbox acks at least this often, to show it is alive', default: C.DEFAULT_KEEPALIVE_INTERVAL_MS },
   { key: 'idleKeepaliveIntervalMs', flag: '--idle-keepalive-interval-ms <n>', env: 'MIRNET_IDLE_KEEPALIVE_INTERVAL_MS', help: 'an idle receiver acks this often; a connection silent for 3 times this is dropped', default: C.DEFAULT_IDLE_KEEPALIVE_INTERVAL_MS },
   { key: 'keepaliveTimeoutMs', flag: '--keepalive-timeout-ms <n>', env: 'MIRNET_KEEPALIVE_TIMEOUT_MS', help: 'a sender with messages outstanding and no ack progress for this long drops the connection and redials', default: C.DEFAULT_KEEPALIVE_TIMEOUT_MS },
@@ -56,7 +65,7 @@ export const TUNABLES: Tunable[] = [
 
 export function addTunables (command: Command): Command {
   for (const t of TUNABLES) {
-    command.addOption(new Option(t.flag, `${t.help} (default ${t.default})`).env(t.env).argParser(positiveInt))
+    command.addOption(new Option(t.flag, `${t.help} (default ${t.default})`).env(t.env).argParser(t.zeroAllowed === true ? nonNegativeInt : positiveInt))
   }
   return command
 }

@@ -35,9 +35,16 @@ export interface NetworkModuleInit {
   reconnectMaxDelayMs?: number
   /**
    * Time one dial may take (ms).
-   * @default 5000
+   * @default 10000
    */
   dialTimeoutMs?: number
+  /**
+   * Of two members, the one whose identity sorts lower dials first; the other
+   * waits up to this long (ms) for that member's stream before its own first
+   * dial, so that one connection serves both directions. 0 dials at once.
+   * @default 5000
+   */
+  dialYieldMs?: number
   /**
    * A receiver paused by a full inbox acks at least this often (ms), to show it is alive.
    * @default 1000
@@ -98,6 +105,7 @@ const DEFAULTS: NetworkModuleConfig = {
   reconnectInitialDelayMs: C.DEFAULT_RECONNECT_INITIAL_DELAY_MS,
   reconnectMaxDelayMs: C.DEFAULT_RECONNECT_MAX_DELAY_MS,
   dialTimeoutMs: C.DEFAULT_DIAL_TIMEOUT_MS,
+  dialYieldMs: C.DEFAULT_DIAL_YIELD_MS,
   keepaliveIntervalMs: C.DEFAULT_KEEPALIVE_INTERVAL_MS,
   idleKeepaliveIntervalMs: C.DEFAULT_IDLE_KEEPALIVE_INTERVAL_MS,
   keepaliveTimeoutMs: C.DEFAULT_KEEPALIVE_TIMEOUT_MS,
@@ -109,14 +117,18 @@ const DEFAULTS: NetworkModuleConfig = {
   closeGraceMs: 500
 }
 
+/** Settings where 0 means "off". */
+const MAY_BE_ZERO: ReadonlySet<keyof NetworkModuleConfig> = new Set(['dialYieldMs'])
+
 /** Fill in defaults and check every value; the caller's object is not touched. */
 export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfig {
   const config: NetworkModuleConfig = { ...DEFAULTS }
   for (const key of Object.keys(DEFAULTS) as Array<keyof NetworkModuleConfig>) {
     const value = init[key]
     if (value === undefined) continue
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidConfigError(`${key} must be a positive number, got ${String(value)}`)
+    const zeroAllowed = MAY_BE_ZERO.has(key)
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+      throw new InvalidConfigError(`${key} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got ${String(value)}`)
     }
     config[key] = value
   }

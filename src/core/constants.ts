@@ -34,8 +34,21 @@ export const DEFAULT_RECONNECT_INITIAL_DELAY_MS = 100
  * (bench `reconnect`: median 817 ms, max 1.9 s with a 2 s cap).
  */
 export const DEFAULT_RECONNECT_MAX_DELAY_MS = 500
-/** How long one dial may take before it counts as failed. */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/**
+ * How long one dial may take before it counts as failed. Under a burst of
+ * handshakes on few cores (32 daemons connecting at once on 2 cores: all
+ * within ~5 s) a shorter timeout aborts dials that were progressing, and
+ * their redials only add to the burst.
+ */
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+/**
+ * Of two members, the one whose identity sorts lower dials first; the other
+ * waits up to this long for that stream before its own first dial, so that
+ * one connection (one handshake) serves both directions. Two daemons that
+ * dial each other at once pay two handshakes, and with many members on few
+ * cores the handshakes are what a membership change costs.
+ */
+export const DEFAULT_DIAL_YIELD_MS = 5_000
 /**
  * A receiver paused by a full inbox says so at least this often, so that its
  * sender, which sees no progress, knows it is alive.

@@ -26,6 +26,14 @@ export interface DispatcherConfig {
   reconnectInitialDelayMs: number
   reconnectMaxDelayMs: number
   dialTimeoutMs: number
+  /** How long the first dial waits for the member's own stream (see `yieldFirstDial`). */
+  dialYieldMs: number
+  /**
+   * The member dials first (its identity sorts lower): wait up to
+   * `dialYieldMs` for its stream before the first dial, whose connection the
+   * transport may then reuse.
+   */
+  yieldFirstDial: boolean
   keepaliveTimeoutMs: number
   idleKeepaliveIntervalMs: number
   /** How long `close()` lets queued bytes in the write buffer go out. */
@@ -73,6 +81,9 @@ export class Dispatcher {
   #discarded = 0
   #reconnects = 0
   #lastError?: string
+  /** The member's own stream has arrived (its connection may carry ours too). */
+  #peerDialed = false
+  #onPeerDialed?: () => void
   readonly #loop: Promise<void>
 
   constructor (components: DispatcherComponents, config: DispatcherConfig) {
@@ -108,6 +119,14 @@ export class Dispatcher {
     this.#address = address
     this.#log.info({ address }, 'address changed, redialing')
     this.#attempt.abort()
+  }
+
+  /** The member's own stream arrived: a first dial waiting for it goes ahead. */
+  peerDialed (): void {
+    this.#peerDialed = true
+    const go = this.#onPeerDialed
+    this.#onPeerDialed = undefined
+    go?.()
   }
 
   counters (): SendCounters & { state: LinkState, reconnects: number, lastError?: string } {
@@ -159,6 +178,7 @@ export class Dispatcher {
   async #run (): Promise<void> {
     const closing = this.#abort.signal
     let connectedBefore = false
+    if (this.#config.yieldFirstDial) await this.#yieldToPeer(this.#attempt.signal)
     while (!closing.aborted) {
       if (this.#attempt.signal.aborted) this.#attempt = new AbortController()
       const attempt = this.#attempt.signal
@@ -202,6 +222,15 @@ export class Dispatcher {
     this.#pendingMessages = 0
     this.#pendingBytes = 0
     this.#setState({ t: 'closed' })
+  }
+
+  /** Wait up to `dialYieldMs` for the member's own stream; an address change or close ends the wait. */
+  async #yieldToPeer (attempt: AbortSignal): Promise<void> {
+    if (this.#peerDialed || this.#config.dialYieldMs === 0) return
+    const arrived = new AbortController()
+    this.#onPeerDialed = () => { arrived.abort() }
+    await delay(this.#config.dialYieldMs, AbortSignal.any([attempt, arrived.signal]))
+    this.#onPeerDialed = undefined
   }
 
   /** Back off before the next dial; skipped when the attempt was aborted (address change, close). */

@@ -303,7 +303,7 @@ export class NetworkModule extends EventTarget {
         transport: this.#transport,
         logger: this.#baseLog.child({ component: 'dispatcher', peer: member.nodeId }),
         onStateChange: this.#onPeerState
-      }, { ...this.config, nodeId: member.nodeId, address: member.address })
+      }, { ...this.config, nodeId: member.nodeId, address: member.address, yieldFirstDial: member.identity < this.identity })
     const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters() }
     this.#peers.set(member.nodeId, entry)
     this.#nodeByIdentity.set(member.identity, member.nodeId)
@@ -315,6 +315,7 @@ export class NetworkModule extends EventTarget {
     if (tentative === undefined) return
     entry.receiver = tentative
     tentative.promote(entry.member.nodeId, entry.received, this.#receiverLog(entry.member.nodeId, tentative.identity))
+    ;(entry.dispatcher as Dispatcher).peerDialed()
   }
 
   #removeMember (entry: PeerEntry): void {
@@ -356,6 +357,7 @@ export class NetworkModule extends EventTarget {
     const entry = this.#peers.get(nodeId) as PeerEntry
     const previous = entry.receiver
     entry.receiver = new Receiver(components, this.config, channel, { nodeId, counters: entry.received })
+    ;(entry.dispatcher as Dispatcher).peerDialed()
     // the peer redialed: its older stream is dead or about to be
     previous?.close(new StreamClosedError('replaced by a newer stream from the same peer'))
   }
