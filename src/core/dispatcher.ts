@@ -7,6 +7,7 @@ import { encodeFrameList } from './frame-codec.ts'
 import { encodeHelloFrame, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
 import type { Logger } from './logger.ts'
+import type { Ticker } from './ticker.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
 import type { Bytes, Channel, Transport } from './transport.ts'
 
@@ -15,6 +16,8 @@ export interface DispatcherComponents {
   logger: Logger
   /** Called after every state change (the module counts open links and reports changes). */
   onStateChange: (nodeId: string, state: LinkState) => void
+  /** Runs the keepalive check of every open link, every `keepaliveTimeoutMs / 3`. */
+  keepaliveTicker: Ticker
 }
 
 export interface DispatcherConfig {
@@ -258,11 +261,12 @@ export class Dispatcher {
     const onAbort = this.#wakeUp
     attempt.addEventListener('abort', onAbort)
     const timeoutMs = this.#config.keepaliveTimeoutMs
-    const checkMs = Math.max(10, Math.floor(timeoutMs / 3))
+    const ticker = this.#components.keepaliveTicker
+    const checkMs = ticker.periodMs
     const progressGraceMs = timeoutMs / 2
     const silenceMs = 3 * this.#config.idleKeepaliveIntervalMs
     let lastCheck = Date.now()
-    const keepalive = setInterval(() => {
+    const stopKeepalive = ticker.add(() => {
       const now = Date.now()
       // a late check means this process was stalled, not the peer silent: what
       // arrived meanwhile is read after the timers, so the stall does not count
@@ -285,7 +289,7 @@ export class Dispatcher {
         : `the peer acknowledged none of ${this.#ledger.unconfirmed} messages for ${stuckMs} ms without saying it is paused`
       this.#log.info({ address: this.#address, silentMs, stuckMs }, 'peer unresponsive, dropping the connection')
       link.channel.abortConnection(new PeerUnresponsiveError(reason))
-    }, checkMs)
+    })
     try {
       while (!link.closed && !attempt.aborted) {
         if (this.#pending === undefined) {
@@ -317,7 +321,7 @@ export class Dispatcher {
         }
       }
     } finally {
-      clearInterval(keepalive)
+      stopKeepalive()
       attempt.removeEventListener('abort', onAbort)
       this.#wake = undefined
     }

@@ -8,6 +8,7 @@ import { parseMembership } from './membership.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import { Receiver } from './receiver.ts'
 import { TentativePool } from './tentative-pool.ts'
+import { Ticker } from './ticker.ts'
 import type { NetworkModuleConfig, NetworkModuleInit } from './config.ts'
 import type { ReceivedMessage } from './inbox.ts'
 import type { Logger } from './logger.ts'
@@ -75,6 +76,8 @@ export class NetworkModule extends EventTarget {
   readonly #peers = new Map<string, PeerEntry>()
   readonly #nodeByIdentity = new Map<string, string>()
   readonly #tentative: TentativePool
+  /** One timer for the keepalive checks of all links. */
+  readonly #keepaliveTicker: Ticker
   #waiters: Waiter[] = []
   /** Dispatchers of removed members, still closing. */
   readonly #retiring = new Set<Promise<void>>()
@@ -93,6 +96,7 @@ export class NetworkModule extends EventTarget {
     this.#baseLog = components.logger ?? silentLogger
     this.#log = this.#baseLog.child({ component: 'network' })
     this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes })
+    this.#keepaliveTicker = new Ticker(Math.max(10, Math.floor(this.config.keepaliveTimeoutMs / 3)))
     this.#tentative = new TentativePool(this.config.tentativeMaxReceivers, this.#baseLog.child({ component: 'tentative' }))
   }
 
@@ -302,7 +306,8 @@ export class NetworkModule extends EventTarget {
       : new Dispatcher({
         transport: this.#transport,
         logger: this.#baseLog.child({ component: 'dispatcher', peer: member.nodeId }),
-        onStateChange: this.#onPeerState
+        onStateChange: this.#onPeerState,
+        keepaliveTicker: this.#keepaliveTicker
       }, { ...this.config, nodeId: member.nodeId, address: member.address, yieldFirstDial: member.identity < this.identity })
     const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters() }
     this.#peers.set(member.nodeId, entry)
