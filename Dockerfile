@@ -27,4 +27,6 @@ USER 10001:10001
 # 4001: libp2p (TCP) to the other members; 7070: the API (gRPC, Connect, gRPC-Web,
 # grpc.health.v1); 9464: Prometheus metrics, when --metrics asks for them
 EXPOSE 4001/tcp 7070/tcp 9464/tcp
+# `serve` re-executes itself with its heap defaults (README: Memory settings of
+# the daemon); NODE_OPTIONS or MALLOC_ARENA_MAX set at `docker run` still win
 ENTRYPOINT ["mirnet", "serve"]

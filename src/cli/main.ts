@@ -1,8 +1,27 @@
 import { Command, CommanderError } from 'commander'
-import { clusterCommand } from './cluster.ts'
-import { k8sCommand } from './k8s.ts'
-import { keyCommands } from './keys.ts'
-import { serveCommand } from './serve.ts'
+
+/**
+ * Each subcommand's module, loaded only when it is the one being run: `serve`
+ * does not hold what `cluster` or `k8s` need, and `keygen` does not load the
+ * daemon. In help order.
+ */
+const COMMANDS: Array<[names: string[], define: () => Promise<(program: Command) => void>]> = [
+  [['keygen', 'id', 'install-key'], async () => (await import('./keys.ts')).keyCommands],
+  [['serve'], async () => (await import('./serve.ts')).serveCommand],
+  [['cluster'], async () => (await import('./cluster.ts')).clusterCommand],
+  [['k8s'], async () => (await import('./k8s.ts')).k8sCommand]
+]
+
+/**
+ * The subcommands to define for `argv`: the one named first, or all of them
+ * for anything else (`--help`, `help serve`, no or an unknown command), so
+ * that help and "unknown command" suggestions list every command.
+ */
+function commandsFor (argv: string[]): typeof COMMANDS {
+  const name = argv[2]
+  const named = COMMANDS.filter(([names]) => names.includes(name))
+  return named.length > 0 ? named : COMMANDS
+}
 
 /** Run the mirnet command line; resolves to the process exit code. */
 export async function main (argv: string[]): Promise<number> {
@@ -10,11 +29,9 @@ export async function main (argv: string[]): Promise<number> {
     .description('mirnet: a network transport daemon for consensus protocols')
     .showHelpAfterError()
     .exitOverride()
-  keyCommands(program)
-  serveCommand(program)
-  clusterCommand(program)
-  k8sCommand(program)
   try {
+    const defines = await Promise.all(commandsFor(argv).map(async ([, define]) => await define()))
+    for (const define of defines) define(program)
     await program.parseAsync(argv)
     return 0
   } catch (err) {

@@ -4,13 +4,13 @@ import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
 import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
-import { DaemonMetrics } from '../service/metrics.ts'
-import { MetricsServer } from '../service/metrics-server.ts'
 import { registerReflection } from '../service/reflection.ts'
 import { TransportServiceHandlers } from '../service/transport-service.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { Health } from '../../gen/ts/grpc/health/v1/health_pb.ts'
 import type { ApiTlsOptions } from '../service/api-server.ts'
+import type { DaemonMetrics } from '../service/metrics.ts'
+import type { MetricsServer } from '../service/metrics-server.ts'
 import type { NetworkModuleInit } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { MemberSpec } from '../core/membership.ts'
@@ -135,14 +135,19 @@ export class Daemon {
       const stopping = new AbortController()
       const health = new HealthService()
       const handlers = new TransportServiceHandlers(net, { stopping: stopping.signal })
-      const metrics = config.metrics === undefined ? undefined : new DaemonMetrics({ stats: () => net.stats(), service: handlers.counters })
-      if (config.metrics !== undefined && metrics !== undefined) {
+      let metrics: DaemonMetrics | undefined
+      if (config.metrics !== undefined) {
+        // loaded only when asked for: prom-client (and the OpenTelemetry API it
+        // pulls in) would otherwise sit in every daemon's memory
+        const [{ DaemonMetrics }, { MetricsServer }] = await Promise.all([import('../service/metrics.ts'), import('../service/metrics-server.ts')])
+        const daemonMetrics = new DaemonMetrics({ stats: () => net.stats(), service: handlers.counters })
+        metrics = daemonMetrics
         const { host, port } = config.metrics
         metricsServer = await MetricsServer.listen({
           host,
           port,
-          scrape: async () => await metrics.scrape(),
-          contentType: metrics.contentType,
+          scrape: async () => await daemonMetrics.scrape(),
+          contentType: daemonMetrics.contentType,
           logger: log.child({ component: 'metrics' })
         }).catch((err: unknown) => {
           throw new DaemonConfigError(`cannot serve metrics on ${host}:${port}: ${(err as Error).message}`)
