@@ -14,8 +14,9 @@
  * queue at high rates: the sender's worker takes `mode: 'unary'` to compare.
  * No baseline.
  */
+import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connectAll } from '../lib/daemons.ts'
+import { connectAll, cpuSeconds } from '../lib/daemons.ts'
 import { ProcessGroup } from '../lib/api-workers.ts'
 import { median, round } from '../lib/stats.ts'
 import type { Worker } from '../lib/api-workers.ts'
@@ -59,14 +60,29 @@ async function drained (receiver: Worker, total: number): Promise<void> {
   }
 }
 
-/** Paced messages for `seconds`; latency figures of what arrived, and the rate achieved. */
-async function pacedRound (a: DaemonProcess, sender: Worker, receiver: Worker, rate: number, seconds: number): Promise<Latency & Paced & { achieved: number }> {
+/** CPU seconds used so far by each of `pids`, summed. */
+async function cpuOf (pids: number[]): Promise<number> {
+  return (await Promise.all(pids.map(cpuSeconds))).reduce((sum, c) => sum + c, 0)
+}
+
+/**
+ * Paced messages for `seconds`; latency figures of what arrived, the rate
+ * achieved, and how busy the machine's cores were with the four processes
+ * meanwhile (`busy`, 1 = every core all the time).
+ */
+async function pacedRound (a: DaemonProcess, sender: Worker, receiver: Worker, pids: number[], rate: number, seconds: number): Promise<Latency & Paced & { achieved: number, busy: number }> {
   const before = await receiver.call<Counts>('counts')
   await receiver.call('latency', { reset: true })
+  // paced sends need no credit: no delivered reports through the runner meanwhile
+  await receiver.call('credit', { on: false })
+  const cpu0 = await cpuOf(pids)
+  const t0 = performance.now()
   const s = await sender.call<Paced>('paced', { api: a.api, destinations: ['b'], payloadBytes: PAYLOAD_BYTES, rate, seconds, mode: 'stream', tickMs: PACE_TICK_MS })
+  const busy = (await cpuOf(pids) - cpu0) / ((performance.now() - t0) / 1000) / availableParallelism()
   await drained(receiver, before.total + s.sent - s.dropped)
+  await receiver.call('credit', { on: true })
   const lat = await receiver.call<Latency>('latency', { reset: true })
-  return { ...lat, ...s, achieved: s.sent / seconds }
+  return { ...lat, ...s, achieved: s.sent / seconds, busy }
 }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
@@ -90,12 +106,13 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const half = Math.round(max / 2)
     ctx.progress(`sustained max ${Math.round(max)} msg/s over ${maxSeconds} s; pacing at ${LOW_RATE} and ${half} msg/s`)
     const rates = [LOW_RATE, half]
-    const out = new Map<number, Array<Latency & Paced & { achieved: number }>>(rates.map(r => [r, []]))
+    const out = new Map<number, Array<Latency & Paced & { achieved: number, busy: number }>>(rates.map(r => [r, []]))
+    const pids = [a, b, sender, receiver].map(p => p.child.pid as number)
     for (let r = 0; r < rounds; r++) {
       for (const rate of rates) {
-        const res = await pacedRound(a, sender, receiver, rate, seconds)
+        const res = await pacedRound(a, sender, receiver, pids, rate, seconds)
         out.get(rate)?.push(res)
-        ctx.progress(`round ${r + 1}/${rounds} at ${rate} msg/s: p50 ${res.p50.toFixed(3)} ms, p99 ${res.p99.toFixed(3)} ms, max ${res.max.toFixed(1)} ms (${res.n} messages in ${res.requests} Sends, ${res.lateTicks} late ticks)`)
+        ctx.progress(`round ${r + 1}/${rounds} at ${rate} msg/s: p50 ${res.p50.toFixed(3)} ms, p99 ${res.p99.toFixed(3)} ms, max ${res.max.toFixed(1)} ms (${res.n} messages in ${res.requests} Sends, ${res.lateTicks} late ticks); cores ${(100 * res.busy).toFixed(0)}% busy with the 4 processes`)
       }
     }
     await receiver.call('stopReceive')
@@ -109,7 +126,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
         p50Ms: round(median(rs.map(x => x.p50))),
         p99Ms: round(median(rs.map(x => x.p99))),
         seconds,
-        note: `${rate === LOW_RATE ? `${LOW_RATE} msg/s` : `half of sustained max ${Math.round(max)} msg/s`}; one-way Send issued (SendStream request) -> Receive delivered, sender and receiver in separate processes, ${PACE_TICK_MS} ms pacing tick; median of ${rounds} rounds of ${rs.map(x => x.n).join('/')} msgs in ${rs.map(x => x.requests).join('/')} Sends; p99 ${rs.map(x => x.p99.toFixed(2)).join('/')} ms; max ${round(Math.max(...rs.map(x => x.max)), 1)} ms`
+        note: `${rate === LOW_RATE ? `${LOW_RATE} msg/s` : `half of sustained max ${Math.round(max)} msg/s`}; one-way Send issued (SendStream request) -> Receive delivered, sender and receiver in separate processes, ${PACE_TICK_MS} ms pacing tick; median of ${rounds} rounds of ${rs.map(x => x.n).join('/')} msgs in ${rs.map(x => x.requests).join('/')} Sends; p99 ${rs.map(x => x.p99.toFixed(2)).join('/')} ms; max ${round(Math.max(...rs.map(x => x.max)), 1)} ms; cores ${rs.map(x => (100 * x.busy).toFixed(0)).join('/')}% busy with the 4 processes`
       }
     })
   })

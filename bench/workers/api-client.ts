@@ -63,6 +63,30 @@ interface Receiving {
 }
 
 let receiving: Receiving | undefined
+/** The delivered count last posted. */
+let reported = 0
+
+/** Post the delivered count when it changed: the credit of a windowed sender. */
+function reportDelivered (): void {
+  const r = receiving
+  if (r === undefined || r.total === reported) return
+  reported = r.total
+  post({ t: 'delivered', total: r.total })
+  onLocalCredit?.()
+}
+
+/**
+ * Turn the delivered reports (a timer every 2 ms, and a message through the
+ * runner to the sender) off while nothing needs credit, e.g. while latency is
+ * measured at a paced rate, so that they do not take the cores from what is
+ * measured; on again for windowed sends.
+ */
+function credit (args: { on: boolean }): void {
+  const r = receiving
+  if (r === undefined) throw new Error('not receiving')
+  clearInterval(r.timer)
+  if (args.on) r.timer = setInterval(reportDelivered, PROGRESS_INTERVAL_MS)
+}
 
 function startReceive (args: { apis: string[], maxBatch?: number, latency?: boolean, slowMs?: number }): void {
   if (receiving !== undefined) throw new Error('already receiving')
@@ -74,15 +98,9 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
     latencies: args.latency === true ? [] : undefined,
     slow: [],
     done: Promise.resolve(),
-    timer: setInterval(() => {
-      if (r.total !== reported) {
-        reported = r.total
-        post({ t: 'delivered', total: r.total })
-        onLocalCredit?.()
-      }
-    }, PROGRESS_INTERVAL_MS)
+    timer: setInterval(reportDelivered, PROGRESS_INTERVAL_MS)
   }
-  let reported = 0
+  reported = 0
   const slowMs = args.slowMs ?? Infinity
   r.done = Promise.all(args.apis.map(async (api, i) => {
     try {
@@ -356,6 +374,7 @@ async function unary (args: { address: string, kind: 'mirnet' | 'echo', destinat
 
 const ops: Record<string, (args: never) => unknown> = {
   receive: startReceive,
+  credit,
   stopReceive,
   counts,
   latency,
