@@ -2,13 +2,11 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { createMirnetClient } from '../../src/client/client.ts'
+import { BIN, firstLine, stop } from '../../test/helpers/processes.ts'
+import type { Ready } from '../../test/helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { MirnetClient } from '../../src/client/client.ts'
-
-const BIN = fileURLToPath(new URL('../../bin/mirnet.ts', import.meta.url))
 
 export interface DaemonProcess {
   nodeId: string
@@ -42,22 +40,9 @@ export async function startDaemon (nodeId: string, options: StartOptions = {}): 
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
-  const lines = createInterface({ input: child.stdout })
-  const ready = await new Promise<{ nodeId: string, peerId: string, listen: string[], api: string }>((resolve, reject) => {
-    const onExit = (code: number | null): void => { reject(new Error(`daemon ${nodeId} exited with ${code} before it was ready`)) }
-    child.once('exit', onExit)
-    lines.once('line', line => {
-      child.off('exit', onExit)
-      lines.close()
-      child.stdout.resume()
-      resolve(JSON.parse(line))
-    })
+  const ready = await firstLine<Ready>(child).catch((err: Error) => {
+    throw new Error(`daemon ${nodeId} was not ready: ${err.message}`)
   })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => { resolve(code) }))
-  const signal = async (sig: NodeJS.Signals): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(sig)
-    return await exited
-  }
   return {
     nodeId,
     peerId: ready.peerId,
@@ -67,11 +52,11 @@ export async function startDaemon (nodeId: string, options: StartOptions = {}): 
     client: createMirnetClient(ready.api),
     dir,
     stop: async () => {
-      const code = await signal('SIGTERM')
+      const code = await stop(child, 'SIGTERM')
       await rm(dir, { recursive: true, force: true })
       return code
     },
-    kill: async () => { await signal('SIGKILL') }
+    kill: async () => { await stop(child, 'SIGKILL') }
   }
 }
 
