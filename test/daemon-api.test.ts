@@ -1,9 +1,11 @@
+import { connect as connectHttp2 } from 'node:http2'
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { create, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError, createClient } from '@connectrpc/connect'
 import { createConnectTransport } from '@connectrpc/connect-node'
 import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
-import { ConnectionState, TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
+import { ConnectionState, SendRequestSchema, TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
@@ -268,6 +270,55 @@ describe('TransportService', () => {
     await ca.getInfo({})
     await a.stop()
     await expect(ended).resolves.toBe('ended')
+  })
+
+  describe('unary Send over binary gRPC (the server\'s fast path)', () => {
+    /** One raw gRPC call of Send; `body` is written (and the request ended) after `delayMs`, if given. */
+    async function rawSend (api: string, headers: Record<string, string>, body?: { bytes: Uint8Array, delayMs: number }): Promise<{ status?: string, message?: string }> {
+      const session = connectHttp2(`http://${api}`)
+      try {
+        const req = session.request({ ':method': 'POST', ':path': '/mirnet.v1.TransportService/Send', 'content-type': 'application/grpc', te: 'trailers', ...headers })
+        req.resume()
+        const trailers = new Promise<{ status?: string, message?: string }>((resolve, reject) => {
+          req.on('trailers', t => { resolve({ status: t['grpc-status'] as string, message: t['grpc-message'] as string }) })
+          req.on('error', reject)
+        })
+        let timer: ReturnType<typeof setTimeout> | undefined
+        if (body !== undefined) timer = setTimeout(() => { req.end(body.bytes) }, body.delayMs)
+        const result = await trailers
+        clearTimeout(timer)
+        req.close()
+        return result
+      } finally {
+        session.close()
+      }
+    }
+
+    function envelope (message: Uint8Array): Uint8Array {
+      const out = new Uint8Array(5 + message.byteLength)
+      new DataView(out.buffer).setUint32(1, message.byteLength)
+      out.set(message, 5)
+      return out
+    }
+
+    it('honours grpc-timeout: a request still unread at its deadline ends with DEADLINE_EXCEEDED', async () => {
+      const { a, ca, nodes } = await pair()
+      await ca.connect({ nodes })
+      const bytes = envelope(toBinary(SendRequestSchema, create(SendRequestSchema, { messages: [{ destinations: ['a'], payload: text('late') }] })))
+      // the body comes only after the deadline: never queued
+      expect(await rawSend(a.info.api, { 'grpc-timeout': '100m' }, { bytes, delayMs: 60_000 })).toMatchObject({ status: String(Code.DeadlineExceeded) })
+      // within its deadline the same call is served
+      expect(await rawSend(a.info.api, { 'grpc-timeout': '10S' }, { bytes, delayMs: 0 })).toMatchObject({ status: '0' })
+      const status = await ca.getStatus({})
+      expect(status.peers.find(p => p.nodeId === 'a')?.sentMessages).toBe(1n)
+    })
+
+    it('refuses a malformed grpc-timeout with INVALID_ARGUMENT', async () => {
+      const { a } = await pair()
+      const result = await rawSend(a.info.api, { 'grpc-timeout': 'soon' })
+      expect(result.status).toBe(String(Code.InvalidArgument))
+      expect(decodeURIComponent(result.message ?? '')).toMatch(/invalid grpc timeout value: soon/)
+    })
   })
 
   describe('over the Connect protocol (not gRPC)', () => {

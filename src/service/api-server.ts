@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
 import { connectNodeAdapter } from '@connectrpc/connect-node'
+import { parseTimeout } from '@connectrpc/connect/protocol-grpc'
 import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import { toConnectError } from './errors.ts'
@@ -248,9 +249,11 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
   const chunks: Buffer[] = []
   let size = 0
   let answered = false
+  let deadline: ReturnType<typeof setTimeout> | undefined
   const fail = (err: ConnectError): void => {
     if (answered) return
     answered = true
+    clearTimeout(deadline)
     route.record?.(err.code, start)
     res.writeHead(200, { 'content-type': 'application/grpc+proto' })
     res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.rawMessage) })
@@ -266,6 +269,20 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
       return
     }
   }
+  // the handler is synchronous: the deadline can only pass while the request is read
+  const header = req.headers['grpc-timeout']
+  const timeout = parseTimeout(typeof header === 'string' ? header : null, Number.MAX_SAFE_INTEGER)
+  if (timeout.error !== undefined) {
+    fail(timeout.error)
+    req.resume()
+    return
+  }
+  if (timeout.timeoutMs !== undefined) {
+    deadline = setTimeout(() => {
+      fail(new ConnectError('the operation timed out', Code.DeadlineExceeded))
+      req.resume()
+    }, timeout.timeoutMs)
+  }
   req.on('data', (chunk: Buffer) => {
     if (answered) return
     size += chunk.byteLength
@@ -277,6 +294,7 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
   })
   req.on('error', err => {
     log.debug({ err: err.message }, 'gRPC request stream failed')
+    clearTimeout(deadline)
     if (!answered) {
       answered = true
       route.record?.(Code.Canceled, start)
@@ -284,6 +302,7 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
   })
   req.on('end', () => {
     if (answered) return
+    clearTimeout(deadline)
     let output: Uint8Array
     try {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
