@@ -9,6 +9,7 @@ import { InvalidAddressError, MissingPeerIdError } from '../../core/errors.ts'
 import { Libp2pChannel } from './libp2p-channel.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { noiseCrypto } from './noise-crypto.ts'
+import { withQuietFrameDecoder } from './noise-frame-length.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
@@ -84,7 +85,7 @@ export class Libp2pTransport implements Transport {
       ...(init.logger === undefined ? {} : { logger: libp2pLogger(init.logger) }),
       addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
-      connectionEncrypters: [noise({ crypto: noiseCrypto })],
+      connectionEncrypters: [withQuietFrameDecoder(noise({ crypto: noiseCrypto }))],
       streamMuxers: [yamux({
         streamOptions: { maxStreamWindowSize: maxStreamWindowBytes, maxReadBufferLength: 2 * maxStreamWindowBytes }
       })],
