@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { describeNetworkBehaviour } from './network-behaviour.suite.ts'
-import { Libp2pHarness, membershipOf } from './helpers/harness.ts'
+import { Libp2pHarness, connectAll } from './helpers/harness.ts'
 import { peer } from './helpers/wait.ts'
 import type { Libp2pTransport } from '../src/transports/libp2p/libp2p-transport.ts'
 
@@ -15,10 +15,7 @@ describe('NetworkModule over libp2p: connections', () => {
   it('two members that connect to each other at once share one connection', async () => {
     const a = await harness.createNode('a')
     const b = await harness.createNode('b')
-    const membership = membershipOf(a, b)
-    a.module.connect(membership)
-    b.module.connect(membership)
-    await Promise.all([a, b].map(async n => { await n.module.waitFor(2, { signal: AbortSignal.timeout(10_000) }) }))
+    await connectAll(a, b)
     const nodeA = (a.transport as Libp2pTransport).node
     const nodeB = (b.transport as Libp2pTransport).node
     expect(nodeA.getConnections().length).toBe(1)

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { encodeHeader } from '../src/core/frame-codec.ts'
 import { encodeHelloFrame, newIncarnation } from '../src/core/link-protocol.ts'
 import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
-import { membershipOf } from './helpers/harness.ts'
+import { connectAll, membershipOf } from './helpers/harness.ts'
 import type { Harness, TestNode } from './helpers/harness.ts'
 import type { Channel } from '../src/core/transport.ts'
 
@@ -35,12 +35,6 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
 
   const fast = { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }
 
-  async function connected (...nodes: TestNode[]): Promise<void> {
-    const membership = membershipOf(...nodes)
-    for (const n of nodes) n.module.connect(membership)
-    await Promise.all(nodes.map(async n => { await n.module.waitFor(nodes.length, { signal: AbortSignal.timeout(10_000) }) }))
-  }
-
   describe('self-delivery', () => {
     it('delivers messages to the own node without the network, in order', async () => {
       const a = await harness.createNode('a')
@@ -72,7 +66,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('three nodes exchange 10,000 messages each way with none lost and FIFO per sender', async () => {
       const perPair = 10_000
       const nodes = await Promise.all(['a', 'b', 'c'].map(async id => await harness.createNode(id, { queueCapacity: perPair })))
-      await connected(...nodes)
+      await connectAll(...nodes)
       const ids = nodes.map(n => n.nodeId)
       for (const n of nodes) {
         for (let i = 0; i < perPair; i++) {
@@ -99,7 +93,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('delivers what was queued while the peer was down, in order, after it restarts', async () => {
       const a = await harness.createNode('a', fast)
       const b = await harness.createNode('b')
-      await connected(a, b)
+      await connectAll(a, b)
       await b.module.close()
       await peerState(a.module, 'b', ['connecting', 'backoff'])
       for (let i = 0; i < 200; i++) expect(a.module.sendTo('b', numbered('a', i))).toBe('queued')
@@ -142,7 +136,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       const a = await harness.createNode('a', fast)
       const b = await harness.createNode('b')
       const c = await harness.createNode('c')
-      await connected(a, b)
+      await connectAll(a, b)
       // node "b" moves: from now on it is the node at c's address and identity
       a.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: c.address }])
       c.module.connect([{ id: 'a', address: a.address }, { id: 'c', address: c.address }])
@@ -163,7 +157,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
         inboundAtDial.push(peer(high.module, low.nodeId)?.inboundOpen === true)
         return await dial(address, options)
       }
-      await connected(high, low)
+      await connectAll(high, low)
       expect(inboundAtDial).toEqual([true])
       low.module.sendTo(high.nodeId, numbered(low.nodeId, 1))
       high.module.sendTo(low.nodeId, numbered(high.nodeId, 1))
@@ -194,7 +188,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('applies the same membership twice as no change', async () => {
       const a = await harness.createNode('a')
       const b = await harness.createNode('b')
-      await connected(a, b)
+      await connectAll(a, b)
       const change = a.module.connect(membershipOf(a, b))
       expect(change).toEqual({ added: [], removed: [], changed: [] })
       expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: 0 })
@@ -278,7 +272,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('closes both directions of a removed member', async () => {
       const a = await harness.createNode('a', fast)
       const b = await harness.createNode('b', fast)
-      await connected(a, b)
+      await connectAll(a, b)
       expect(peer(a.module, 'b')?.inboundOpen).toBe(true)
       const sawBLeaveOpen = peerState(b.module, 'a', ['connecting', 'backoff'])
 
@@ -361,7 +355,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       const a = await harness.createNode('a', { maxFrameBytes: 1024, queueMaxBytes: 1024 })
       const b = await harness.createNode('b')
       const raw = await rawChannel(harness, a)
-      await connected(a, b)
+      await connectAll(a, b)
       a.module.connect([...membershipOf(a, b), { id: 'r', address: harness.withIdentity(b.address, raw.identity) }])
       // claims 2^40 bytes: must be refused from the header alone
       raw.channel.send(encodeHeader(2 ** 40))
@@ -375,7 +369,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('closes only the stream that sends garbage, from a member or not', async () => {
       const a = await harness.createNode('a', { maxFrameBytes: 1024, queueMaxBytes: 1024 })
       const b = await harness.createNode('b')
-      await connected(a, b)
+      await connectAll(a, b)
       const stranger = await rawChannel(harness, a)
       stranger.channel.send(new Uint8Array(64).fill(0xff))
       expect(await stranger.closed).toBeInstanceOf(Error)
@@ -392,7 +386,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('closes a stream whose first frame is not a hello', async () => {
       const a = await harness.createNode('a')
       const b = await harness.createNode('b')
-      await connected(a, b)
+      await connectAll(a, b)
       const raw = await rawChannel(harness, a, false)
       a.module.connect([...membershipOf(a, b), { id: 'r', address: harness.withIdentity(b.address, raw.identity) }])
       raw.channel.send(Uint8Array.of(2, 0x68, 0x69))
@@ -404,7 +398,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('accounts for every message across a broken connection: sent = acknowledged + lost, and the lost are exactly the missing ones', async () => {
       const a = await harness.createNode('a', { ...fast, queueCapacity: 50_000 })
       const b = await harness.createNode('b', { inboxCapacity: 100 })
-      await connected(a, b)
+      await connectAll(a, b)
       const total = 5_000
       for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
       await eventually('b\'s inbox to fill', () => b.module.inbox.full)
@@ -434,7 +428,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('pushes back to the sender: a receiver that stops reading fills the sender\'s queue, not the stream', async () => {
       const a = await harness.createNode('a', { queueCapacity: 1000 })
       const b = await harness.createNode('b', { inboxCapacity: 100 })
-      await connected(a, b)
+      await connectAll(a, b)
       const total = 200_000
       const payload = new Uint8Array(256)
       for (let i = 0; i < total; i += 1000) {
@@ -454,7 +448,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     it('stops reading when the inbox is full and loses nothing once the consumer catches up', async () => {
       const a = await harness.createNode('a', { queueCapacity: 20_000 })
       const b = await harness.createNode('b', { inboxCapacity: 100, inboxMaxBytes: 1024 * 1024 })
-      await connected(a, b)
+      await connectAll(a, b)
       const total = 20_000
       for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
       await eventually('b\'s inbox to fill', () => b.module.inbox.full)

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { noiseFrameLength } from '../src/transports/libp2p/noise-frame-length.ts'
-import { Libp2pHarness, membershipOf } from './helpers/harness.ts'
+import { Libp2pHarness, connectAll } from './helpers/harness.ts'
 import { numbered, receive } from './helpers/wait.ts'
 
 /** Frames of Noise's shape: a 2-byte big-endian length, then the bytes. */
@@ -42,10 +42,7 @@ describe('Noise connections of the libp2p transport', () => {
   it('read frames without throwing an exception per read', async () => {
     const a = await harness.createNode('a')
     const b = await harness.createNode('b')
-    const membership = membershipOf(a, b)
-    a.module.connect(membership)
-    b.module.connect(membership)
-    await Promise.all([a, b].map(async n => { await n.module.waitFor(2, { signal: AbortSignal.timeout(10_000) }) }))
+    await connectAll(a, b)
     let thrown = 0
     globalThis.RangeError = new Proxy(realRangeError, {
       apply: (target, self, args: [string?]) => { thrown++; return Reflect.apply(target, self, args) },

@@ -42,6 +42,13 @@ export function membershipOf (...nodes: TestNode[]): Array<{ id: string, address
   return nodes.map(n => ({ id: n.nodeId, address: n.address }))
 }
 
+/** Give every node the membership of all of them at once, and wait until each sees all connected. */
+export async function connectAll (...nodes: TestNode[]): Promise<void> {
+  const membership = membershipOf(...nodes)
+  for (const n of nodes) n.module.connect(membership)
+  await Promise.all(nodes.map(async n => { await n.module.waitFor(nodes.length, { signal: AbortSignal.timeout(10_000) }) }))
+}
+
 abstract class BaseHarness {
   protected readonly modules = new Set<NetworkModule>()
   protected readonly transports = new Set<Transport>()
