@@ -65,7 +65,6 @@ describe('mirnet serve', () => {
     expect(env).toContain('MALLOC_ARENA_MAX=4')
     expect(env).toContain(`NODE_OPTIONS=${nodeOptions}`)
   }, 60_000)
-
 })
 
 describe('mirnet CLI module loading', () => {

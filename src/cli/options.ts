@@ -3,17 +3,17 @@ import type { Command } from 'commander'
 import type { NetworkModuleInit } from '../core/config.ts'
 import * as C from '../core/constants.ts'
 
-export function positiveInt (value: string): number {
-  const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`)
-  return n
+/** A commander argument parser for integers of at least `min` (`what` names them in the error). */
+function integerAtLeast (min: number, what: string): (value: string) => number {
+  return value => {
+    const n = Number(value)
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a ${what} integer, got "${value}"`)
+    return n
+  }
 }
 
-export function nonNegativeInt (value: string): number {
-  const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`)
-  return n
-}
+export const positiveInt = integerAtLeast(1, 'positive')
+export const nonNegativeInt = integerAtLeast(0, 'non-negative')
 
 export function port (value: string): number {
   const n = Number(value)

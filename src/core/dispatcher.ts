@@ -84,9 +84,8 @@ export class Dispatcher {
   #discarded = 0
   #reconnects = 0
   #lastError?: string
-  /** The member's own stream has arrived (its connection may carry ours too). */
-  #peerDialed = false
-  #onPeerDialed?: () => void
+  /** Aborted once the member's own stream has arrived (its connection may carry ours too). */
+  readonly #peerArrived = new AbortController()
   readonly #loop: Promise<void>
 
   constructor (components: DispatcherComponents, config: DispatcherConfig) {
@@ -126,10 +125,7 @@ export class Dispatcher {
 
   /** The member's own stream arrived: a first dial waiting for it goes ahead. */
   peerDialed (): void {
-    this.#peerDialed = true
-    const go = this.#onPeerDialed
-    this.#onPeerDialed = undefined
-    go?.()
+    this.#peerArrived.abort()
   }
 
   counters (): SendCounters & { state: LinkState, reconnects: number, lastError?: string } {
@@ -229,11 +225,7 @@ export class Dispatcher {
 
   /** Wait up to `dialYieldMs` for the member's own stream; an address change or close ends the wait. */
   async #yieldToPeer (attempt: AbortSignal): Promise<void> {
-    if (this.#peerDialed || this.#config.dialYieldMs === 0) return
-    const arrived = new AbortController()
-    this.#onPeerDialed = () => { arrived.abort() }
-    await delay(this.#config.dialYieldMs, AbortSignal.any([attempt, arrived.signal]))
-    this.#onPeerDialed = undefined
+    await delay(this.#config.dialYieldMs, AbortSignal.any([attempt, this.#peerArrived.signal]))
   }
 
   /** Back off before the next dial; skipped when the attempt was aborted (address change, close). */
