@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mirnet/v1/transport.proto\x12\tmirnet.v1\"\x10\n\x0eGetInfoRequest\"h\n\x0fGetInfoResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\x12\x18\n\x10listen_addresses\x18\x03 \x03(\t\x12\x19\n\x11max_payload_bytes\x18\x04 \x01(\x04\"#\n\x04Node\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"0\n\x0e\x43onnectRequest\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.mirnet.v1.Node\"B\n\x0f\x43onnectResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x03(\t\x12\x0f\n\x07removed\x18\x02 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x03 \x03(\t\"8\n\x0fOutboundMessage\x12\x14\n\x0c\x64\x65stinations\x18\x01 \x03(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\";\n\x0bSendRequest\x12,\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.mirnet.v1.OutboundMessage\"6\n\x0cSendResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x04\x12\x16\n\x0e\x64ropped_oldest\x18\x02 \x01(\x04\"A\n\x11SendStreamRequest\x12,\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.mirnet.v1.OutboundMessage\"N\n\x12SendStreamResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x04\x12\x16\n\x0e\x64ropped_oldest\x18\x02 \x01(\x04\x12\x10\n\x08requests\x18\x03 \x01(\x04\",\n\x0eReceiveRequest\x12\x1a\n\x12max_batch_messages\x18\x01 \x01(\r\"/\n\x0eInboundMessage\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\">\n\x0fReceiveResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.mirnet.v1.InboundMessage\"0\n\x17\x41waitConnectionsRequest\x12\x15\n\rmin_connected\x18\x01 \x01(\x05\"-\n\x18\x41waitConnectionsResponse\x12\x11\n\tconnected\x18\x01 \x01(\r\"\x12\n\x10GetStatusRequest\"\xe0\x03\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07peer_id\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.mirnet.v1.ConnectionState\x12\x14\n\x0cinbound_open\x18\x05 \x01(\x08\x12\x17\n\x0fqueued_messages\x18\x06 \x01(\x04\x12\x14\n\x0cqueued_bytes\x18\x07 \x01(\x04\x12\x15\n\rsent_messages\x18\x08 \x01(\x04\x12\x12\n\nsent_bytes\x18\t \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\n \x01(\x04\x12\x15\n\rdropped_bytes\x18\x0b \x01(\x04\x12\x1f\n\x17lost_in_flight_messages\x18\x0c \x01(\x04\x12\x1a\n\x12\x64iscarded_messages\x18\r \x01(\x04\x12\x19\n\x11received_messages\x18\x0e \x01(\x04\x12\x16\n\x0ereceived_bytes\x18\x0f \x01(\x04\x12\x12\n\nreconnects\x18\x10 \x01(\x04\x12\x12\n\nlast_error\x18\x11 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_messages\x18\x12 \x01(\x04\x12\x1c\n\x14unconfirmed_messages\x18\x13 \x01(\x04\"\x80\x01\n\rTentativePeer\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x15\n\rheld_messages\x18\x02 \x01(\x04\x12\x12\n\nheld_bytes\x18\x03 \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\x04 \x01(\x04\x12\x19\n\x11received_messages\x18\x05 \x01(\x04\"\xeb\x02\n\x0cStatusTotals\x12\x15\n\rsent_messages\x18\x01 \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\x02 \x01(\x04\x12\x1f\n\x17lost_in_flight_messages\x18\x03 \x01(\x04\x12\x1a\n\x12\x64iscarded_messages\x18\x04 \x01(\x04\x12\x19\n\x11received_messages\x18\x05 \x01(\x04\x12\x1a\n\x12\x64\x65livered_messages\x18\x06 \x01(\x04\x12\x16\n\x0einbox_messages\x18\x07 \x01(\x04\x12\x11\n\tconnected\x18\x08 \x01(\r\x12\x19\n\x11tentative_evicted\x18\t \x01(\x04\x12\x1a\n\x12\x61\x62\x61ndoned_messages\x18\n \x01(\x04\x12\x17\n\x0freceive_streams\x18\x0b \x01(\r\x12\x1d\n\x15\x61\x63knowledged_messages\x18\x0c \x01(\x04\x12\x1c\n\x14unconfirmed_messages\x18\r \x01(\x04\"\xb1\x01\n\x11GetStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\x12$\n\x05peers\x18\x03 \x03(\x0b\x32\x15.mirnet.v1.PeerStatus\x12+\n\ttentative\x18\x04 \x03(\x0b\x32\x18.mirnet.v1.TentativePeer\x12\'\n\x06totals\x18\x05 \x01(\x0b\x32\x17.mirnet.v1.StatusTotals*\xc6\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTION_STATE_CONNECTING\x10\x01\x12\x19\n\x15\x43ONNECTION_STATE_OPEN\x10\x02\x12\x1c\n\x18\x43ONNECTION_STATE_BACKOFF\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_CLOSED\x10\x04\x12\x1a\n\x16\x43ONNECTION_STATE_LOCAL\x10\x05\x32\x85\x04\n\x10TransportService\x12@\n\x07GetInfo\x12\x19.mirnet.v1.GetInfoRequest\x1a\x1a.mirnet.v1.GetInfoResponse\x12@\n\x07\x43onnect\x12\x19.mirnet.v1.ConnectRequest\x1a\x1a.mirnet.v1.ConnectResponse\x12\x37\n\x04Send\x12\x16.mirnet.v1.SendRequest\x1a\x17.mirnet.v1.SendResponse\x12K\n\nSendStream\x12\x1c.mirnet.v1.SendStreamRequest\x1a\x1d.mirnet.v1.SendStreamResponse(\x01\x12\x42\n\x07Receive\x12\x19.mirnet.v1.ReceiveRequest\x1a\x1a.mirnet.v1.ReceiveResponse0\x01\x12[\n\x10\x41waitConnections\x12\".mirnet.v1.AwaitConnectionsRequest\x1a#.mirnet.v1.AwaitConnectionsResponse\x12\x46\n\tGetStatus\x12\x1b.mirnet.v1.GetStatusRequest\x1a\x1c.mirnet.v1.GetStatusResponseB4Z2github.com/mirnet/mirnet/gen/go/mirnet/v1;mirnetv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mirnet/v1/transport.proto\x12\tmirnet.v1\"\x10\n\x0eGetInfoRequest\"\xa2\x01\n\x0fGetInfoResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\x12\x18\n\x10listen_addresses\x18\x03 \x03(\t\x12\x19\n\x11max_payload_bytes\x18\x04 \x01(\x04\x12\"\n\x05lanes\x18\x05 \x03(\x0b\x32\x13.mirnet.v1.LaneInfo\x12\x14\n\x0c\x64\x65\x66\x61ult_lane\x18\x06 \x01(\t\"\xa4\x01\n\x08LaneInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\r\x12\x0e\n\x06strict\x18\x03 \x01(\x08\x12\x0e\n\x06weight\x18\x04 \x01(\r\x12\x16\n\x0equeue_messages\x18\x05 \x01(\x04\x12\x13\n\x0bqueue_bytes\x18\x06 \x01(\x04\x12\x17\n\x0fwindow_messages\x18\x07 \x01(\x04\x12\x14\n\x0cwindow_bytes\x18\x08 \x01(\x04\"#\n\x04Node\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"0\n\x0e\x43onnectRequest\x12\x1e\n\x05nodes\x18\x01 \x03(\x0b\x32\x0f.mirnet.v1.Node\"B\n\x0f\x43onnectResponse\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x03(\t\x12\x0f\n\x07removed\x18\x02 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x03 \x03(\t\"F\n\x0fOutboundMessage\x12\x14\n\x0c\x64\x65stinations\x18\x01 \x03(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0c\n\x04lane\x18\x03 \x01(\t\";\n\x0bSendRequest\x12,\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.mirnet.v1.OutboundMessage\"6\n\x0cSendResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x04\x12\x16\n\x0e\x64ropped_oldest\x18\x02 \x01(\x04\"A\n\x11SendStreamRequest\x12,\n\x08messages\x18\x01 \x03(\x0b\x32\x1a.mirnet.v1.OutboundMessage\"N\n\x12SendStreamResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x04\x12\x16\n\x0e\x64ropped_oldest\x18\x02 \x01(\x04\x12\x10\n\x08requests\x18\x03 \x01(\x04\";\n\x0eReceiveRequest\x12\x1a\n\x12max_batch_messages\x18\x01 \x01(\r\x12\r\n\x05lanes\x18\x02 \x03(\t\"=\n\x0eInboundMessage\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0c\n\x04lane\x18\x03 \x01(\t\">\n\x0fReceiveResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.mirnet.v1.InboundMessage\"0\n\x17\x41waitConnectionsRequest\x12\x15\n\rmin_connected\x18\x01 \x01(\x05\"-\n\x18\x41waitConnectionsResponse\x12\x11\n\tconnected\x18\x01 \x01(\r\"\x12\n\x10GetStatusRequest\"\x9f\x04\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07peer_id\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.mirnet.v1.ConnectionState\x12\x14\n\x0cinbound_open\x18\x05 \x01(\x08\x12\x17\n\x0fqueued_messages\x18\x06 \x01(\x04\x12\x14\n\x0cqueued_bytes\x18\x07 \x01(\x04\x12\x15\n\rsent_messages\x18\x08 \x01(\x04\x12\x12\n\nsent_bytes\x18\t \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\n \x01(\x04\x12\x15\n\rdropped_bytes\x18\x0b \x01(\x04\x12\x1f\n\x17lost_in_flight_messages\x18\x0c \x01(\x04\x12\x1a\n\x12\x64iscarded_messages\x18\r \x01(\x04\x12\x19\n\x11received_messages\x18\x0e \x01(\x04\x12\x16\n\x0ereceived_bytes\x18\x0f \x01(\x04\x12\x12\n\nreconnects\x18\x10 \x01(\x04\x12\x12\n\nlast_error\x18\x11 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_messages\x18\x12 \x01(\x04\x12\x1c\n\x14unconfirmed_messages\x18\x13 \x01(\x04\x12\x17\n\x0fresent_messages\x18\x14 \x01(\x04\x12$\n\x05lanes\x18\x15 \x03(\x0b\x32\x15.mirnet.v1.LaneStatus\"\x87\x03\n\nLaneStatus\x12\x0c\n\x04lane\x18\x01 \x01(\t\x12\x17\n\x0fqueued_messages\x18\x02 \x01(\x04\x12\x14\n\x0cqueued_bytes\x18\x03 \x01(\x04\x12\x15\n\rsent_messages\x18\x04 \x01(\x04\x12\x12\n\nsent_bytes\x18\x05 \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\x06 \x01(\x04\x12\x15\n\rdropped_bytes\x18\x07 \x01(\x04\x12\x1d\n\x15\x61\x63knowledged_messages\x18\x08 \x01(\x04\x12\x1c\n\x14unconfirmed_messages\x18\t \x01(\x04\x12\x1f\n\x17lost_in_flight_messages\x18\n \x01(\x04\x12\x17\n\x0fresent_messages\x18\x0b \x01(\x04\x12\x19\n\x11received_messages\x18\x0c \x01(\x04\x12\x16\n\x0ereceived_bytes\x18\r \x01(\x04\x12\x1a\n\x12\x64uplicate_messages\x18\x0e \x01(\x04\x12\x1a\n\x12\x64iscarded_messages\x18\x0f \x01(\x04\"\x80\x01\n\rTentativePeer\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x15\n\rheld_messages\x18\x02 \x01(\x04\x12\x12\n\nheld_bytes\x18\x03 \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\x04 \x01(\x04\x12\x19\n\x11received_messages\x18\x05 \x01(\x04\"\x84\x03\n\x0cStatusTotals\x12\x15\n\rsent_messages\x18\x01 \x01(\x04\x12\x18\n\x10\x64ropped_messages\x18\x02 \x01(\x04\x12\x1f\n\x17lost_in_flight_messages\x18\x03 \x01(\x04\x12\x1a\n\x12\x64iscarded_messages\x18\x04 \x01(\x04\x12\x19\n\x11received_messages\x18\x05 \x01(\x04\x12\x1a\n\x12\x64\x65livered_messages\x18\x06 \x01(\x04\x12\x16\n\x0einbox_messages\x18\x07 \x01(\x04\x12\x11\n\tconnected\x18\x08 \x01(\r\x12\x19\n\x11tentative_evicted\x18\t \x01(\x04\x12\x1a\n\x12\x61\x62\x61ndoned_messages\x18\n \x01(\x04\x12\x17\n\x0freceive_streams\x18\x0b \x01(\r\x12\x1d\n\x15\x61\x63knowledged_messages\x18\x0c \x01(\x04\x12\x1c\n\x14unconfirmed_messages\x18\r \x01(\x04\x12\x17\n\x0fresent_messages\x18\x0e \x01(\x04\"\xb1\x01\n\x11GetStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\x12$\n\x05peers\x18\x03 \x03(\x0b\x32\x15.mirnet.v1.PeerStatus\x12+\n\ttentative\x18\x04 \x03(\x0b\x32\x18.mirnet.v1.TentativePeer\x12\'\n\x06totals\x18\x05 \x01(\x0b\x32\x17.mirnet.v1.StatusTotals*\xc6\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTION_STATE_CONNECTING\x10\x01\x12\x19\n\x15\x43ONNECTION_STATE_OPEN\x10\x02\x12\x1c\n\x18\x43ONNECTION_STATE_BACKOFF\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_CLOSED\x10\x04\x12\x1a\n\x16\x43ONNECTION_STATE_LOCAL\x10\x05\x32\x85\x04\n\x10TransportService\x12@\n\x07GetInfo\x12\x19.mirnet.v1.GetInfoRequest\x1a\x1a.mirnet.v1.GetInfoResponse\x12@\n\x07\x43onnect\x12\x19.mirnet.v1.ConnectRequest\x1a\x1a.mirnet.v1.ConnectResponse\x12\x37\n\x04Send\x12\x16.mirnet.v1.SendRequest\x1a\x17.mirnet.v1.SendResponse\x12K\n\nSendStream\x12\x1c.mirnet.v1.SendStreamRequest\x1a\x1d.mirnet.v1.SendStreamResponse(\x01\x12\x42\n\x07Receive\x12\x19.mirnet.v1.ReceiveRequest\x1a\x1a.mirnet.v1.ReceiveResponse0\x01\x12[\n\x10\x41waitConnections\x12\".mirnet.v1.AwaitConnectionsRequest\x1a#.mirnet.v1.AwaitConnectionsResponse\x12\x46\n\tGetStatus\x12\x1b.mirnet.v1.GetStatusRequest\x1a\x1c.mirnet.v1.GetStatusResponseB4Z2github.com/mirnet/mirnet/gen/go/mirnet/v1;mirnetv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mirnet.v1.transport_pb2', globals())
@@ -21,48 +21,52 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z2github.com/mirnet/mirnet/gen/go/mirnet/v1;mirnetv1'
-  _CONNECTIONSTATE._serialized_start=2078
-  _CONNECTIONSTATE._serialized_end=2276
+  _CONNECTIONSTATE._serialized_start=2829
+  _CONNECTIONSTATE._serialized_end=3027
   _GETINFOREQUEST._serialized_start=40
   _GETINFOREQUEST._serialized_end=56
-  _GETINFORESPONSE._serialized_start=58
-  _GETINFORESPONSE._serialized_end=162
-  _NODE._serialized_start=164
-  _NODE._serialized_end=199
-  _CONNECTREQUEST._serialized_start=201
-  _CONNECTREQUEST._serialized_end=249
-  _CONNECTRESPONSE._serialized_start=251
-  _CONNECTRESPONSE._serialized_end=317
-  _OUTBOUNDMESSAGE._serialized_start=319
-  _OUTBOUNDMESSAGE._serialized_end=375
-  _SENDREQUEST._serialized_start=377
-  _SENDREQUEST._serialized_end=436
-  _SENDRESPONSE._serialized_start=438
-  _SENDRESPONSE._serialized_end=492
-  _SENDSTREAMREQUEST._serialized_start=494
-  _SENDSTREAMREQUEST._serialized_end=559
-  _SENDSTREAMRESPONSE._serialized_start=561
-  _SENDSTREAMRESPONSE._serialized_end=639
-  _RECEIVEREQUEST._serialized_start=641
-  _RECEIVEREQUEST._serialized_end=685
-  _INBOUNDMESSAGE._serialized_start=687
-  _INBOUNDMESSAGE._serialized_end=734
-  _RECEIVERESPONSE._serialized_start=736
-  _RECEIVERESPONSE._serialized_end=798
-  _AWAITCONNECTIONSREQUEST._serialized_start=800
-  _AWAITCONNECTIONSREQUEST._serialized_end=848
-  _AWAITCONNECTIONSRESPONSE._serialized_start=850
-  _AWAITCONNECTIONSRESPONSE._serialized_end=895
-  _GETSTATUSREQUEST._serialized_start=897
-  _GETSTATUSREQUEST._serialized_end=915
-  _PEERSTATUS._serialized_start=918
-  _PEERSTATUS._serialized_end=1398
-  _TENTATIVEPEER._serialized_start=1401
-  _TENTATIVEPEER._serialized_end=1529
-  _STATUSTOTALS._serialized_start=1532
-  _STATUSTOTALS._serialized_end=1895
-  _GETSTATUSRESPONSE._serialized_start=1898
-  _GETSTATUSRESPONSE._serialized_end=2075
-  _TRANSPORTSERVICE._serialized_start=2279
-  _TRANSPORTSERVICE._serialized_end=2796
+  _GETINFORESPONSE._serialized_start=59
+  _GETINFORESPONSE._serialized_end=221
+  _LANEINFO._serialized_start=224
+  _LANEINFO._serialized_end=388
+  _NODE._serialized_start=390
+  _NODE._serialized_end=425
+  _CONNECTREQUEST._serialized_start=427
+  _CONNECTREQUEST._serialized_end=475
+  _CONNECTRESPONSE._serialized_start=477
+  _CONNECTRESPONSE._serialized_end=543
+  _OUTBOUNDMESSAGE._serialized_start=545
+  _OUTBOUNDMESSAGE._serialized_end=615
+  _SENDREQUEST._serialized_start=617
+  _SENDREQUEST._serialized_end=676
+  _SENDRESPONSE._serialized_start=678
+  _SENDRESPONSE._serialized_end=732
+  _SENDSTREAMREQUEST._serialized_start=734
+  _SENDSTREAMREQUEST._serialized_end=799
+  _SENDSTREAMRESPONSE._serialized_start=801
+  _SENDSTREAMRESPONSE._serialized_end=879
+  _RECEIVEREQUEST._serialized_start=881
+  _RECEIVEREQUEST._serialized_end=940
+  _INBOUNDMESSAGE._serialized_start=942
+  _INBOUNDMESSAGE._serialized_end=1003
+  _RECEIVERESPONSE._serialized_start=1005
+  _RECEIVERESPONSE._serialized_end=1067
+  _AWAITCONNECTIONSREQUEST._serialized_start=1069
+  _AWAITCONNECTIONSREQUEST._serialized_end=1117
+  _AWAITCONNECTIONSRESPONSE._serialized_start=1119
+  _AWAITCONNECTIONSRESPONSE._serialized_end=1164
+  _GETSTATUSREQUEST._serialized_start=1166
+  _GETSTATUSREQUEST._serialized_end=1184
+  _PEERSTATUS._serialized_start=1187
+  _PEERSTATUS._serialized_end=1730
+  _LANESTATUS._serialized_start=1733
+  _LANESTATUS._serialized_end=2124
+  _TENTATIVEPEER._serialized_start=2127
+  _TENTATIVEPEER._serialized_end=2255
+  _STATUSTOTALS._serialized_start=2258
+  _STATUSTOTALS._serialized_end=2646
+  _GETSTATUSRESPONSE._serialized_start=2649
+  _GETSTATUSRESPONSE._serialized_end=2826
+  _TRANSPORTSERVICE._serialized_start=3030
+  _TRANSPORTSERVICE._serialized_end=3547
 # @@protoc_insertion_point(module_scope)

@@ -45,16 +45,20 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoResponse(_message.Message):
-    __slots__ = ["listen_addresses", "max_payload_bytes", "node_id", "peer_id"]
+    __slots__ = ["default_lane", "lanes", "listen_addresses", "max_payload_bytes", "node_id", "peer_id"]
+    DEFAULT_LANE_FIELD_NUMBER: _ClassVar[int]
+    LANES_FIELD_NUMBER: _ClassVar[int]
     LISTEN_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    default_lane: str
+    lanes: _containers.RepeatedCompositeFieldContainer[LaneInfo]
     listen_addresses: _containers.RepeatedScalarFieldContainer[str]
     max_payload_bytes: int
     node_id: str
     peer_id: str
-    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., listen_addresses: _Optional[_Iterable[str]] = ..., max_payload_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., listen_addresses: _Optional[_Iterable[str]] = ..., max_payload_bytes: _Optional[int] = ..., lanes: _Optional[_Iterable[_Union[LaneInfo, _Mapping]]] = ..., default_lane: _Optional[str] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = []
@@ -75,11 +79,67 @@ class GetStatusResponse(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., peer_id: _Optional[str] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., tentative: _Optional[_Iterable[_Union[TentativePeer, _Mapping]]] = ..., totals: _Optional[_Union[StatusTotals, _Mapping]] = ...) -> None: ...
 
 class InboundMessage(_message.Message):
-    __slots__ = ["payload"]
+    __slots__ = ["lane", "payload"]
     FROM_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    lane: str
     payload: bytes
-    def __init__(self, payload: _Optional[bytes] = ..., **kwargs) -> None: ...
+    def __init__(self, payload: _Optional[bytes] = ..., lane: _Optional[str] = ..., **kwargs) -> None: ...
+
+class LaneInfo(_message.Message):
+    __slots__ = ["name", "number", "queue_bytes", "queue_messages", "strict", "weight", "window_bytes", "window_messages"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    STRICT_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    number: int
+    queue_bytes: int
+    queue_messages: int
+    strict: bool
+    weight: int
+    window_bytes: int
+    window_messages: int
+    def __init__(self, name: _Optional[str] = ..., number: _Optional[int] = ..., strict: bool = ..., weight: _Optional[int] = ..., queue_messages: _Optional[int] = ..., queue_bytes: _Optional[int] = ..., window_messages: _Optional[int] = ..., window_bytes: _Optional[int] = ...) -> None: ...
+
+class LaneStatus(_message.Message):
+    __slots__ = ["acknowledged_messages", "discarded_messages", "dropped_bytes", "dropped_messages", "duplicate_messages", "lane", "lost_in_flight_messages", "queued_bytes", "queued_messages", "received_bytes", "received_messages", "resent_messages", "sent_bytes", "sent_messages", "unconfirmed_messages"]
+    ACKNOWLEDGED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    DISCARDED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
+    LOST_IN_FLIGHT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    RESENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    SENT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIRMED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    acknowledged_messages: int
+    discarded_messages: int
+    dropped_bytes: int
+    dropped_messages: int
+    duplicate_messages: int
+    lane: str
+    lost_in_flight_messages: int
+    queued_bytes: int
+    queued_messages: int
+    received_bytes: int
+    received_messages: int
+    resent_messages: int
+    sent_bytes: int
+    sent_messages: int
+    unconfirmed_messages: int
+    def __init__(self, lane: _Optional[str] = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., resent_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., duplicate_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ...) -> None: ...
 
 class Node(_message.Message):
     __slots__ = ["address", "id"]
@@ -90,21 +150,24 @@ class Node(_message.Message):
     def __init__(self, id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
 
 class OutboundMessage(_message.Message):
-    __slots__ = ["destinations", "payload"]
+    __slots__ = ["destinations", "lane", "payload"]
     DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    LANE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     destinations: _containers.RepeatedScalarFieldContainer[str]
+    lane: str
     payload: bytes
-    def __init__(self, destinations: _Optional[_Iterable[str]] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, destinations: _Optional[_Iterable[str]] = ..., payload: _Optional[bytes] = ..., lane: _Optional[str] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ["acknowledged_messages", "address", "discarded_messages", "dropped_bytes", "dropped_messages", "inbound_open", "last_error", "lost_in_flight_messages", "node_id", "peer_id", "queued_bytes", "queued_messages", "received_bytes", "received_messages", "reconnects", "sent_bytes", "sent_messages", "state", "unconfirmed_messages"]
+    __slots__ = ["acknowledged_messages", "address", "discarded_messages", "dropped_bytes", "dropped_messages", "inbound_open", "lanes", "last_error", "lost_in_flight_messages", "node_id", "peer_id", "queued_bytes", "queued_messages", "received_bytes", "received_messages", "reconnects", "resent_messages", "sent_bytes", "sent_messages", "state", "unconfirmed_messages"]
     ACKNOWLEDGED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DISCARDED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
     DROPPED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     INBOUND_OPEN_FIELD_NUMBER: _ClassVar[int]
+    LANES_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     LOST_IN_FLIGHT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +177,7 @@ class PeerStatus(_message.Message):
     RECEIVED_BYTES_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     RECONNECTS_FIELD_NUMBER: _ClassVar[int]
+    RESENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     SENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +188,7 @@ class PeerStatus(_message.Message):
     dropped_bytes: int
     dropped_messages: int
     inbound_open: bool
+    lanes: _containers.RepeatedCompositeFieldContainer[LaneStatus]
     last_error: str
     lost_in_flight_messages: int
     node_id: str
@@ -133,17 +198,20 @@ class PeerStatus(_message.Message):
     received_bytes: int
     received_messages: int
     reconnects: int
+    resent_messages: int
     sent_bytes: int
     sent_messages: int
     state: ConnectionState
     unconfirmed_messages: int
-    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., peer_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., inbound_open: bool = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., reconnects: _Optional[int] = ..., last_error: _Optional[str] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ...) -> None: ...
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., peer_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., inbound_open: bool = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., reconnects: _Optional[int] = ..., last_error: _Optional[str] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ..., resent_messages: _Optional[int] = ..., lanes: _Optional[_Iterable[_Union[LaneStatus, _Mapping]]] = ...) -> None: ...
 
 class ReceiveRequest(_message.Message):
-    __slots__ = ["max_batch_messages"]
+    __slots__ = ["lanes", "max_batch_messages"]
+    LANES_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    lanes: _containers.RepeatedScalarFieldContainer[str]
     max_batch_messages: int
-    def __init__(self, max_batch_messages: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_batch_messages: _Optional[int] = ..., lanes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReceiveResponse(_message.Message):
     __slots__ = ["messages"]
@@ -182,7 +250,7 @@ class SendStreamResponse(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., dropped_oldest: _Optional[int] = ..., requests: _Optional[int] = ...) -> None: ...
 
 class StatusTotals(_message.Message):
-    __slots__ = ["abandoned_messages", "acknowledged_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "receive_streams", "received_messages", "sent_messages", "tentative_evicted", "unconfirmed_messages"]
+    __slots__ = ["abandoned_messages", "acknowledged_messages", "connected", "delivered_messages", "discarded_messages", "dropped_messages", "inbox_messages", "lost_in_flight_messages", "receive_streams", "received_messages", "resent_messages", "sent_messages", "tentative_evicted", "unconfirmed_messages"]
     ABANDONED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     ACKNOWLEDGED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +261,7 @@ class StatusTotals(_message.Message):
     LOST_IN_FLIGHT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     RECEIVE_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    RESENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     SENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TENTATIVE_EVICTED_FIELD_NUMBER: _ClassVar[int]
     UNCONFIRMED_MESSAGES_FIELD_NUMBER: _ClassVar[int]
@@ -206,10 +275,11 @@ class StatusTotals(_message.Message):
     lost_in_flight_messages: int
     receive_streams: int
     received_messages: int
+    resent_messages: int
     sent_messages: int
     tentative_evicted: int
     unconfirmed_messages: int
-    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ..., receive_streams: _Optional[int] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ...) -> None: ...
+    def __init__(self, sent_messages: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., delivered_messages: _Optional[int] = ..., inbox_messages: _Optional[int] = ..., connected: _Optional[int] = ..., tentative_evicted: _Optional[int] = ..., abandoned_messages: _Optional[int] = ..., receive_streams: _Optional[int] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ..., resent_messages: _Optional[int] = ...) -> None: ...
 
 class TentativePeer(_message.Message):
     __slots__ = ["dropped_messages", "held_bytes", "held_messages", "peer_id", "received_messages"]
