@@ -1,15 +1,43 @@
 import * as C from './constants.ts'
 import { InvalidConfigError } from './errors.ts'
+import { DEFAULT_LANE, DEFAULT_LANES, laneNumber, resolveLanes } from './lanes.ts'
+import type { Lane, LaneInit } from './lanes.ts'
 
 /** Tunables of the networking module; every field is optional. */
 export interface NetworkModuleInit {
   /**
-   * Messages queued per destination before the oldest is dropped.
+   * The lanes, top priority first (see lanes.ts).
+   * @default control (strict), consensus (weight 4), bulk (weight 1)
+   */
+  lanes?: LaneInit[]
+  /**
+   * The lane of messages sent without one.
+   * @default 'consensus'
+   */
+  defaultLane?: string
+  /**
+   * Messages per lane and member written and not yet acknowledged, for lanes that do not set their own.
+   * @default 4096
+   */
+  windowMessages?: number
+  /**
+   * Payload bytes per lane and member written and not yet acknowledged, for lanes that do not set their own.
+   * @default 1 MiB
+   */
+  windowBytes?: number
+  /**
+   * Messages larger than this are written in chunks of this size, interleaved with other lanes.
+   * @default 16 KiB
+   */
+  chunkBytes?: number
+  /**
+   * Messages queued per lane and destination before the oldest is dropped,
+   * for lanes that do not set their own.
    * @default 512
    */
   queueCapacity?: number
   /**
-   * Payload bytes queued per destination before the oldest is dropped; at least `maxFrameBytes`.
+   * Payload bytes queued per lane and destination before the oldest is dropped, for lanes that do not set their own; at least `maxFrameBytes`.
    * @default 32 MiB
    */
   queueMaxBytes?: number
@@ -64,12 +92,14 @@ export interface NetworkModuleInit {
    */
   keepaliveTimeoutMs?: number
   /**
-   * Received messages held for consumers before Receivers pause their streams.
+   * Received messages held per lane for consumers; past it, Receivers stop
+   * acknowledging that lane, so its senders' windows fill and their queues
+   * drop oldest, while the other lanes flow.
    * @default 4096
    */
   inboxCapacity?: number
   /**
-   * Received payload bytes held for consumers before Receivers pause.
+   * Received payload bytes held per lane for consumers (see `inboxCapacity`).
    * @default 64 MiB
    */
   inboxMaxBytes?: number
@@ -95,9 +125,18 @@ export interface NetworkModuleInit {
   closeGraceMs?: number
 }
 
-export type NetworkModuleConfig = Required<NetworkModuleInit>
+type NumericSettings = Required<Omit<NetworkModuleInit, 'lanes' | 'defaultLane'>>
 
-const DEFAULTS: NetworkModuleConfig = {
+export type NetworkModuleConfig = NumericSettings & {
+  lanes: Lane[]
+  /** Number of the default lane. */
+  defaultLane: number
+}
+
+const DEFAULTS: NumericSettings = {
+  windowMessages: C.DEFAULT_WINDOW_MESSAGES,
+  windowBytes: C.DEFAULT_WINDOW_BYTES,
+  chunkBytes: C.DEFAULT_CHUNK_BYTES,
   queueCapacity: C.DEFAULT_QUEUE_CAPACITY,
   queueMaxBytes: C.DEFAULT_QUEUE_MAX_BYTES,
   coalesceBytes: C.DEFAULT_COALESCE_BYTES,
@@ -118,12 +157,12 @@ const DEFAULTS: NetworkModuleConfig = {
 }
 
 /** Settings where 0 means "off". */
-const MAY_BE_ZERO: ReadonlySet<keyof NetworkModuleConfig> = new Set(['dialYieldMs'])
+const MAY_BE_ZERO: ReadonlySet<keyof NumericSettings> = new Set(['dialYieldMs'])
 
 /** Fill in defaults and check every value; the caller's object is not touched. */
 export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfig {
-  const config: NetworkModuleConfig = { ...DEFAULTS }
-  for (const key of Object.keys(DEFAULTS) as Array<keyof NetworkModuleConfig>) {
+  const config: NumericSettings = { ...DEFAULTS }
+  for (const key of Object.keys(DEFAULTS) as Array<keyof NumericSettings>) {
     const value = init[key]
     if (value === undefined) continue
     const zeroAllowed = MAY_BE_ZERO.has(key)
@@ -132,7 +171,7 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
     }
     config[key] = value
   }
-  for (const key of ['queueCapacity', 'inboxCapacity', 'tentativeMaxReceivers', 'tentativeMaxMessages'] as const) {
+  for (const key of ['queueCapacity', 'inboxCapacity', 'tentativeMaxReceivers', 'tentativeMaxMessages', 'windowMessages', 'windowBytes', 'chunkBytes'] as const) {
     if (!Number.isInteger(config[key])) throw new InvalidConfigError(`${key} must be an integer, got ${config[key]}`)
   }
   if (config.queueMaxBytes < config.maxFrameBytes) {
@@ -148,5 +187,18 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
   if (config.idleKeepaliveIntervalMs < config.keepaliveIntervalMs) {
     throw new InvalidConfigError(`idleKeepaliveIntervalMs (${config.idleKeepaliveIntervalMs}) must be at least keepaliveIntervalMs (${config.keepaliveIntervalMs})`)
   }
-  return config
+  if (config.chunkBytes > config.coalesceBytes) {
+    throw new InvalidConfigError(`chunkBytes (${config.chunkBytes}) must be at most coalesceBytes (${config.coalesceBytes})`)
+  }
+  const lanes = resolveLanes(init.lanes ?? DEFAULT_LANES, config, config.maxFrameBytes)
+  const defaultName = init.defaultLane ??
+    (lanes.some(l => l.name === DEFAULT_LANE) ? DEFAULT_LANE : (lanes.find(l => !l.strict) ?? lanes[0]).name)
+  let defaultLane: number
+  try {
+    defaultLane = laneNumber(lanes, defaultName, -1)
+  } catch {
+    throw new InvalidConfigError(`defaultLane "${defaultName}" is not one of the lanes (${lanes.map(l => l.name).join(', ')})`)
+  }
+  if (defaultLane < 0) throw new InvalidConfigError('defaultLane must name a lane')
+  return { ...config, lanes, defaultLane }
 }

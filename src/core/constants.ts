@@ -3,7 +3,7 @@
  */
 
 /** libp2p protocol id of the mirnet wire format (see docs/wire-format.md). */
-export const PROTOCOL_ID = '/mirnet/1.0.0'
+export const PROTOCOL_ID = '/mirnet/2.0.0'
 
 export const KiB = 1024
 export const MiB = 1024 * KiB
@@ -80,3 +80,24 @@ export const DEFAULT_TENTATIVE_MAX_RECEIVERS = 16
 export const DEFAULT_TENTATIVE_MAX_MESSAGES = 256
 /** Payload bytes a tentative receiver keeps. */
 export const DEFAULT_TENTATIVE_MAX_BYTES = 4 * MiB
+/**
+ * Messages per lane and member written and not yet acknowledged, at most. A
+ * receiver acks at least every ACK_EVERY_MESSAGES messages, so the window
+ * keeps the link busy while acks are on their way.
+ */
+export const DEFAULT_WINDOW_MESSAGES = 4_096
+/**
+ * Payload bytes per lane and member written and not yet acknowledged, at
+ * most (one chunk may pass it). Bounds what sits in transport and socket
+ * buffers ahead of a higher lane's message; see BENCHMARKS.md (`hol`, WAN)
+ * for how it was sized and how to size it for long links (bandwidth × RTT).
+ */
+export const DEFAULT_WINDOW_BYTES = 1 * MiB
+/** Messages larger than this are written in chunks of this size, interleaved with other lanes. */
+export const DEFAULT_CHUNK_BYTES = 16 * KiB
+/** A strict lane that has written this much in a row lets one chunk of another lane through. */
+export const STRICT_BURST_BYTES = 256 * KiB
+/** A receiver acks at once when a lane has this many bytes unacknowledged. */
+export const ACK_EVERY_BYTES = 16 * KiB
+/** A receiver acks at once when a lane has this many messages unacknowledged. */
+export const ACK_EVERY_MESSAGES = 64

@@ -99,3 +99,18 @@ export class PeerUnresponsiveError extends Error {
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError'
 }
+
+/** A message or a Receive names a lane this node does not have. */
+export class UnknownLaneError extends Error {
+  override name = 'UnknownLaneError'
+  readonly lane: string
+  constructor (lane: string, known: readonly string[]) {
+    super(`lane "${lane}" is not configured (lanes: ${known.join(', ')})`)
+    this.lane = lane
+  }
+}
+
+/** The peer speaks another version of the link protocol. */
+export class ProtocolVersionError extends Error {
+  override name = 'ProtocolVersionError'
+}

@@ -27,6 +27,18 @@ export interface SendCounters {
   unconfirmedMessages: number
   /** Messages still queued when the peer was removed or the module closed. */
   discardedMessages: number
+  /** Messages written again on a new connection (not counted again in `sentMessages`). */
+  resentMessages: number
+}
+
+/** The counters of one lane to and from one member. */
+export interface LaneStats extends SendCounters {
+  /** Lane name. */
+  lane: string
+  receivedMessages: number
+  receivedBytes: number
+  /** Messages received again (a resend of what had arrived) and dropped by sequence number. */
+  duplicateMessages: number
 }
 
 export interface PeerStats extends SendCounters {
@@ -39,6 +51,8 @@ export interface PeerStats extends SendCounters {
   inboundOpen: boolean
   receivedMessages: number
   receivedBytes: number
+  /** Per lane, in lane order; the fields above are their sums. */
+  lanes: LaneStats[]
   /** Connections re-established after a failure or an address change. */
   reconnects: number
   lastError?: string
@@ -75,7 +89,7 @@ export interface NetworkStats {
   tentativeLosses: TentativeLosses
   /** Members with an open outbound connection, the own node included. */
   connected: number
-  inbox: { messages: number, bytes: number, delivered: number }
+  inbox: { messages: number, bytes: number, delivered: number, lanes: Array<{ lane: string, messages: number, bytes: number }> }
 }
 
 /**
