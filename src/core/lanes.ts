@@ -165,3 +165,14 @@ export function parseLaneSpecs (text: string): LaneInit[] {
 export function formatLaneSpecs (lanes: readonly LaneInit[]): string {
   return lanes.map(l => `${l.name}:${l.strict === true ? 'strict' : String(l.weight ?? 1)}`).join(',')
 }
+
+/** A set of lanes as a bit mask (bit n: lane number n). */
+export const ALL_LANES = (1 << MAX_LANES) - 1
+
+/** The mask of the lanes named; an empty list is every lane. Throws `UnknownLaneError`. */
+export function laneMask (lanes: readonly Lane[], names: readonly string[]): number {
+  if (names.length === 0) return ALL_LANES
+  let mask = 0
+  for (const name of names) mask |= 1 << laneNumber(lanes, name, -1)
+  return mask
+}
