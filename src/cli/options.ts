@@ -34,7 +34,7 @@ export function list (value: string, previous: string[] = []): string[] {
 }
 
 interface Tunable {
-  key: keyof NetworkModuleInit
+  key: Exclude<keyof NetworkModuleInit, 'lanes' | 'defaultLane'>
   flag: string
   env: string
   help: string

@@ -1,15 +1,16 @@
 import { Backoff, delay } from './backoff.ts'
-import { DropOldestQueue } from './drop-oldest-queue.ts'
-import { FRAME_REFERENCE_MIN_BYTES } from './constants.ts'
-import { DeliveryLedger } from './delivery-ledger.ts'
+import { FRAME_REFERENCE_MIN_BYTES, STRICT_BURST_BYTES } from './constants.ts'
 import { PeerUnresponsiveError } from './errors.ts'
-import { encodeFrameList } from './frame-codec.ts'
+import { FramePlan } from './frame-codec.ts'
+import { LaneScheduler } from './lane-scheduler.ts'
 import { encodeHelloFrame, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
+import { SendLane } from './send-lane.ts'
+import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
 import type { Ticker } from './ticker.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
-import type { Bytes, Channel, Transport } from './transport.ts'
+import type { Channel, Transport } from './transport.ts'
 
 export interface DispatcherComponents {
   transport: Transport
@@ -23,8 +24,9 @@ export interface DispatcherComponents {
 export interface DispatcherConfig {
   nodeId: string
   address: string
-  queueCapacity: number
-  queueMaxBytes: number
+  lanes: readonly Lane[]
+  /** Messages larger than this are written in chunks of this size. */
+  chunkBytes: number
   coalesceBytes: number
   reconnectInitialDelayMs: number
   reconnectMaxDelayMs: number
@@ -49,17 +51,23 @@ export type DispatcherState =
   | { t: 'backoff', until: number }
   | { t: 'closed' }
 
+/** A Dispatcher's counters: totals over its lanes, and per lane. */
+export type DispatcherCounters = SendCounters & { state: LinkState, reconnects: number, lastError?: string, lanes: SendCounters[] }
+
 /**
- * Sends to one remote member. `enqueue()` never blocks and never fails: the
- * queue drops its oldest message when full. A background loop dials, writes
- * everything queued as one coalesced `send()` (up to `coalesceBytes`), waits
- * for drain when the channel asks, and on any failure redials with capped
- * exponential backoff and jitter, keeping the queue and the batch that was
- * being written.
+ * Sends to one remote member. `enqueue()` never blocks and never fails: each
+ * lane's queue drops its oldest message when full (SendLane). A background
+ * loop dials, and on each stream writes the hello, waits for the receiver's
+ * answer (which says where every lane resumes), then writes what the lanes
+ * hold, chunk by chunk, lanes chosen by the LaneScheduler, coalesced into
+ * one `send()` of up to `coalesceBytes`, each lane within its window. It
+ * waits for drain when the channel asks, and on any failure redials with
+ * capped exponential backoff and jitter: what was written and not
+ * acknowledged is still held and resent on the next stream.
  *
- * Every stream starts with a hello (see link-protocol.ts); the receiver's
- * acks settle the ledger (acknowledged, lost, unconfirmed) and keep the link
- * alive: a link silent for `keepaliveTimeoutMs` is dropped and redialed.
+ * The receiver's acks settle the lanes' counts and keep the link alive: a
+ * link silent for too long, or whose acks stop advancing while messages are
+ * outstanding, is dropped and redialed.
  */
 export class Dispatcher {
   readonly nodeId: string
@@ -67,21 +75,17 @@ export class Dispatcher {
   readonly #components: DispatcherComponents
   readonly #config: DispatcherConfig
   readonly #log: Logger
-  readonly #queue: DropOldestQueue<Uint8Array>
-  readonly #batch: Uint8Array[]
+  readonly #lanes: SendLane[]
+  readonly #scheduler: LaneScheduler
+  readonly #plan = new FramePlan()
   readonly #backoff: Backoff
   readonly #abort = new AbortController()
   #attempt = new AbortController()
   #state: DispatcherState = { t: 'connecting' }
+  /** The link being written, from the hello until it breaks; `open` once the receiver answered. */
+  #link?: OutboundLink
   #wake?: () => void
-  /** A batch taken from the queue and not yet accepted by a channel. */
-  #pending?: Bytes
-  #pendingMessages = 0
-  #pendingBytes = 0
   readonly #incarnation = newIncarnation()
-  readonly #ledger = new DeliveryLedger()
-  #sentBytes = 0
-  #discarded = 0
   #reconnects = 0
   #lastError?: string
   /** Aborted once the member's own stream has arrived (its connection may carry ours too). */
@@ -94,8 +98,8 @@ export class Dispatcher {
     this.#components = components
     this.#config = config
     this.#log = components.logger
-    this.#queue = new DropOldestQueue(config.queueCapacity, config.queueMaxBytes)
-    this.#batch = new Array(config.queueCapacity)
+    this.#lanes = config.lanes.map(lane => new SendLane(lane, config.chunkBytes))
+    this.#scheduler = new LaneScheduler(config.lanes, config.chunkBytes, STRICT_BURST_BYTES)
     this.#backoff = new Backoff(config.reconnectInitialDelayMs, config.reconnectMaxDelayMs)
     this.#loop = this.#run()
   }
@@ -104,14 +108,10 @@ export class Dispatcher {
   get state (): DispatcherState { return this.#state }
   get isOpen (): boolean { return this.#state.t === 'open' }
 
-  /** Queue a payload; the dispatcher owns it from now on. */
-  enqueue (payload: Uint8Array): SendOutcome {
-    const dropped = this.#queue.push(payload)
-    const wake = this.#wake
-    if (wake !== undefined) {
-      this.#wake = undefined
-      wake()
-    }
+  /** Queue a payload on `lane`; the dispatcher owns it from now on. */
+  enqueue (payload: Uint8Array, lane: number): SendOutcome {
+    const dropped = this.#lanes[lane].push(payload)
+    this.#wakeUp()
     return dropped === 0 ? 'queued' : 'dropped-oldest'
   }
 
@@ -128,22 +128,25 @@ export class Dispatcher {
     this.#peerArrived.abort()
   }
 
-  counters (): SendCounters & { state: LinkState, reconnects: number, lastError?: string } {
-    return {
-      state: this.#state.t,
-      queued: this.#queue.length + this.#pendingMessages,
-      queuedBytes: this.#queue.byteLength + this.#pendingBytes,
-      sentMessages: this.#ledger.written,
-      sentBytes: this.#sentBytes,
-      droppedMessages: this.#queue.dropped,
-      droppedBytes: this.#queue.droppedBytes,
-      acknowledgedMessages: this.#ledger.acknowledged,
-      lostInFlightMessages: this.#ledger.lost,
-      unconfirmedMessages: this.#ledger.unconfirmed,
-      discardedMessages: this.#discarded,
-      reconnects: this.#reconnects,
-      lastError: this.#lastError
+  counters (): DispatcherCounters {
+    const lanes = this.#lanes.map(l => l.stats())
+    const total: SendCounters = {
+      queued: 0,
+      queuedBytes: 0,
+      sentMessages: 0,
+      sentBytes: 0,
+      droppedMessages: 0,
+      droppedBytes: 0,
+      acknowledgedMessages: 0,
+      lostInFlightMessages: 0,
+      unconfirmedMessages: 0,
+      discardedMessages: 0,
+      resentMessages: 0
     }
+    for (const l of lanes) {
+      for (const key of Object.keys(total) as Array<keyof SendCounters>) total[key] += l[key]
+    }
+    return { ...total, state: this.#state.t, reconnects: this.#reconnects, lastError: this.#lastError, lanes }
   }
 
   /** Stop the loop and close the connection; queued messages are discarded (and counted). Idempotent. */
@@ -162,10 +165,28 @@ export class Dispatcher {
     if (changed) this.#components.onStateChange(this.nodeId, state.t)
   }
 
-  #wakeUp = (): void => {
+  readonly #wakeUp = (): void => {
     const wake = this.#wake
+    if (wake === undefined) return
     this.#wake = undefined
-    wake?.()
+    wake()
+  }
+
+  readonly #nextSize = (lane: number): number => this.#lanes[lane].nextSize()
+
+  #unconfirmed (): number {
+    let n = 0
+    for (const l of this.#lanes) n += l.unconfirmed
+    return n
+  }
+
+  #oldestUnacknowledgedMs (): number | undefined {
+    let oldest: number | undefined
+    for (const l of this.#lanes) {
+      const t = l.oldestUnacknowledgedMs
+      if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t
+    }
+    return oldest
   }
 
   #recordError (err: unknown, what: string): void {
@@ -195,32 +216,55 @@ export class Dispatcher {
       }
       if (connectedBefore) this.#reconnects++
       connectedBefore = true
-      const link = new OutboundLink(channel, this.#wakeUp, this.#ledger)
+      const link = this.#openLink(channel)
       try {
-        link.channel.send(encodeHelloFrame(this.#incarnation, this.#ledger.written))
+        for (const lane of this.#lanes) lane.begin()
+        link.channel.send(encodeHelloFrame(this.#incarnation, this.#lanes.map(l => l.retainedSeq)))
       } catch (err) {
         this.#recordError(err, 'hello failed')
         channel.abort(err as Error)
         await this.#pause(attempt)
         continue
       }
-      this.#setState({ t: 'open', link })
-      this.#log.debug({ address: this.#address }, 'connected')
+      this.#link = link
       await this.#pump(link, attempt)
+      this.#link = undefined
       if (closing.aborted) {
         await this.#closeGracefully(link)
         break
       }
-      // what was in flight is settled by the next stream's hello
+      // what was written and not acknowledged is resent on the next stream
       if (link.closed) this.#recordError(link.error, 'connection lost')
       else channel.abort(new Error('redialing'))
       await this.#pause(attempt)
     }
-    this.#discarded += this.#queue.clear() + this.#pendingMessages
-    this.#pending = undefined
-    this.#pendingMessages = 0
-    this.#pendingBytes = 0
+    for (const lane of this.#lanes) lane.discard()
     this.#setState({ t: 'closed' })
+  }
+
+  /** The link of a new channel; its events reach this Dispatcher only while it is the current link. */
+  #openLink (channel: Channel): OutboundLink {
+    const lanes = this.#lanes
+    const link: OutboundLink = new OutboundLink(channel, lanes.length, {
+      onAnswer: (answer) => {
+        if (this.#link !== link || link.closed) return
+        for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i])
+        this.#setState({ t: 'open', link })
+        this.#log.debug({ address: this.#address }, 'connected')
+        this.#wakeUp()
+      },
+      onAck: (lane, next, partialBytes, held) => {
+        if (this.#link !== link) return false
+        const l = lanes[lane]
+        const before = l.unconfirmed
+        const wasHeld = l.held
+        l.ack(next, partialBytes, held)
+        this.#wakeUp()
+        return l.unconfirmed < before || held || wasHeld !== held
+      },
+      onWake: this.#wakeUp
+    })
+    return link
   }
 
   /** Wait up to `dialYieldMs` for the member's own stream; an address change or close ends the wait. */
@@ -248,17 +292,15 @@ export class Dispatcher {
     if (!closed) link.channel.abort(new Error('dispatcher closed'))
   }
 
-  /** Write until the link breaks or `attempt` aborts. Never throws. */
-  async #pump (link: OutboundLink, attempt: AbortSignal): Promise<void> {
-    const onAbort = this.#wakeUp
-    attempt.addEventListener('abort', onAbort)
+  /** Keepalive of `link`, run by the node's ticker: drop a connection whose peer stopped answering. */
+  #watch (link: OutboundLink): () => void {
     const timeoutMs = this.#config.keepaliveTimeoutMs
     const ticker = this.#components.keepaliveTicker
     const checkMs = ticker.periodMs
     const progressGraceMs = timeoutMs / 2
     const silenceMs = 3 * this.#config.idleKeepaliveIntervalMs
     let lastCheck = Date.now()
-    const stopKeepalive = ticker.add(() => {
+    return ticker.add(() => {
       const now = Date.now()
       // a late check means this process was stalled, not the peer silent: what
       // arrived meanwhile is read after the timers, so the stall does not count
@@ -269,70 +311,70 @@ export class Dispatcher {
         link.lastProgressMs += late
       }
       if (link.closed) return
+      const unconfirmed = this.#unconfirmed()
       const silentMs = now - link.lastHeardMs
-      const stuckMs = this.#ledger.unconfirmed > 0 ? now - link.lastProgressMs : 0
+      const stuckMs = unconfirmed > 0 || !link.answered ? now - link.lastProgressMs : 0
       // a one-way cut: acks come back but stopped advancing; the oldest message
       // outstanding is older than the timeout and the last progress is not recent
-      const oldest = link.oldestUnacknowledgedMs
+      const oldest = this.#oldestUnacknowledgedMs()
       const oneWay = oldest !== undefined && now - oldest > timeoutMs && stuckMs > progressGraceMs
       if (silentMs <= silenceMs && stuckMs <= timeoutMs && !oneWay) return
       const reason = silentMs > silenceMs
         ? `nothing heard from the peer for ${silentMs} ms`
-        : `the peer acknowledged none of ${this.#ledger.unconfirmed} messages for ${stuckMs} ms without saying it is paused`
+        : !link.answered
+            ? `the peer did not answer the hello for ${stuckMs} ms`
+            : `the peer acknowledged none of ${unconfirmed} messages for ${stuckMs} ms without saying it is holding them`
       this.#log.info({ address: this.#address, silentMs, stuckMs }, 'peer unresponsive, dropping the connection')
       link.channel.abortConnection(new PeerUnresponsiveError(reason))
     })
+  }
+
+  /** Write until the link breaks or `attempt` aborts. Never throws. */
+  async #pump (link: OutboundLink, attempt: AbortSignal): Promise<void> {
+    const onAbort = this.#wakeUp
+    attempt.addEventListener('abort', onAbort)
+    const stopKeepalive = this.#watch(link)
+    const lanes = this.#lanes
+    const scheduler = this.#scheduler
+    const plan = this.#plan
+    const cap = this.#config.coalesceBytes
     try {
       while (!link.closed && !attempt.aborted) {
-        if (this.#pending === undefined) {
-          if (this.#queue.length === 0) {
-            await new Promise<void>(resolve => { this.#wake = resolve })
+        if (link.answered) {
+          const nothingOutstanding = this.#unconfirmed() === 0
+          const now = Date.now()
+          while (plan.bytes < cap) {
+            const lane = scheduler.pick(this.#nextSize)
+            if (lane < 0) break
+            scheduler.charge(lane, lanes[lane].writeNext(plan, now))
+          }
+          if (plan.count > 0) {
+            let more: boolean
+            try {
+              more = link.send(plan.encode(FRAME_REFERENCE_MIN_BYTES), nothingOutstanding)
+            } catch (err) {
+              // not written: still held by the lanes, resent on the next stream
+              this.#recordError(err, 'send failed')
+              return
+            }
+            this.#backoff.reset()
+            if (!more) {
+              try {
+                await link.waitForDrain(attempt)
+              } catch {
+                return
+              }
+            }
             continue
           }
-          this.#takeBatch()
         }
-        let more: boolean
-        try {
-          more = link.send(this.#pending as Bytes, this.#pendingMessages)
-        } catch (err) {
-          // not written: the batch stays pending for the next connection
-          this.#recordError(err, 'send failed')
-          return
-        }
-        this.#sentBytes += this.#pendingBytes
-        this.#pending = undefined
-        this.#pendingMessages = 0
-        this.#pendingBytes = 0
-        this.#backoff.reset()
-        if (!more) {
-          try {
-            await link.waitForDrain(attempt)
-          } catch {
-            return
-          }
-        }
+        await new Promise<void>(resolve => { this.#wake = resolve })
       }
     } finally {
       stopKeepalive()
       attempt.removeEventListener('abort', onAbort)
       this.#wake = undefined
+      for (const lane of lanes) lane.end()
     }
-  }
-
-  #takeBatch (): void {
-    const queue = this.#queue
-    const batch = this.#batch
-    const cap = this.#config.coalesceBytes
-    let count = 0
-    let bytes = 0
-    do {
-      const payload = queue.shift() as Uint8Array
-      batch[count++] = payload
-      bytes += payload.byteLength
-    } while (queue.length > 0 && bytes + (queue.peek() as Uint8Array).byteLength <= cap)
-    this.#pending = encodeFrameList(batch, count, FRAME_REFERENCE_MIN_BYTES)
-    batch.fill(undefined as unknown as Uint8Array, 0, count)
-    this.#pendingMessages = count
-    this.#pendingBytes = bytes
   }
 }

@@ -11,39 +11,81 @@ import type { Bytes } from './transport.ts'
 
 /** A varint of more bytes than this is rejected (uint8-varint decodes 8 at most). */
 const MAX_HEADER_BYTES = 8
+/** A chunk whose buffer is larger than twice the chunk plus this is copied before decoding. */
+const SPARSE_SLACK_BYTES = 1024
 
 /**
- * Encode messages as consecutive frames into a list for a single `send()`:
- * headers and small payloads are copied into one buffer, payloads of
- * `referenceMinBytes` or more are referenced, not copied (the sender owns
- * them once queued).
+ * The frames of one write, planned first and then encoded with one buffer
+ * for everything copied: each frame is the varint length, the tag byte
+ * (lane and kind, see link-protocol.ts), for a first chunk the varint total
+ * size of the message, and a slice of the payload. Slices of at least
+ * `referenceMinBytes` are referenced, not copied (the sender owns queued
+ * payloads). Reused from write to write: planning allocates nothing.
  */
-export function encodeFrameList (payloads: readonly Uint8Array[], count: number, referenceMinBytes: number): Uint8ArrayList {
-  let copied = 0
-  for (let i = 0; i < count; i++) {
-    const length = payloads[i].byteLength
-    copied += encodingLength(length) + (length < referenceMinBytes ? length : 0)
+export class FramePlan {
+  count = 0
+  /** Payload bytes planned. */
+  bytes = 0
+  readonly #tags: number[] = []
+  readonly #payloads: Array<Uint8Array | undefined> = []
+  readonly #starts: number[] = []
+  readonly #ends: number[] = []
+  readonly #totals: number[] = []
+
+  /** One frame: `payload[start..end)` under `tag`, with `total` (the message size) for a first chunk, else -1. */
+  add (tag: number, payload: Uint8Array, start: number, end: number, total: number): void {
+    const i = this.count++
+    this.#tags[i] = tag
+    this.#payloads[i] = payload
+    this.#starts[i] = start
+    this.#ends[i] = end
+    this.#totals[i] = total
+    this.bytes += end - start
   }
-  const buf = Buffer.allocUnsafe(copied)
-  const out = new Uint8ArrayList()
-  let start = 0
-  let offset = 0
-  for (let i = 0; i < count; i++) {
-    const p = payloads[i]
-    const length = p.byteLength
-    encodeUint8Array(length, buf, offset)
-    offset += encodingLength(length)
-    if (length < referenceMinBytes) {
-      buf.set(p, offset)
-      offset += length
-    } else {
-      out.append(buf.subarray(start, offset))
-      out.append(p)
-      start = offset
+
+  /** Encode the planned frames and forget them. */
+  encode (referenceMinBytes: number): Uint8ArrayList {
+    const count = this.count
+    let copied = 0
+    for (let i = 0; i < count; i++) {
+      const body = this.#ends[i] - this.#starts[i]
+      const total = this.#totals[i]
+      const length = 1 + (total >= 0 ? encodingLength(total) : 0) + body
+      copied += encodingLength(length) + length - (body >= referenceMinBytes ? body : 0)
     }
+    const buf = Buffer.allocUnsafe(copied)
+    const out = new Uint8ArrayList()
+    let start = 0
+    let offset = 0
+    for (let i = 0; i < count; i++) {
+      const p = this.#payloads[i] as Uint8Array
+      const from = this.#starts[i]
+      const to = this.#ends[i]
+      const body = to - from
+      const total = this.#totals[i]
+      const length = 1 + (total >= 0 ? encodingLength(total) : 0) + body
+      encodeUint8Array(length, buf, offset)
+      offset += encodingLength(length)
+      buf[offset++] = this.#tags[i]
+      if (total >= 0) {
+        encodeUint8Array(total, buf, offset)
+        offset += encodingLength(total)
+      }
+      if (body < referenceMinBytes) {
+        buf.set(from === 0 && to === p.byteLength ? p : p.subarray(from, to), offset)
+        offset += body
+      } else {
+        out.append(buf.subarray(start, offset))
+        out.append(p.subarray(from, to))
+        start = offset
+      }
+      this.#payloads[i] = undefined
+    }
+    if (offset > start) out.append(buf.subarray(start, offset))
+    this.count = 0
+    this.bytes = 0
+    return out
   }
-  if (offset > start) out.append(buf.subarray(start, offset))
-  return out
 }
 
 /**
@@ -76,6 +118,7 @@ export type FrameSink = (payload: Uint8Array) => boolean
 export class FrameDecoder {
   readonly maxFrameBytes: number
   readonly #sink: FrameSink
+  readonly #onChunkDone?: (chunkBytes: number) => void
   /**
    * Undecoded bytes: the start of a frame carried over between chunks, or,
    * while stopped, everything not yet decoded.
@@ -83,9 +126,11 @@ export class FrameDecoder {
   #pending = new Uint8ArrayList()
   #stopped = false
 
-  constructor (maxFrameBytes: number, sink: FrameSink) {
+  /** `onChunkDone` is called after the frames of each chunk were passed to the sink, with the chunk's size. */
+  constructor (maxFrameBytes: number, sink: FrameSink, onChunkDone?: (chunkBytes: number) => void) {
     this.maxFrameBytes = maxFrameBytes
     this.#sink = sink
+    this.#onChunkDone = onChunkDone
   }
 
   /** Bytes held undecoded. */
@@ -123,6 +168,10 @@ export class FrameDecoder {
   }
 
   #pushArray (buf: Uint8Array): void {
+    // payloads are views into the chunk they came in: a chunk that is a small
+    // part of a large buffer (a socket's read pool) is copied first, so that
+    // what a view pins is about what it shows
+    if (buf.buffer.byteLength > 2 * buf.byteLength + SPARSE_SLACK_BYTES) buf = buf.slice()
     let offset = this.#pending.byteLength > 0 ? this.#completePending(buf) : 0
     const end = buf.byteLength
     while (offset < end && !this.#stopped) {
@@ -136,6 +185,7 @@ export class FrameDecoder {
       if (!this.#sink(buf.subarray(payloadStart, payloadEnd))) this.#stopped = true
     }
     if (offset < end) this.#pending.append(buf.subarray(offset))
+    this.#onChunkDone?.(end)
   }
 
   /**

@@ -1,152 +1,240 @@
 import { AbortError } from './errors.ts'
+import { ALL_LANES } from './lanes.ts'
+import { LaneScheduler } from './lane-scheduler.ts'
+import type { SchedulerLane } from './lane-scheduler.ts'
 
 /** A message received from a member. */
 export interface ReceivedMessage {
   /** Node id of the sender, as authenticated by the transport. */
   readonly from: string
   readonly payload: Uint8Array
+  /** Name of the lane it was sent on. */
+  readonly lane: string
 }
 
 export interface InboxInit {
-  /** Messages held before producers are told to pause. */
+  /** Messages held per lane before producers are told the lane is full. */
   capacity: number
-  /** Payload bytes held before producers are told to pause. */
+  /** Payload bytes held per lane before producers are told the lane is full. */
   maxBytes: number
+  /** The lanes (name, priority and weight, for taking from several lanes at once). */
+  lanes: ReadonlyArray<SchedulerLane & { name: string }>
+  /** Quantum of the round robin among weighted lanes when taking from several. */
+  quantumBytes?: number
+}
+
+class InboxLane {
+  readonly name: string
+  items: ReceivedMessage[] = []
+  head = 0
+  bytes = 0
+  spaceWaiters: Array<() => void> = []
+
+  constructor (name: string) {
+    this.name = name
+  }
+
+  get length (): number { return this.items.length - this.head }
+
+  shift (): ReceivedMessage {
+    const m = this.items[this.head++]
+    this.bytes -= m.payload.byteLength
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return m
+  }
+}
+
+interface DataWaiter {
+  mask: number
+  settle: (more: boolean) => void
 }
 
 /**
- * The module's output: received messages in arrival order (so FIFO per
- * sender), waiting for consumers. It never drops. Producers (Receivers, the
- * self path) push, check `full`, and when it is, stop reading and register
- * with `whenSpace()`; they are called back once the inbox has drained to half.
- * So the inbox holds at most its capacity plus what each producer had decoded
- * from the chunk in hand.
+ * The module's output: received messages, one FIFO per lane (so FIFO per
+ * sender and lane), waiting for consumers. It never drops. Producers
+ * (Receivers, the self path) push, check `full(lane)`, and when a lane is
+ * full stop acknowledging it and register with `whenSpace(lane)`; they are
+ * called back once the lane has drained to half. Senders' windows bound what
+ * arrives meanwhile, so a full lane holds at most its capacity plus one
+ * window per sender, and the other lanes flow on.
+ *
+ * A consumer takes from a set of lanes (a mask); from several, strict lanes
+ * first and the others by weight, as the senders schedule them.
  */
 export class Inbox {
   readonly capacity: number
   readonly maxBytes: number
-  #items: ReceivedMessage[] = []
-  #head = 0
+  readonly #lanes: InboxLane[]
+  readonly #scheduler: LaneScheduler
+  #length = 0
   #bytes = 0
   #closed = false
   #delivered = 0
-  #spaceWaiters: Array<() => void> = []
-  #dataWaiters: Array<(more: boolean) => void> = []
+  #dataWaiters: DataWaiter[] = []
 
   constructor (init: InboxInit) {
     this.capacity = init.capacity
     this.maxBytes = init.maxBytes
+    this.#lanes = init.lanes.map(l => new InboxLane(l.name))
+    this.#scheduler = new LaneScheduler(init.lanes, init.quantumBytes ?? 16 * 1024, 256 * 1024)
   }
 
-  get length (): number { return this.#items.length - this.#head }
+  /** Messages held, all lanes. */
+  get length (): number { return this.#length }
   get byteLength (): number { return this.#bytes }
   get closed (): boolean { return this.#closed }
   /** Messages handed to consumers since creation. */
   get delivered (): number { return this.#delivered }
-  /** True when producers should stop until `whenSpace()` calls back. */
-  get full (): boolean {
-    return this.length >= this.capacity || this.#bytes >= this.maxBytes
+  get laneCount (): number { return this.#lanes.length }
+
+  laneLength (lane: number): number { return this.#lanes[lane].length }
+  laneBytes (lane: number): number { return this.#lanes[lane].bytes }
+
+  /** True when producers should stop acknowledging `lane` until `whenSpace(lane)` calls back. */
+  full (lane: number): boolean {
+    const l = this.#lanes[lane]
+    return l.length >= this.capacity || l.bytes >= this.maxBytes
   }
 
-  push (from: string, payload: Uint8Array): void {
-    this.#items.push({ from, payload })
+  push (from: string, lane: number, payload: Uint8Array): void {
+    const l = this.#lanes[lane]
+    l.items.push({ from, payload, lane: l.name })
+    l.bytes += payload.byteLength
+    this.#length++
     this.#bytes += payload.byteLength
-    if (this.#dataWaiters.length > 0) this.#wakeConsumers(true)
+    if (this.#dataWaiters.length > 0) this.#wakeConsumers(1 << lane)
   }
 
-  /** Call `callback` once, when the inbox has drained to half its limits (or closes). */
-  whenSpace (callback: () => void): void {
-    this.#spaceWaiters.push(callback)
+  /** Call `callback` once, when `lane` has drained to half its limits (or the inbox closes). */
+  whenSpace (lane: number, callback: () => void): void {
+    this.#lanes[lane].spaceWaiters.push(callback)
   }
 
-  /** Remove and return up to `maxMessages` messages (at least one if any, then up to `maxBytes`). */
-  take (maxMessages: number, maxBytes = Number.POSITIVE_INFINITY): ReceivedMessage[] {
-    const out: ReceivedMessage[] = []
-    let bytes = 0
-    while (this.#head < this.#items.length && out.length < maxMessages) {
-      const m = this.#items[this.#head]
-      if (out.length > 0 && bytes + m.payload.byteLength > maxBytes) break
-      out.push(m)
-      bytes += m.payload.byteLength
-      this.#head++
+  #hasAny (mask: number): boolean {
+    const lanes = this.#lanes
+    for (let i = 0; i < lanes.length; i++) {
+      if ((mask & (1 << i)) !== 0 && lanes[i].length > 0) return true
     }
-    this.#afterTake(out.length, bytes)
-    return out
+    return false
   }
 
-  /** Remove and return the oldest message, if any. */
-  shift (): ReceivedMessage | undefined {
-    if (this.#head >= this.#items.length) return undefined
-    const m = this.#items[this.#head++]
-    this.#afterTake(1, m.payload.byteLength)
+  /** The next lane to take from among `mask`, or -1. */
+  #pick (mask: number): number {
+    const lanes = this.#lanes
+    if ((mask & (mask - 1)) === 0) {
+      const lane = 31 - Math.clz32(mask)
+      return lane < lanes.length && lanes[lane].length > 0 ? lane : -1
+    }
+    return this.#scheduler.pick(lane => {
+      if ((mask & (1 << lane)) === 0) return -1
+      const l = lanes[lane]
+      return l.length > 0 ? l.items[l.head].payload.byteLength : -1
+    })
+  }
+
+  #takeFrom (lane: number): ReceivedMessage {
+    const l = this.#lanes[lane]
+    const m = l.shift()
+    this.#scheduler.charge(lane, m.payload.byteLength)
+    this.#length--
+    this.#bytes -= m.payload.byteLength
+    this.#delivered++
+    if (l.spaceWaiters.length > 0 && l.length <= this.capacity / 2 && l.bytes <= this.maxBytes / 2) {
+      const waiters = l.spaceWaiters
+      l.spaceWaiters = []
+      for (const w of waiters) w()
+    }
     return m
   }
 
-  #afterTake (count: number, bytes: number): void {
-    if (count === 0) return
-    this.#bytes -= bytes
-    this.#delivered += count
-    if (this.#head === this.#items.length) {
-      this.#items = []
-      this.#head = 0
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head)
-      this.#head = 0
+  /**
+   * Remove and return up to `maxMessages` messages of the lanes in `mask`
+   * (at least one if any, then up to `maxBytes` of payload).
+   */
+  take (maxMessages: number, maxBytes = Number.POSITIVE_INFINITY, mask = ALL_LANES): ReceivedMessage[] {
+    const out: ReceivedMessage[] = []
+    let bytes = 0
+    while (out.length < maxMessages) {
+      const lane = this.#pick(mask)
+      if (lane < 0) break
+      const l = this.#lanes[lane]
+      const size = l.items[l.head].payload.byteLength
+      if (out.length > 0 && bytes + size > maxBytes) break
+      out.push(this.#takeFrom(lane))
+      bytes += size
     }
-    if (this.#spaceWaiters.length > 0 &&
-      this.length <= this.capacity / 2 && this.#bytes <= this.maxBytes / 2) {
-      this.#wakeProducers()
-    }
+    return out
   }
 
-  #wakeProducers (): void {
-    const waiters = this.#spaceWaiters
-    this.#spaceWaiters = []
-    for (const w of waiters) w()
+  /** Remove and return the next message of the lanes in `mask`, if any. */
+  shift (mask = ALL_LANES): ReceivedMessage | undefined {
+    const lane = this.#pick(mask)
+    return lane < 0 ? undefined : this.#takeFrom(lane)
   }
 
-  #wakeConsumers (more: boolean): void {
+  #wakeConsumers (lanes: number): void {
     const waiters = this.#dataWaiters
-    this.#dataWaiters = []
-    for (const w of waiters) w(more)
+    let kept = 0
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]
+      if ((w.mask & lanes) !== 0) w.settle(true)
+      else waiters[kept++] = w
+    }
+    waiters.length = kept
   }
 
   /**
-   * Resolves true when there is a message to take, false when the inbox is
-   * closed and empty. Rejects with `AbortError` when `signal` aborts.
+   * Resolves true when there is a message on the lanes in `mask` to take,
+   * false when the inbox is closed and has none. Rejects with `AbortError`
+   * when `signal` aborts.
    */
-  async wait (signal?: AbortSignal): Promise<boolean> {
-    if (this.length > 0) return true
+  async wait (signal?: AbortSignal, mask = ALL_LANES): Promise<boolean> {
+    if (this.#hasAny(mask)) return true
     if (this.#closed) return false
     signal?.throwIfAborted()
     return await new Promise<boolean>((resolve, reject) => {
       const onAbort = (): void => {
-        const i = this.#dataWaiters.indexOf(settle)
+        const i = this.#dataWaiters.indexOf(waiter)
         if (i >= 0) this.#dataWaiters.splice(i, 1)
         reject(new AbortError())
       }
-      const settle = (more: boolean): void => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve(more)
+      const waiter: DataWaiter = {
+        mask,
+        settle: (more: boolean): void => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(more)
+        }
       }
-      this.#dataWaiters.push(settle)
+      this.#dataWaiters.push(waiter)
       signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 
   /** Messages one by one until the inbox closes or `signal` aborts. */
-  async * messages (signal?: AbortSignal): AsyncGenerator<ReceivedMessage, void, undefined> {
-    while (await this.wait(signal)) {
+  async * messages (signal?: AbortSignal, mask = ALL_LANES): AsyncGenerator<ReceivedMessage, void, undefined> {
+    while (await this.wait(signal, mask)) {
       let m: ReceivedMessage | undefined
-      while ((m = this.shift()) !== undefined) yield m
+      while ((m = this.shift(mask)) !== undefined) yield m
     }
   }
 
-  /** End consumers once they have taken what is left; release paused producers. Idempotent. */
+  /** End consumers once they have taken what is left; release waiting producers. Idempotent. */
   close (): void {
     if (this.#closed) return
     this.#closed = true
-    this.#wakeConsumers(this.length > 0)
-    this.#wakeProducers()
+    const waiters = this.#dataWaiters
+    this.#dataWaiters = []
+    for (const w of waiters) w.settle(this.#hasAny(w.mask))
+    for (const l of this.#lanes) {
+      const producers = l.spaceWaiters
+      l.spaceWaiters = []
+      for (const p of producers) p()
+    }
   }
 }

@@ -1,98 +1,154 @@
 import { randomBytes } from 'node:crypto'
 import { decodeUint8Array, encodeUint8Array, encodingLength } from 'uint8-varint'
-import { MalformedFrameError } from './errors.ts'
+import { MalformedFrameError, ProtocolVersionError } from './errors.ts'
 import type { Bytes } from './transport.ts'
 
 /**
- * The control part of a mirnet stream (docs/wire-format.md): the sender's
- * hello, the first frame of every stream, and the receiver's acks, varints on
- * the reverse direction of the same stream.
+ * The control part of a mirnet stream (docs/wire-format.md, version 2).
  *
- * Every message a Dispatcher writes gets the next sequence number of its
- * incarnation (a random id per Dispatcher). The hello tells the receiver the
- * incarnation and the sequence number of the stream's first message; the
- * receiver answers with how many messages of that incarnation it has received
- * (or that it does not know the incarnation), then keeps acknowledging. So
- * after a broken connection the sender learns exactly which of the messages
- * it wrote arrived, and the receiver's periodic acks double as a keepalive.
+ * Sender to receiver, frames (frame-codec.ts): first the hello, then message
+ * frames, each naming its lane and whether it is a whole message or a chunk
+ * of one. Every message of a lane gets the next sequence number of that lane
+ * in the sender's incarnation (a random id per Dispatcher); sequence numbers
+ * are implied by the order of a lane's messages on a stream.
+ *
+ * Receiver to sender, varints: the answer to the hello (whether the receiver
+ * knows the incarnation, and per lane the sequence number of the next
+ * message it expects), then acks per lane (next expected, bytes taken of the
+ * message in progress, and whether the lane is held for a full inbox).
+ *
+ * The sender writes nothing after the hello until the answer: then both
+ * ends agree where each lane resumes, the sender resends what the receiver
+ * lacks, and nothing is delivered twice.
  */
 
-export const HELLO_VERSION = 1
+export const LINK_PROTOCOL_VERSION = 2
 export const INCARNATION_BYTES = 8
 
 export interface Hello {
   /** Hex of the sender's incarnation id. */
   incarnation: string
-  /** Sequence number of the first message after the hello. */
-  firstSequence: number
+  /** Per lane, the sequence number of the oldest message the sender still holds (can resend). */
+  retained: number[]
 }
+
+/** What the receiver answers to a hello. */
+export interface Answer {
+  /** The receiver has a record of the incarnation (else it restarted, or never heard of it). */
+  known: boolean
+  /** Per lane, the sequence number of the next message expected. */
+  next: number[]
+}
+
+/** Kinds of message frames (bits 3-4 of the frame's first byte). */
+export const WHOLE = 0
+export const FIRST_CHUNK = 1
+export const MIDDLE_CHUNK = 2
+export const LAST_CHUNK = 3
 
 export function newIncarnation (): Uint8Array {
   return randomBytes(INCARNATION_BYTES)
 }
 
-/** The hello frame's payload: version byte, incarnation, varint first sequence number. */
-export function encodeHello (incarnation: Uint8Array, firstSequence: number): Uint8Array {
-  const out = new Uint8Array(1 + INCARNATION_BYTES + encodingLength(firstSequence))
-  out[0] = HELLO_VERSION
+/** The first byte of a message frame: lane number and kind. */
+export function frameTag (lane: number, kind: number): number {
+  return lane | (kind << 3)
+}
+
+/** The hello frame's payload: version, incarnation, lane count, varint per lane. */
+export function encodeHello (incarnation: Uint8Array, retained: readonly number[]): Uint8Array {
+  let size = 2 + INCARNATION_BYTES
+  for (const r of retained) size += encodingLength(r)
+  const out = new Uint8Array(size)
+  out[0] = LINK_PROTOCOL_VERSION
   out.set(incarnation, 1)
-  encodeUint8Array(firstSequence, out, 1 + INCARNATION_BYTES)
+  out[1 + INCARNATION_BYTES] = retained.length
+  let offset = 2 + INCARNATION_BYTES
+  for (const r of retained) {
+    encodeUint8Array(r, out, offset)
+    offset += encodingLength(r)
+  }
   return out
 }
 
 /** The hello as the stream's first frame: length prefix and payload. */
-export function encodeHelloFrame (incarnation: Uint8Array, firstSequence: number): Uint8Array {
-  const payload = encodeHello(incarnation, firstSequence)
+export function encodeHelloFrame (incarnation: Uint8Array, retained: readonly number[]): Uint8Array {
+  const payload = encodeHello(incarnation, retained)
   const out = new Uint8Array(encodingLength(payload.byteLength) + payload.byteLength)
   encodeUint8Array(payload.byteLength, out, 0)
   out.set(payload, out.byteLength - payload.byteLength)
   return out
 }
 
-/** Throws `MalformedFrameError` for anything but a version-1 hello. */
-export function decodeHello (payload: Uint8Array): Hello {
-  if (payload.byteLength < 2 + INCARNATION_BYTES || payload[0] !== HELLO_VERSION) {
-    throw new MalformedFrameError(`the first frame of a stream is not a version ${HELLO_VERSION} hello (${payload.byteLength} bytes, first byte ${payload[0] ?? 'none'})`)
+/**
+ * Throws `ProtocolVersionError` for another version's hello (version 1 had
+ * no lanes), `MalformedFrameError` for anything else that is not a hello
+ * with `1..maxLanes` lanes.
+ */
+export function decodeHello (payload: Uint8Array, maxLanes: number): Hello {
+  if (payload.byteLength >= 1 && payload[0] !== LINK_PROTOCOL_VERSION && payload[0] >= 1 && payload[0] <= 15) {
+    throw new ProtocolVersionError(`the peer speaks version ${payload[0]} of the mirnet link protocol, this node version ${LINK_PROTOCOL_VERSION}`)
   }
-  let firstSequence: number
+  if (payload.byteLength < 3 + INCARNATION_BYTES || payload[0] !== LINK_PROTOCOL_VERSION) {
+    throw new MalformedFrameError(`the first frame of a stream is not a version ${LINK_PROTOCOL_VERSION} hello (${payload.byteLength} bytes, first byte ${payload[0] ?? 'none'})`)
+  }
+  const lanes = payload[1 + INCARNATION_BYTES]
+  if (lanes < 1 || lanes > maxLanes) {
+    throw new MalformedFrameError(`hello names ${lanes} lanes; this node has ${maxLanes} (members must share one lane configuration)`)
+  }
+  const retained: number[] = []
+  let offset = 2 + INCARNATION_BYTES
   try {
-    firstSequence = decodeUint8Array(payload, 1 + INCARNATION_BYTES)
+    for (let i = 0; i < lanes; i++) {
+      const r = decodeUint8Array(payload, offset)
+      if (!Number.isSafeInteger(r)) throw new Error('out of range')
+      retained.push(r)
+      offset += encodingLength(r)
+    }
   } catch (err) {
     throw new MalformedFrameError(`hello has a malformed sequence number: ${(err as Error).message}`)
   }
-  if (1 + INCARNATION_BYTES + encodingLength(firstSequence) !== payload.byteLength || !Number.isSafeInteger(firstSequence)) {
-    throw new MalformedFrameError('hello has trailing bytes or an out-of-range sequence number')
+  if (offset !== payload.byteLength) throw new MalformedFrameError('hello has trailing bytes')
+  return { incarnation: Buffer.from(payload.subarray(1, 1 + INCARNATION_BYTES)).toString('hex'), retained }
+}
+
+/** The answer: varint known (0/1), varint lane count, varint next per lane. */
+export function encodeAnswer (answer: Answer): Uint8Array {
+  const values = [answer.known ? 1 : 0, answer.next.length, ...answer.next]
+  return encodeVarints(values)
+}
+
+/** One lane's ack: varint `2 × lane + held`, varint next, varint bytes taken of the message in progress. */
+export function ackLength (lane: number, next: number, partialBytes: number): number {
+  return encodingLength(lane * 2 + 1) + encodingLength(next) + encodingLength(partialBytes)
+}
+
+/** Write one lane's ack into `out` at `offset`; returns the offset after it. */
+export function writeAck (out: Uint8Array, offset: number, lane: number, held: boolean, next: number, partialBytes: number): number {
+  const tag = lane * 2 + (held ? 1 : 0)
+  encodeUint8Array(tag, out, offset)
+  offset += encodingLength(tag)
+  encodeUint8Array(next, out, offset)
+  offset += encodingLength(next)
+  encodeUint8Array(partialBytes, out, offset)
+  return offset + encodingLength(partialBytes)
+}
+
+/** Unsigned LEB128 varints, back to back. */
+export function encodeVarints (values: readonly number[]): Uint8Array {
+  let size = 0
+  for (const v of values) size += encodingLength(v)
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const v of values) {
+    encodeUint8Array(v, out, offset)
+    offset += encodingLength(v)
   }
-  return { incarnation: Buffer.from(payload.subarray(1, 1 + INCARNATION_BYTES)).toString('hex'), firstSequence }
-}
-
-/** The receiver's first varint: 0 when it does not know the incarnation, else received + 1. */
-export function encodeResume (received: number | undefined): Uint8Array {
-  return encodeAck(received === undefined ? 0 : received + 1)
-}
-
-/**
- * An ack: `2 × received + paused`, where `paused` (1) says the receiver has
- * stopped reading for a full inbox, so a sender sees no progress and knows
- * the receiver is alive, not cut off.
- */
-export function encodeProgress (received: number, paused: boolean): Uint8Array {
-  return encodeAck(received * 2 + (paused ? 1 : 0))
-}
-
-export function decodeProgress (value: number): { received: number, paused: boolean } {
-  return { received: Math.floor(value / 2), paused: value % 2 === 1 }
-}
-
-/** One unsigned LEB128 varint. */
-export function encodeAck (value: number): Uint8Array {
-  const out = new Uint8Array(encodingLength(value))
-  encodeUint8Array(value, out, 0)
   return out
 }
 
-/** Varints seen on the reverse direction, as they come (a varint may span chunks). */
-export class AckDecoder {
+/** Varints as they come (a varint may span chunks). */
+export class VarintDecoder {
   readonly #onValue: (value: number) => void
   #value = 0
   #scale = 1
@@ -115,7 +171,7 @@ export class AckDecoder {
     for (let i = 0; i < buf.byteLength; i++) {
       const b = buf[i]
       this.#value += (b & 0x7f) * this.#scale
-      if (++this.#bytes > 8) throw new MalformedFrameError('ack varint is longer than 8 bytes')
+      if (++this.#bytes > 8) throw new MalformedFrameError('varint on the reverse direction is longer than 8 bytes')
       if (b < 0x80) {
         const value = this.#value
         this.#value = 0
@@ -125,6 +181,74 @@ export class AckDecoder {
       } else {
         this.#scale *= 128
       }
+    }
+  }
+}
+
+export interface ReverseHandler {
+  onAnswer: (answer: Answer) => void
+  onAck: (lane: number, next: number, partialBytes: number, held: boolean) => void
+}
+
+/**
+ * The sender's reader of the reverse direction: the answer, then acks.
+ * Throws `MalformedFrameError` for a lane out of range or a malformed varint.
+ */
+export class ReverseDecoder {
+  readonly #handler: ReverseHandler
+  readonly #lanes: number
+  readonly #varints: VarintDecoder
+  /** Position in the answer (0 known, 1 count, 2.. next per lane), then -1 while reading acks. */
+  #answerAt = 0
+  #known = false
+  #next: number[] = []
+  #ackField = 0
+  #ackTag = 0
+  #ackNext = 0
+
+  constructor (lanes: number, handler: ReverseHandler) {
+    this.#lanes = lanes
+    this.#handler = handler
+    this.#varints = new VarintDecoder(this.#onValue)
+  }
+
+  push (data: Bytes): void {
+    this.#varints.push(data)
+  }
+
+  readonly #onValue = (value: number): void => {
+    if (this.#answerAt >= 0) {
+      this.#answerValue(value)
+      return
+    }
+    if (this.#ackField === 0) {
+      if (value >= this.#lanes * 2) throw new MalformedFrameError(`ack names lane ${value >> 1}; the stream has ${this.#lanes}`)
+      this.#ackTag = value
+      this.#ackField = 1
+    } else if (this.#ackField === 1) {
+      this.#ackNext = value
+      this.#ackField = 2
+    } else {
+      this.#ackField = 0
+      this.#handler.onAck(this.#ackTag >> 1, this.#ackNext, value, (this.#ackTag & 1) === 1)
+    }
+  }
+
+  #answerValue (value: number): void {
+    const at = this.#answerAt++
+    if (at === 0) {
+      if (value > 1) throw new MalformedFrameError(`the answer to the hello starts with ${value}, not 0 or 1`)
+      this.#known = value === 1
+    } else if (at === 1) {
+      if (value !== this.#lanes) throw new MalformedFrameError(`the answer names ${value} lanes; the hello named ${this.#lanes}`)
+    } else {
+      this.#next.push(value)
+    }
+    if (this.#answerAt === 2 + this.#lanes) {
+      this.#answerAt = -1
+      const answer = { known: this.#known, next: this.#next }
+      this.#next = []
+      this.#handler.onAnswer(answer)
     }
   }
 }

@@ -1,36 +1,63 @@
 import { DropOldestQueue } from './drop-oldest-queue.ts'
+import type { DispatcherCounters } from './dispatcher.ts'
 import type { Inbox } from './inbox.ts'
-import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
+import type { Lane } from './lanes.ts'
+import type { SendCounters, SendOutcome } from './peer-stats.ts'
+
+class LocalLane {
+  readonly queue: DropOldestQueue<Uint8Array>
+  waitingForSpace = false
+  sentMessages = 0
+  sentBytes = 0
+  discarded = 0
+
+  constructor (lane: Lane) {
+    this.queue = new DropOldestQueue(lane.queueCapacity, lane.queueMaxBytes)
+  }
+
+  stats (): SendCounters {
+    return {
+      queued: this.queue.length,
+      queuedBytes: this.queue.byteLength,
+      sentMessages: this.sentMessages,
+      sentBytes: this.sentBytes,
+      droppedMessages: this.queue.dropped,
+      droppedBytes: this.queue.droppedBytes,
+      acknowledgedMessages: this.sentMessages,
+      lostInFlightMessages: 0,
+      unconfirmedMessages: 0,
+      discardedMessages: this.discarded,
+      resentMessages: 0
+    }
+  }
+}
 
 /**
  * The own node's path: messages to self go from a bounded drop-oldest queue
- * straight into the inbox, without the network. When the inbox is full the
- * queue holds them (and drops its oldest), as a remote peer's queue would.
+ * per lane straight into the inbox, without the network. When a lane of the
+ * inbox is full that lane's queue holds them (and drops its oldest), as a
+ * remote peer's lane would.
  */
 export class LocalDispatcher {
   readonly nodeId: string
   readonly address: string
   readonly #inbox: Inbox
-  readonly #queue: DropOldestQueue<Uint8Array>
+  readonly #lanes: LocalLane[]
   #scheduled = false
-  #waitingForSpace = false
   #closed = false
-  #sentMessages = 0
-  #sentBytes = 0
-  #discarded = 0
 
-  constructor (inbox: Inbox, init: { nodeId: string, address: string, queueCapacity: number, queueMaxBytes: number }) {
+  constructor (inbox: Inbox, init: { nodeId: string, address: string, lanes: readonly Lane[] }) {
     this.nodeId = init.nodeId
     this.address = init.address
     this.#inbox = inbox
-    this.#queue = new DropOldestQueue(init.queueCapacity, init.queueMaxBytes)
+    this.#lanes = init.lanes.map(l => new LocalLane(l))
   }
 
   get isOpen (): boolean { return !this.#closed }
 
-  enqueue (payload: Uint8Array): SendOutcome {
-    const dropped = this.#queue.push(payload)
-    if (!this.#scheduled && !this.#waitingForSpace && !this.#closed) {
+  enqueue (payload: Uint8Array, lane: number): SendOutcome {
+    const dropped = this.#lanes[lane].queue.push(payload)
+    if (!this.#scheduled && !this.#closed) {
       this.#scheduled = true
       queueMicrotask(this.#flush)
     }
@@ -39,43 +66,41 @@ export class LocalDispatcher {
 
   readonly #flush = (): void => {
     this.#scheduled = false
-    this.#waitingForSpace = false
     if (this.#closed) return
-    const queue = this.#queue
     const inbox = this.#inbox
-    while (queue.length > 0 && !inbox.full) {
-      const payload = queue.shift() as Uint8Array
-      inbox.push(this.nodeId, payload)
-      this.#sentMessages++
-      this.#sentBytes += payload.byteLength
-    }
-    if (queue.length > 0) {
-      this.#waitingForSpace = true
-      inbox.whenSpace(this.#flush)
+    for (let lane = 0; lane < this.#lanes.length; lane++) {
+      const l = this.#lanes[lane]
+      if (l.waitingForSpace) continue
+      const queue = l.queue
+      while (queue.length > 0 && !inbox.full(lane)) {
+        const payload = queue.shift() as Uint8Array
+        inbox.push(this.nodeId, lane, payload)
+        l.sentMessages++
+        l.sentBytes += payload.byteLength
+      }
+      if (queue.length > 0) {
+        l.waitingForSpace = true
+        inbox.whenSpace(lane, () => {
+          l.waitingForSpace = false
+          this.#flush()
+        })
+      }
     }
   }
 
-  counters (): SendCounters & { state: LinkState, reconnects: number } {
-    return {
-      state: this.#closed ? 'closed' : 'local',
-      queued: this.#queue.length,
-      queuedBytes: this.#queue.byteLength,
-      sentMessages: this.#sentMessages,
-      sentBytes: this.#sentBytes,
-      droppedMessages: this.#queue.dropped,
-      droppedBytes: this.#queue.droppedBytes,
-      acknowledgedMessages: this.#sentMessages,
-      lostInFlightMessages: 0,
-      unconfirmedMessages: 0,
-      discardedMessages: this.#discarded,
-      reconnects: 0
+  counters (): DispatcherCounters {
+    const lanes = this.#lanes.map(l => l.stats())
+    const total = { ...lanes[0] }
+    for (let i = 1; i < lanes.length; i++) {
+      for (const key of Object.keys(total) as Array<keyof SendCounters>) total[key] += lanes[i][key]
     }
+    return { ...total, state: this.#closed ? 'closed' : 'local', reconnects: 0, lanes }
   }
 
   /** Idempotent. */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#discarded += this.#queue.clear()
+    for (const l of this.#lanes) l.discarded += l.queue.clear()
   }
 }

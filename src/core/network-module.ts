@@ -1,7 +1,8 @@
 import { resolveConfig } from './config.ts'
 import { Dispatcher } from './dispatcher.ts'
-import { AbortError, ModuleClosedError, PayloadTooLargeError, StreamClosedError, UnknownDestinationError } from './errors.ts'
+import { AbortError, ModuleClosedError, PayloadTooLargeError, StreamClosedError, UnknownDestinationError, UnknownLaneError } from './errors.ts'
 import { Inbox } from './inbox.ts'
+import { ALL_LANES, laneNumber } from './lanes.ts'
 import { LocalDispatcher } from './local-dispatcher.ts'
 import { silentLogger } from './logger.ts'
 import { parseMembership } from './membership.ts'
@@ -13,7 +14,7 @@ import type { NetworkModuleConfig, NetworkModuleInit } from './config.ts'
 import type { ReceivedMessage } from './inbox.ts'
 import type { Logger } from './logger.ts'
 import type { Member, MemberSpec } from './membership.ts'
-import type { LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
+import type { LaneStats, LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
 import type { Channel, Transport } from './transport.ts'
 
 export interface NetworkModuleComponents {
@@ -95,7 +96,7 @@ export class NetworkModule extends EventTarget {
     // every component's logger is a child of the one given, never of another component's: pino repeats a re-bound key
     this.#baseLog = components.logger ?? silentLogger
     this.#log = this.#baseLog.child({ component: 'network' })
-    this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes })
+    this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes, lanes: this.config.lanes, quantumBytes: this.config.chunkBytes })
     this.#keepaliveTicker = new Ticker(Math.max(10, Math.floor(this.config.keepaliveTimeoutMs / 3)))
     this.#tentative = new TentativePool(this.config.tentativeMaxReceivers, this.#baseLog.child({ component: 'tentative' }))
   }
@@ -176,26 +177,34 @@ export class NetworkModule extends EventTarget {
     return this.#peers.has(nodeId)
   }
 
-  /**
-   * Queue `payload` for one destination. Never blocks; returns what happened.
-   * The module owns `payload` from now on: do not modify it.
-   * Throws `PayloadTooLargeError` above `maxFrameBytes`.
-   */
-  sendTo (destination: string, payload: Uint8Array): SendOutcome {
-    if (payload.byteLength > this.config.maxFrameBytes) throw new PayloadTooLargeError(payload.byteLength, this.config.maxFrameBytes)
-    if (this.#closing !== undefined) throw new ModuleClosedError()
-    const entry = this.#peers.get(destination)
-    if (entry === undefined) return 'unknown-destination'
-    return entry.dispatcher.enqueue(payload)
+  /** The number of the lane called `name` ('' is the default lane). Throws `UnknownLaneError`. */
+  laneNumber (name: string): number {
+    return laneNumber(this.config.lanes, name, this.config.defaultLane)
   }
 
   /**
-   * Queue `payload` for each destination, with one outcome per destination.
-   * Unknown destinations get `unknown-destination`; the others are queued.
+   * Queue `payload` for one destination on `lane` (a lane number, the
+   * default lane if not given). Never blocks; returns what happened.
+   * The module owns `payload` from now on: do not modify it.
+   * Throws `PayloadTooLargeError` above `maxFrameBytes`, `UnknownLaneError`.
    */
-  send (destinations: readonly string[], payload: Uint8Array): SendOutcome[] {
+  sendTo (destination: string, payload: Uint8Array, lane = this.config.defaultLane): SendOutcome {
     if (payload.byteLength > this.config.maxFrameBytes) throw new PayloadTooLargeError(payload.byteLength, this.config.maxFrameBytes)
-    return destinations.map(d => this.sendTo(d, payload))
+    if (this.#closing !== undefined) throw new ModuleClosedError()
+    if (!(lane >= 0 && lane < this.config.lanes.length && Number.isInteger(lane))) throw new UnknownLaneError(String(lane), this.config.lanes.map(l => l.name))
+    const entry = this.#peers.get(destination)
+    if (entry === undefined) return 'unknown-destination'
+    return entry.dispatcher.enqueue(payload, lane)
+  }
+
+  /**
+   * Queue `payload` for each destination on `lane`, with one outcome per
+   * destination. Unknown destinations get `unknown-destination`; the others
+   * are queued.
+   */
+  send (destinations: readonly string[], payload: Uint8Array, lane = this.config.defaultLane): SendOutcome[] {
+    if (payload.byteLength > this.config.maxFrameBytes) throw new PayloadTooLargeError(payload.byteLength, this.config.maxFrameBytes)
+    return destinations.map(d => this.sendTo(d, payload, lane))
   }
 
   /** Throws `UnknownDestinationError` naming the first destination that is not a member. */
@@ -205,9 +214,12 @@ export class NetworkModule extends EventTarget {
     }
   }
 
-  /** Received messages one by one, in arrival order, until the module closes or `signal` aborts. */
-  messages (options: { signal?: AbortSignal } = {}): AsyncGenerator<ReceivedMessage, void, undefined> {
-    return this.inbox.messages(options.signal)
+  /**
+   * Received messages one by one, FIFO per sender and lane, of the lanes in
+   * `laneMask` (all by default), until the module closes or `signal` aborts.
+   */
+  messages (options: { signal?: AbortSignal, laneMask?: number } = {}): AsyncGenerator<ReceivedMessage, void, undefined> {
+    return this.inbox.messages(options.signal, options.laneMask ?? ALL_LANES)
   }
 
   /** Members with an open outbound connection, the own node included. */
@@ -246,9 +258,18 @@ export class NetworkModule extends EventTarget {
   stats (): NetworkStats {
     const peers: PeerStats[] = []
     for (const entry of this.#peers.values()) {
-      const c = entry.dispatcher.counters()
+      const { lanes: laneCounters, ...c } = entry.dispatcher.counters()
+      const received = entry.received
+      const lanes: LaneStats[] = laneCounters.map((lc, i) => ({
+        ...lc,
+        lane: this.config.lanes[i].name,
+        receivedMessages: received.laneMessages[i],
+        receivedBytes: received.laneBytes[i],
+        duplicateMessages: received.duplicates[i]
+      }))
       peers.push({
         ...c,
+        lanes,
         nodeId: entry.member.nodeId,
         address: entry.member.address,
         identity: entry.member.identity,
@@ -265,7 +286,12 @@ export class NetworkModule extends EventTarget {
       tentativeEvicted: this.#tentative.evicted,
       tentativeLosses: this.#tentative.losses(),
       connected: this.connectedCount(),
-      inbox: { messages: this.inbox.length, bytes: this.inbox.byteLength, delivered: this.inbox.delivered }
+      inbox: {
+        messages: this.inbox.length,
+        bytes: this.inbox.byteLength,
+        delivered: this.inbox.delivered,
+        lanes: this.config.lanes.map((l, i) => ({ lane: l.name, messages: this.inbox.laneLength(i), bytes: this.inbox.laneBytes(i) }))
+      }
     }
   }
 
@@ -297,19 +323,14 @@ export class NetworkModule extends EventTarget {
   #addMember (member: Member): void {
     const isSelf = member.nodeId === this.nodeId
     const dispatcher = isSelf
-      ? new LocalDispatcher(this.inbox, {
-        nodeId: member.nodeId,
-        address: member.address,
-        queueCapacity: this.config.queueCapacity,
-        queueMaxBytes: this.config.queueMaxBytes
-      })
+      ? new LocalDispatcher(this.inbox, { nodeId: member.nodeId, address: member.address, lanes: this.config.lanes })
       : new Dispatcher({
         transport: this.#transport,
         logger: this.#baseLog.child({ component: 'dispatcher', peer: member.nodeId }),
         onStateChange: this.#onPeerState,
         keepaliveTicker: this.#keepaliveTicker
       }, { ...this.config, nodeId: member.nodeId, address: member.address, yieldFirstDial: member.identity < this.identity })
-    const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters() }
+    const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters(this.config.lanes.length) }
     this.#peers.set(member.nodeId, entry)
     this.#nodeByIdentity.set(member.identity, member.nodeId)
     if (!isSelf) this.#promote(entry)

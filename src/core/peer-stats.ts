@@ -93,23 +93,49 @@ export interface NetworkStats {
 }
 
 /**
- * Received messages and bytes of one peer, kept across its streams, and where
- * its sender's sequence stands: the incarnation last seen in a hello and the
- * sequence number of the next message expected from it.
+ * What this node received from one peer, kept across its streams: counts
+ * per lane, and where its sender's sequence stands: the incarnation last
+ * seen in a hello and, per lane, the sequence number of the next message
+ * expected (every message below it was taken).
  */
 export class ReceiveCounters {
   messages = 0
   bytes = 0
   incarnation: string | undefined
-  sequence = 0
+  readonly next: number[]
+  readonly laneMessages: number[]
+  readonly laneBytes: number[]
+  /** Messages the sender still held for resending that had already arrived: not sent again. */
+  readonly duplicates: number[]
+
+  constructor (lanes: number) {
+    this.next = new Array<number>(lanes).fill(0)
+    this.laneMessages = new Array<number>(lanes).fill(0)
+    this.laneBytes = new Array<number>(lanes).fill(0)
+    this.duplicates = new Array<number>(lanes).fill(0)
+  }
+
+  /** A message of `bytes` taken on `lane`. */
+  took (lane: number, bytes: number): void {
+    this.messages++
+    this.bytes += bytes
+    this.laneMessages[lane]++
+    this.laneBytes[lane] += bytes
+    this.next[lane]++
+  }
 
   /** Add another's counts; its sequence state, if it saw a hello, is the more recent. */
   add (other: ReceiveCounters): void {
     this.messages += other.messages
     this.bytes += other.bytes
+    for (let i = 0; i < this.next.length; i++) {
+      this.laneMessages[i] += other.laneMessages[i]
+      this.laneBytes[i] += other.laneBytes[i]
+      this.duplicates[i] += other.duplicates[i]
+    }
     if (other.incarnation !== undefined) {
       this.incarnation = other.incarnation
-      this.sequence = other.sequence
+      for (let i = 0; i < this.next.length; i++) this.next[i] = other.next[i]
     }
   }
 }

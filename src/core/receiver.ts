@@ -1,10 +1,13 @@
+import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
-import { MalformedFrameError, StreamClosedError } from './errors.ts'
-import { ACK_DELAY_MS } from './constants.ts'
+import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
+import { ACK_DELAY_MS, ACK_EVERY_BYTES, ACK_EVERY_MESSAGES } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
-import { decodeHello, encodeProgress, encodeResume } from './link-protocol.ts'
+import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, encodeAnswer, writeAck } from './link-protocol.ts'
+import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Inbox } from './inbox.ts'
+import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
 import type { TentativeStats } from './peer-stats.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
@@ -21,66 +24,94 @@ export interface ReceiverConfig {
   /** Most recent messages kept while tentative. */
   tentativeMaxMessages: number
   tentativeMaxBytes: number
-  /** An ack is written at least this often, as a keepalive. */
+  /** While a lane is held, the receiver says so at least this often. */
   keepaliveIntervalMs: number
   /** An idle receiver acks this often. */
   idleKeepaliveIntervalMs: number
+  /** The lanes; a sender that writes more than twice a lane's window unacknowledged is cut off. */
+  lanes: readonly Lane[]
+}
+
+interface HeldMessage {
+  readonly lane: number
+  readonly payload: Uint8Array
+  readonly byteLength: number
 }
 
 /**
  * Reads one inbound channel. The sender is the identity the transport
  * authenticated, never anything written in a frame. Frames are decoded
- * synchronously as chunks arrive.
+ * synchronously as chunks arrive; chunked messages are reassembled per lane.
  *
- * A member's Receiver delivers to the inbox and pauses the channel while the
- * inbox is full. A non-member's Receiver is tentative: it keeps only the most
- * recent messages (bounded in count and bytes) until `promote()` makes it a
+ * A member's Receiver delivers to the inbox at once and acknowledges per
+ * lane: within ACK_DELAY_MS, at once after ACK_EVERY_BYTES or
+ * ACK_EVERY_MESSAGES. While a lane of the inbox is full it withholds that
+ * lane's acks (saying the lane is held, every `keepaliveIntervalMs`), so the
+ * sender's window for that lane fills and its queue drops oldest, while the
+ * other lanes flow. The channel itself is never paused.
+ *
+ * A non-member's Receiver is tentative: it keeps only the most recent
+ * messages (bounded in count and bytes) until `promote()` makes it a
  * member's, which delivers them in order and carries on.
  *
  * A malformed or oversized frame closes this channel only, with the reason
- * logged.
- *
- * The first frame is the sender's hello (link-protocol.ts): the receiver
- * answers with how many messages of that sender incarnation it took, then
- * acknowledges what it takes within ACK_DELAY_MS, every `keepaliveIntervalMs`
- * while paused for a full inbox, and every `idleKeepaliveIntervalMs` when
- * idle, so that the sender can tell a live peer from a cut connection.
+ * logged. The first frame is the sender's hello (link-protocol.ts), answered
+ * with where each lane resumes.
  */
 export class Receiver implements ChannelHandler {
   readonly identity: string
   readonly createdAtMs = Date.now()
   readonly #channel: Channel
   readonly #components: ReceiverComponents
+  readonly #config: ReceiverConfig
   #log: Logger
   readonly #decoder: FrameDecoder
+  readonly #laneCount: number
   #nodeId: string | undefined
-  #held: DropOldestQueue<Uint8Array> | undefined
+  #heldTentative: DropOldestQueue<HeldMessage> | undefined
   #counters: ReceiveCounters
-  #paused = false
-  #ended = false
+  readonly #assemblers: Array<MessageAssembler | undefined>
   #closed = false
   #helloSeen = false
   /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
   #writable = true
   #writeFailed = false
-  #ackedSequence = -1
+  // per lane, on this stream
+  readonly #ackedNext: number[]
+  readonly #ackedPartial: number[]
+  readonly #unackedBytes: number[]
+  readonly #unackedMessages: number[]
+  /** Lanes whose acks are withheld for a full inbox lane. */
+  readonly #withheld: boolean[]
+  #withheldCount = 0
   #ackTimer?: ReturnType<typeof setTimeout>
   #keepaliveTimer?: ReturnType<typeof setTimeout>
   #lastWriteMs = 0
-  readonly #keepaliveIntervalMs: number
-  readonly #idleKeepaliveIntervalMs: number
+  // whole messages decoded from the chunk in hand, delivered when it is done
+  readonly #batchLanes: number[] = []
+  readonly #batchPayloads: Uint8Array[] = []
+  #batchCount = 0
+  #batchBytes = 0
 
   constructor (components: ReceiverComponents, config: ReceiverConfig, channel: Channel, member?: { nodeId: string, counters: ReceiveCounters }) {
     this.identity = channel.remoteIdentity
     this.#channel = channel
     this.#components = components
+    this.#config = config
     this.#log = components.logger
-    this.#decoder = new FrameDecoder(config.maxFrameBytes, this.#onFrame)
-    this.#keepaliveIntervalMs = config.keepaliveIntervalMs
-    this.#idleKeepaliveIntervalMs = config.idleKeepaliveIntervalMs
+    this.#laneCount = config.lanes.length
+    // a frame is a tag byte, for a first chunk a varint, and at most maxFrameBytes of payload
+    this.#decoder = new FrameDecoder(config.maxFrameBytes + 1 + 8, this.#onFrame, this.#onChunkDone)
+    const n = this.#laneCount
+    this.#assemblers = new Array(n).fill(undefined)
+    this.#ackedNext = new Array<number>(n).fill(0)
+    this.#ackedPartial = new Array<number>(n).fill(0)
+    this.#unackedBytes = new Array<number>(n).fill(0)
+    this.#unackedMessages = new Array<number>(n).fill(0)
+    this.#withheld = new Array<boolean>(n).fill(false)
     if (member === undefined) {
-      this.#held = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
-      this.#counters = new ReceiveCounters()
+      this.#heldTentative = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
+      this.#counters = new ReceiveCounters(n)
     } else {
       this.#nodeId = member.nodeId
       this.#counters = member.counters
@@ -103,30 +134,30 @@ export class Receiver implements ChannelHandler {
     counters.add(this.#counters)
     this.#counters = counters
     this.#nodeId = nodeId
-    const held = this.#held
-    this.#held = undefined
+    const held = this.#heldTentative
+    this.#heldTentative = undefined
     const delivered = held?.length ?? 0
     if (held !== undefined) {
-      let payload: Uint8Array | undefined
-      while ((payload = held.shift()) !== undefined) this.#components.inbox.push(nodeId, payload)
+      let m: HeldMessage | undefined
+      while ((m = held.shift()) !== undefined) this.#components.inbox.push(nodeId, m.lane, m.payload)
     }
     this.#log.info({ heldMessages: delivered }, 'tentative receiver promoted')
-    if (this.#components.inbox.full) this.#pause()
+    if (this.#helloSeen) this.#afterData()
   }
 
   /** Take over the held messages of an older tentative receiver of the same peer (kept in order). */
   adoptHeld (older: Receiver): void {
-    const mine = this.#held
-    const theirs = older.#held
+    const mine = this.#heldTentative
+    const theirs = older.#heldTentative
     if (mine === undefined || theirs === undefined) return
     this.#counters.add(older.#counters)
-    older.#held = undefined
-    let payload: Uint8Array | undefined
-    while ((payload = theirs.shift()) !== undefined) mine.push(payload)
+    older.#heldTentative = undefined
+    let m: HeldMessage | undefined
+    while ((m = theirs.shift()) !== undefined) mine.push(m)
   }
 
   tentativeStats (): TentativeStats {
-    const held = this.#held
+    const held = this.#heldTentative
     return {
       identity: this.identity,
       heldMessages: held?.length ?? 0,
@@ -138,62 +169,230 @@ export class Receiver implements ChannelHandler {
   }
 
   readonly #onFrame = (payload: Uint8Array): boolean => {
-    const counters = this.#counters
     if (!this.#helloSeen) {
       this.#onHello(payload)
       return true
     }
-    counters.sequence++
-    counters.messages++
-    counters.bytes += payload.byteLength
-    const nodeId = this.#nodeId
-    if (nodeId === undefined) {
-      // copy: a view would pin the whole chunk it came in for as long as it is held
-      (this.#held as DropOldestQueue<Uint8Array>).push(payload.slice())
+    const tag = payload[0]
+    const lane = tag & 7
+    const kind = tag >> 3
+    if (payload.byteLength === 0 || kind > 3 || lane >= this.#laneCount) {
+      throw new MalformedFrameError(`frame with tag ${tag ?? 'none'}: not a lane of this node (${this.#laneCount} lanes) or not a kind of message frame`)
+    }
+    if (kind === WHOLE) {
+      if (this.#assemblers[lane]?.active === true) throw new MalformedFrameError(`lane ${lane} sent a whole message inside a chunked one`)
+      if (payload.byteLength - 1 > this.#config.maxFrameBytes) {
+        throw new FrameTooLargeError(`message of ${payload.byteLength - 1} bytes exceeds the maximum of ${this.#config.maxFrameBytes} bytes`)
+      }
+      this.#unackedBytes[lane] += payload.byteLength - 1
+      this.#take(lane, payload.subarray(1), true)
       return true
     }
-    const inbox = this.#components.inbox
-    inbox.push(nodeId, payload)
-    return !inbox.full
+    const assembler = this.#assemblers[lane] ??= new MessageAssembler(this.#config.maxFrameBytes)
+    if (kind === FIRST_CHUNK) {
+      let total: number
+      try {
+        total = decodeUint8Array(payload, 1)
+      } catch (err) {
+        throw new MalformedFrameError(`a first chunk has a malformed size: ${(err as Error).message}`)
+      }
+      const part = payload.subarray(1 + encodingLength(total))
+      assembler.start(total, part)
+      this.#unackedBytes[lane] += part.byteLength
+      return true
+    }
+    const part = payload.subarray(1)
+    const message = assembler.append(part, kind === LAST_CHUNK)
+    this.#unackedBytes[lane] += part.byteLength
+    if (message !== undefined) this.#take(lane, message, false)
+    return true
   }
 
-  /** Throws `MalformedFrameError` (inside the decoder's sink: the stream is then failed). */
+  /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. */
+  #take (lane: number, payload: Uint8Array, view: boolean): void {
+    this.#counters.took(lane, payload.byteLength)
+    this.#unackedMessages[lane]++
+    const held = this.#heldTentative
+    if (held !== undefined) {
+      // copy: a view would pin the whole chunk it came in for as long as it is held
+      held.push({ lane, payload: view ? payload.slice() : payload, byteLength: payload.byteLength })
+      return
+    }
+    if (!view) {
+      this.#components.inbox.push(this.#nodeId as string, lane, payload)
+      return
+    }
+    const i = this.#batchCount++
+    this.#batchLanes[i] = lane
+    this.#batchPayloads[i] = payload
+    this.#batchBytes += payload.byteLength
+  }
+
+  /**
+   * The chunk in hand is decoded: hand its messages to the inbox, as views
+   * into it when they make up most of it, else copied together into one
+   * buffer, so a few small messages do not pin a chunk of other lanes' data.
+   */
+  readonly #onChunkDone = (chunkBytes: number): void => {
+    const count = this.#batchCount
+    if (count === 0) return
+    const inbox = this.#components.inbox
+    const nodeId = this.#nodeId as string
+    const lanes = this.#batchLanes
+    const payloads = this.#batchPayloads
+    if (this.#batchBytes * 2 + 1024 < chunkBytes) {
+      const copy = Buffer.allocUnsafeSlow(this.#batchBytes)
+      let offset = 0
+      for (let i = 0; i < count; i++) {
+        const p = payloads[i]
+        copy.set(p, offset)
+        inbox.push(nodeId, lanes[i], copy.subarray(offset, offset + p.byteLength))
+        offset += p.byteLength
+      }
+    } else {
+      for (let i = 0; i < count; i++) inbox.push(nodeId, lanes[i], payloads[i])
+    }
+    payloads.fill(undefined as unknown as Uint8Array, 0, count)
+    this.#batchCount = 0
+    this.#batchBytes = 0
+  }
+
+  /** Throws `MalformedFrameError`, `ProtocolVersionError` (inside the decoder's sink: the stream is then failed). */
   #onHello (payload: Uint8Array): void {
-    const hello = decodeHello(payload)
+    const hello = decodeHello(payload, this.#laneCount)
+    if (hello.retained.length !== this.#laneCount) {
+      throw new MalformedFrameError(`hello names ${hello.retained.length} lanes; this node has ${this.#laneCount} (members must share one lane configuration)`)
+    }
     const counters = this.#counters
-    const received = counters.incarnation === hello.incarnation ? counters.sequence : undefined
+    const known = counters.incarnation === hello.incarnation
+    const next = known ? counters.next.slice() : hello.retained
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      const retained = hello.retained[lane]
+      // the sender still holds messages that arrived: they are not sent again
+      if (known && next[lane] > retained) counters.duplicates[lane] += next[lane] - retained
+      counters.next[lane] = Math.max(next[lane], retained)
+      this.#ackedNext[lane] = counters.next[lane]
+    }
     counters.incarnation = hello.incarnation
-    counters.sequence = hello.firstSequence
     this.#helloSeen = true
-    this.#ackedSequence = hello.firstSequence
-    this.#write(encodeResume(received))
-    this.#lastWriteMs = Date.now()
+    this.#write(encodeAnswer({ known, next }))
     this.#scheduleKeepalive()
   }
 
-  /** One timer per receiver, due when the next keepalive ack would be: soon while paused, rarely when idle. */
+  onData (data: Bytes): void {
+    if (this.#closed) return
+    try {
+      this.#decoder.push(data)
+    } catch (err) {
+      this.#onChunkDone(Number.POSITIVE_INFINITY)
+      this.#fail(err as Error)
+      return
+    }
+    if (this.#helloSeen) this.#afterData()
+  }
+
+  /** Decide what to acknowledge after taking messages: withhold full lanes, ack at once past the thresholds, else soon. */
+  #afterData (): void {
+    let urgent = false
+    let progress = false
+    const lanes = this.#config.lanes
+    const member = this.#heldTentative === undefined
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      const bytes = this.#unackedBytes[lane]
+      const messages = this.#unackedMessages[lane]
+      if (bytes === 0 && messages === 0) continue
+      if (this.#withheld[lane]) {
+        const window = lanes[lane]
+        if (bytes > 2 * window.windowBytes + 2 * 64 * 1024 || messages > 2 * window.windowMessages) {
+          this.#fail(new MalformedFrameError(`the sender exceeded its window on lane "${window.name}": ${messages} messages, ${bytes} bytes unacknowledged`))
+          return
+        }
+        continue
+      }
+      if (member && this.#components.inbox.full(lane)) {
+        this.#withhold(lane)
+        continue
+      }
+      progress = true
+      if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES) urgent = true
+    }
+    if (urgent) this.#ack()
+    else if (progress && this.#ackTimer === undefined) this.#ackTimer = setTimeout(this.#ack, ACK_DELAY_MS)
+  }
+
+  /** Stop acknowledging `lane` until the inbox has room on it; say so at once and every keepalive interval. */
+  #withhold (lane: number): void {
+    this.#withheld[lane] = true
+    this.#withheldCount++
+    this.#components.inbox.whenSpace(lane, () => { this.#release(lane) })
+    this.#writeAcks(true)
+    this.#scheduleKeepalive()
+  }
+
+  #release (lane: number): void {
+    if (!this.#withheld[lane]) return
+    this.#withheld[lane] = false
+    this.#withheldCount--
+    if (this.#closed || this.#components.inbox.closed) return
+    this.#afterData()
+    if (!this.#withheld[lane]) this.#ack()
+    this.#scheduleKeepalive()
+  }
+
+  readonly #ack = (): void => {
+    // also called directly: a pending delayed ack is then covered
+    clearTimeout(this.#ackTimer)
+    this.#ackTimer = undefined
+    this.#writeAcks(false)
+  }
+
+  /**
+   * Write the acks of every lane that made progress and is not withheld; with
+   * `all`, of every lane (withheld ones repeat what they last acked, marked held).
+   */
+  #writeAcks (all: boolean): void {
+    if (this.#closed || !this.#helloSeen) return
+    const next = this.#counters.next
+    let size = 0
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      size += ackLength(lane, next[lane], this.#partial(lane))
+    }
+    const out = new Uint8Array(size)
+    let offset = 0
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      if (this.#withheld[lane]) {
+        if (all) offset = writeAck(out, offset, lane, true, this.#ackedNext[lane], this.#ackedPartial[lane])
+        continue
+      }
+      const partial = this.#partial(lane)
+      if (!all && next[lane] === this.#ackedNext[lane] && partial === this.#ackedPartial[lane]) continue
+      offset = writeAck(out, offset, lane, false, next[lane], partial)
+      this.#ackedNext[lane] = next[lane]
+      this.#ackedPartial[lane] = partial
+      this.#unackedBytes[lane] = 0
+      this.#unackedMessages[lane] = 0
+    }
+    if (offset > 0) this.#write(offset === size ? out : out.subarray(0, offset))
+  }
+
+  #partial (lane: number): number {
+    return this.#assemblers[lane]?.filled ?? 0
+  }
+
+  /** One timer per receiver, due when the next keepalive ack would be: soon while a lane is held, rarely when idle. */
   #scheduleKeepalive (): void {
     clearTimeout(this.#keepaliveTimer)
-    const intervalMs = this.#paused ? this.#keepaliveIntervalMs : this.#idleKeepaliveIntervalMs
+    if (this.#closed) return
+    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
     const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - Date.now())
     this.#keepaliveTimer = setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
-    const intervalMs = this.#paused ? this.#keepaliveIntervalMs : this.#idleKeepaliveIntervalMs
-    if (Date.now() - this.#lastWriteMs >= intervalMs - 10) this.#ack()
+    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    if (Date.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
     this.#scheduleKeepalive()
-  }
-
-  readonly #ack = (): void => {
-    // also called directly (on pause, at the end): a pending delayed ack is then covered
-    clearTimeout(this.#ackTimer)
-    this.#ackTimer = undefined
-    if (this.#closed) return
-    const sequence = this.#counters.sequence
-    this.#ackedSequence = sequence
-    this.#write(encodeProgress(sequence, this.#paused))
   }
 
   #write (bytes: Uint8Array): void {
@@ -206,67 +405,6 @@ export class Receiver implements ChannelHandler {
       // without acks the sender's keepalive replaces the stream if it lives on
       this.#writeFailed = true
       this.#log.debug({ err: (err as Error).message }, 'cannot acknowledge any more')
-    }
-  }
-
-  onData (data: Bytes): void {
-    if (this.#closed) return
-    try {
-      this.#decoder.push(data)
-    } catch (err) {
-      this.#fail(err as Error)
-      return
-    }
-    this.#scheduleAck()
-    if (this.#decoder.stopped) this.#pause()
-  }
-
-  #scheduleAck (): void {
-    if (this.#ackTimer === undefined && this.#counters.sequence !== this.#ackedSequence && this.#helloSeen) {
-      this.#ackTimer = setTimeout(this.#ack, ACK_DELAY_MS)
-    }
-  }
-
-  /** Stop reading until the inbox has room; what was already read waits in the decoder. */
-  #pause (): void {
-    if (this.#paused || this.#closed) return
-    this.#paused = true
-    if (this.#helloSeen) {
-      this.#ack()
-      this.#scheduleKeepalive()
-    }
-    try {
-      this.#channel.pause()
-    } catch (err) {
-      this.#fail(err as Error)
-      return
-    }
-    this.#components.inbox.whenSpace(this.#resume)
-  }
-
-  readonly #resume = (): void => {
-    this.#paused = false
-    if (this.#closed || this.#components.inbox.closed) return
-    try {
-      this.#decoder.resume()
-    } catch (err) {
-      this.#fail(err as Error)
-      return
-    }
-    this.#scheduleAck()
-    if (this.#decoder.stopped) {
-      this.#pause()
-      return
-    }
-    if (this.#ended) {
-      this.#finishEnd()
-      return
-    }
-    try {
-      // may deliver chunks buffered by the transport synchronously, and pause again
-      this.#channel.resume()
-    } catch (err) {
-      this.#fail(err as Error)
     }
   }
 
@@ -285,18 +423,18 @@ export class Receiver implements ChannelHandler {
 
   onEnd (): void {
     if (this.#closed) return
-    this.#ended = true
-    // frames held back for a full inbox are delivered first
-    if (!this.#decoder.stopped) this.#finishEnd()
-  }
-
-  #finishEnd (): void {
-    if (this.#decoder.bufferedBytes > 0) {
-      this.#fail(new MalformedFrameError(`stream ended inside a frame (${this.#decoder.bufferedBytes} bytes buffered)`))
+    if (this.#decoder.bufferedBytes > 0 || this.#assemblers.some(a => a?.active === true)) {
+      this.#fail(new MalformedFrameError(`stream ended inside a frame or a chunked message (${this.#decoder.bufferedBytes} bytes buffered)`))
       return
     }
     // the sender finished cleanly: acknowledge everything, then close our side too
-    if (this.#helloSeen) this.#ack()
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      if (this.#withheld[lane]) {
+        this.#withheld[lane] = false
+        this.#withheldCount--
+      }
+    }
+    this.#ack()
     this.#channel.close().catch((err: unknown) => { this.#log.debug({ err: String(err) }, 'close after end failed') })
   }
 
