@@ -1,40 +1,146 @@
 import { describe, expect, it } from '@jest/globals'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DeliveryLedger } from '../src/core/delivery-ledger.ts'
-import { AckDecoder, decodeHello, encodeAck, encodeHello, encodeHelloFrame, encodeResume, newIncarnation } from '../src/core/link-protocol.ts'
+import {
+  FIRST_CHUNK, INCARNATION_BYTES, LAST_CHUNK, LINK_PROTOCOL_VERSION, MIDDLE_CHUNK, ReverseDecoder, VarintDecoder, WHOLE,
+  ackLength, decodeHello, encodeAnswer, encodeHello, encodeHelloFrame, encodeVarints, frameTag, newIncarnation, writeAck
+} from '../src/core/link-protocol.ts'
+import type { Answer } from '../src/core/link-protocol.ts'
+
+const named = (name: string): unknown => expect.objectContaining({ name })
+
+/** A version 1 hello as a v1 sender wrote it: version byte 1, incarnation, varint first sequence. */
+function helloV1 (incarnation: Uint8Array, firstSequence: number): Uint8Array {
+  return Uint8Array.of(1, ...incarnation, ...encodeVarints([firstSequence]))
+}
+
+/** An ack as the receiver writes it. */
+function ack (lane: number, held: boolean, next: number, partialBytes: number): Uint8Array {
+  const out = new Uint8Array(ackLength(lane, next, partialBytes))
+  expect(writeAck(out, 0, lane, held, next, partialBytes)).toBe(out.byteLength)
+  return out
+}
 
 describe('link protocol', () => {
-  it('round-trips a hello and refuses anything else as one', () => {
-    const incarnation = newIncarnation()
-    const hello = decodeHello(encodeHello(incarnation, 300))
-    const frame = encodeHelloFrame(incarnation, 300)
-    expect([...frame.subarray(1)]).toEqual([...encodeHello(incarnation, 300)])
-    expect(frame[0]).toBe(frame.byteLength - 1)
-    expect(hello).toEqual({ incarnation: Buffer.from(incarnation).toString('hex'), firstSequence: 300 })
-    expect(() => decodeHello(Uint8Array.of(0x68, 0x69))).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
-    const wrongVersion = encodeHello(incarnation, 1)
-    wrongVersion[0] = 2
-    expect(() => decodeHello(wrongVersion)).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
-    expect(() => decodeHello(Uint8Array.of(...encodeHello(incarnation, 1), 0))).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
+  describe('the hello', () => {
+    it('round-trips with the oldest retained sequence number of each lane', () => {
+      const incarnation = newIncarnation()
+      expect(incarnation.byteLength).toBe(INCARNATION_BYTES)
+      const retained = [0, 300, 2 ** 40 + 5]
+      const payload = encodeHello(incarnation, retained)
+      expect(payload[0]).toBe(LINK_PROTOCOL_VERSION)
+      expect(LINK_PROTOCOL_VERSION).toBe(2)
+      expect(payload[1 + INCARNATION_BYTES]).toBe(3)
+      expect(decodeHello(payload, 3)).toEqual({ incarnation: Buffer.from(incarnation).toString('hex'), retained })
+      // a node with more lanes accepts a hello naming fewer (the receiver compares the count itself)
+      expect(decodeHello(encodeHello(incarnation, [7]), 8).retained).toEqual([7])
+    })
+
+    it('is the first frame: a varint length and the payload', () => {
+      const incarnation = newIncarnation()
+      const frame = encodeHelloFrame(incarnation, [0, 0, 0])
+      const payload = encodeHello(incarnation, [0, 0, 0])
+      expect(frame[0]).toBe(payload.byteLength)
+      expect(frame.byteLength).toBe(payload.byteLength + 1)
+      expect([...frame.subarray(1)]).toEqual([...payload])
+      // the largest hello (8 lanes, 8-byte varints) still has a one-byte length
+      const largest = encodeHelloFrame(incarnation, new Array<number>(8).fill(2 ** 53 - 1))
+      expect(largest[0]).toBe(largest.byteLength - 1)
+      expect(decodeHello(largest.subarray(1), 8).retained).toEqual(new Array<number>(8).fill(2 ** 53 - 1))
+    })
+
+    it('refuses a version 1 hello with ProtocolVersionError, and other versions too', () => {
+      const incarnation = newIncarnation()
+      expect(() => decodeHello(helloV1(incarnation, 0), 3)).toThrow(named('ProtocolVersionError'))
+      expect(() => decodeHello(helloV1(incarnation, 300), 3)).toThrow(named('ProtocolVersionError'))
+      const v3 = encodeHello(incarnation, [0, 0, 0])
+      v3[0] = 3
+      expect(() => decodeHello(v3, 3)).toThrow(named('ProtocolVersionError'))
+    })
+
+    it('refuses anything else as MalformedFrameError', () => {
+      const incarnation = newIncarnation()
+      const good = encodeHello(incarnation, [1, 2, 3])
+      const cases: Array<[string, Uint8Array]> = [
+        ['empty', new Uint8Array(0)],
+        ['text', Uint8Array.of(0x68, 0x69)],
+        ['version 0', Uint8Array.of(0, ...good.subarray(1))],
+        ['a message frame tag (0x40)', Uint8Array.of(0x40, ...good.subarray(1))],
+        ['version only', Uint8Array.of(2)],
+        ['no lane count', good.subarray(0, 1 + INCARNATION_BYTES)],
+        ['zero lanes', encodeHello(incarnation, [])],
+        ['more lanes than the node has', encodeHello(incarnation, [0, 0, 0, 0])],
+        ['a lane\'s varint cut off', Uint8Array.of(...encodeHello(incarnation, [0, 0]), 0x80)],
+        ['fewer varints than lanes', (() => { const h = encodeHello(incarnation, [0, 0]); h[1 + INCARNATION_BYTES] = 3; return h })()],
+        ['trailing bytes', Uint8Array.of(...good, 0)],
+        ['a varint past 2^53', Uint8Array.of(2, ...incarnation, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)]
+      ]
+      for (const [what, payload] of cases) {
+        let err: unknown
+        try { decodeHello(payload, 3) } catch (e) { err = e }
+        expect({ what, name: (err as Error | undefined)?.name }).toEqual({ what, name: 'MalformedFrameError' })
+      }
+    })
   })
 
-  it('decodes acks split anywhere across chunks', () => {
-    const values = [0, 1, 127, 128, 300, 2 ** 32, 2 ** 40 + 5]
-    const bytes = Buffer.concat(values.map(v => encodeAck(v)))
-    for (let cut = 0; cut <= bytes.byteLength; cut++) {
+  describe('message frame tags', () => {
+    it('put the lane in bits 0-2 and the kind in bits 3-4', () => {
+      expect([WHOLE, FIRST_CHUNK, MIDDLE_CHUNK, LAST_CHUNK]).toEqual([0, 1, 2, 3])
+      expect(frameTag(0, WHOLE)).toBe(0)
+      expect(frameTag(2, WHOLE)).toBe(2)
+      expect(frameTag(1, FIRST_CHUNK)).toBe(0x09)
+      expect(frameTag(7, LAST_CHUNK)).toBe(0x1f)
+      for (let lane = 0; lane < 8; lane++) {
+        for (let kind = 0; kind < 4; kind++) expect([frameTag(lane, kind) & 7, frameTag(lane, kind) >> 3]).toEqual([lane, kind])
+      }
+    })
+  })
+
+  describe('the reverse direction', () => {
+    it('encodes the answer as known, lane count, next per lane', () => {
+      expect([...encodeAnswer({ known: false, next: [0, 0, 0] })]).toEqual([0, 3, 0, 0, 0])
+      expect([...encodeAnswer({ known: true, next: [5, 300, 0] })]).toEqual([1, 3, 5, ...encodeVarints([300]), 0])
+    })
+
+    it('decodes the answer and acks split anywhere across chunks', () => {
+      const answer: Answer = { known: true, next: [5, 2 ** 32, 0] }
+      const acks: Array<[number, number, number, boolean]> = [[0, 6, 0, false], [2, 1, 16_384, true], [1, 2 ** 32 + 1, 127, false], [2, 2, 0, false]]
+      const bytes = Buffer.concat([encodeAnswer(answer), ...acks.map(([lane, next, partial, held]) => ack(lane, held, next, partial))])
+      for (let cut = 0; cut <= bytes.byteLength; cut++) {
+        for (let cut2 = cut; cut2 <= bytes.byteLength; cut2 += 3) {
+          const seen: unknown[] = []
+          const d = new ReverseDecoder(3, {
+            onAnswer: a => seen.push(['answer', a]),
+            onAck: (lane, next, partialBytes, held) => seen.push([lane, next, partialBytes, held])
+          })
+          d.push(bytes.subarray(0, cut))
+          d.push(new Uint8ArrayList(bytes.subarray(cut, cut2)))
+          d.push(bytes.subarray(cut2))
+          expect(seen).toEqual([['answer', answer], ...acks])
+        }
+      }
+    })
+
+    it('refuses an answer or an ack that does not fit the stream', () => {
+      const decoder = (): ReverseDecoder => new ReverseDecoder(3, { onAnswer: () => {}, onAck: () => {} })
+      // known must be 0 or 1
+      expect(() => { decoder().push(Uint8Array.of(2)) }).toThrow(named('MalformedFrameError'))
+      // the answer names another lane count than the hello
+      expect(() => { decoder().push(Uint8Array.of(1, 2, 0, 0)) }).toThrow(named('MalformedFrameError'))
+      // an ack of lane 3 on a stream of 3 lanes (tag 2 × 3)
+      expect(() => { decoder().push(Uint8Array.of(0, 3, 0, 0, 0, 6, 0, 0)) }).toThrow(named('MalformedFrameError'))
+      // a varint longer than 8 bytes
+      expect(() => { decoder().push(new Uint8Array(9).fill(0x80)) }).toThrow(named('MalformedFrameError'))
+    })
+
+    it('reads varints of up to 8 bytes one byte at a time', () => {
+      const values = [0, 1, 127, 128, 300, 2 ** 32, 2 ** 53 - 1]
+      const bytes = encodeVarints(values)
       const seen: number[] = []
-      const d = new AckDecoder(v => seen.push(v))
-      d.push(bytes.subarray(0, cut))
-      d.push(new Uint8ArrayList(bytes.subarray(cut)))
+      const d = new VarintDecoder(v => seen.push(v))
+      for (const b of bytes) d.push(Uint8Array.of(b))
       expect(seen).toEqual(values)
-    }
-    expect(() => { new AckDecoder(() => {}).push(new Uint8Array(9).fill(0x80)) }).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
-  })
-
-  it('encodes the resume answer with 0 for an unknown incarnation', () => {
-    expect([...encodeResume(undefined)]).toEqual([0])
-    expect([...encodeResume(0)]).toEqual([1])
-    expect([...encodeResume(200)]).toEqual([...encodeAck(201)])
+    })
   })
 })
 
