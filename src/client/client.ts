@@ -117,19 +117,20 @@ function connectSocket (authority: URL, tls: MirnetClientTls | undefined): Duple
  * Received messages one by one from a Receive stream. Leaving the loop (break,
  * return, throw) cancels the stream. With connect-es, breaking out of
  * `for await (… of client.receive())` does not cancel the HTTP/2 stream: the
- * daemon goes on handing it messages that are never read.
+ * daemon goes on handing it messages that are never read. `lanes` limits
+ * the stream to those lanes (default: every lane).
  */
 export async function * receiveMessages (
   client: MirnetClient,
-  options: { maxBatchMessages?: number, signal?: AbortSignal, timeoutMs?: number } = {}
-): AsyncGenerator<{ from: string, payload: Uint8Array }, void, undefined> {
+  options: { maxBatchMessages?: number, lanes?: string[], signal?: AbortSignal, timeoutMs?: number } = {}
+): AsyncGenerator<{ from: string, payload: Uint8Array, lane: string }, void, undefined> {
   const abort = new AbortController()
   // a deadline as a signal too: connect-es keeps the timer of `timeoutMs` alive after a cancel
   const signals = [abort.signal]
   if (options.signal !== undefined) signals.push(options.signal)
   if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs))
   const signal = AbortSignal.any(signals)
-  const batches = client.receive({ maxBatchMessages: options.maxBatchMessages ?? 0 }, { signal })[Symbol.asyncIterator]()
+  const batches = client.receive({ maxBatchMessages: options.maxBatchMessages ?? 0, lanes: options.lanes ?? [] }, { signal })[Symbol.asyncIterator]()
   try {
     for (;;) {
       const next = await batches.next()

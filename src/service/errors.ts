@@ -1,5 +1,5 @@
 import { Code, ConnectError } from '@connectrpc/connect'
-import { AbortError, MembershipError, ModuleClosedError, PayloadTooLargeError, UnknownDestinationError } from '../core/errors.ts'
+import { AbortError, MembershipError, ModuleClosedError, PayloadTooLargeError, UnknownDestinationError, UnknownLaneError } from '../core/errors.ts'
 
 /** A request field with a value the API does not accept. */
 export class InvalidRequestError extends Error {
@@ -24,6 +24,7 @@ export function toConnectError (err: unknown, signal?: AbortSignal): ConnectErro
   if (signal?.aborted === true && signal.reason instanceof ConnectError) return signal.reason
   if (err instanceof MembershipError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof PayloadTooLargeError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
+  if (err instanceof UnknownLaneError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof InvalidRequestError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof UnauthenticatedError) return new ConnectError(err.message, Code.Unauthenticated, undefined, undefined, err)
   if (err instanceof UnknownDestinationError) return new ConnectError(err.message, Code.NotFound, undefined, undefined, err)

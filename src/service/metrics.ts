@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { RpcMetrics } from './rpc-metrics.ts'
 import type { ServiceCounters } from './status.ts'
-import type { LinkState, NetworkStats, PeerStats } from '../core/peer-stats.ts'
+import type { LaneStats, LinkState, NetworkStats, PeerStats } from '../core/peer-stats.ts'
 
 export interface MetricsSources {
   /** The network module's counters (`NetworkModule.stats()`), read at each scrape. */
@@ -36,6 +36,17 @@ const DROP_REASONS: Array<[string, (p: PeerStats) => number]> = [
 function perPeer (value: (p: PeerStats) => number): Definition['fill'] {
   return (stats, _service, emit) => {
     for (const p of stats.peers) emit({ [NODE]: p.nodeId }, value(p))
+  }
+}
+
+/** Label value of a lane: its name. */
+const LANE = 'lane'
+
+function perLane (value: (l: LaneStats) => number): Definition['fill'] {
+  return (stats, _service, emit) => {
+    for (const p of stats.peers) {
+      for (const l of p.lanes) emit({ [NODE]: p.nodeId, [LANE]: l.lane }, value(l))
+    }
   }
 }
 
@@ -84,6 +95,18 @@ const DEFINITIONS: Definition[] = [
     }
   },
   { name: 'mirnet_peer_inbound_open', type: 'gauge', labelNames: [NODE], help: 'Whether an inbound stream from a member is open (1) or not (0)', fill: perPeer(p => p.inboundOpen ? 1 : 0) },
+  { name: 'mirnet_peer_resent_messages_total', type: 'counter', labelNames: [NODE], help: 'Messages to a member written again on a new connection because the broken one had not acknowledged them (not counted again as sent)', fill: perPeer(p => p.resentMessages) },
+  { name: 'mirnet_lane_queued_messages', type: 'gauge', labelNames: [NODE, LANE], help: 'Messages waiting in a lane\'s send queue to a member', fill: perLane(l => l.queued) },
+  { name: 'mirnet_lane_queued_bytes', type: 'gauge', labelNames: [NODE, LANE], help: 'Payload bytes waiting in a lane\'s send queue to a member', fill: perLane(l => l.queuedBytes) },
+  { name: 'mirnet_lane_sent_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Messages on a lane written to a member (first time)', fill: perLane(l => l.sentMessages) },
+  { name: 'mirnet_lane_sent_bytes_total', type: 'counter', labelNames: [NODE, LANE], help: 'Payload bytes on a lane written to a member (first time)', fill: perLane(l => l.sentBytes) },
+  { name: 'mirnet_lane_dropped_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Oldest messages dropped from a lane\'s full send queue to a member', fill: perLane(l => l.droppedMessages) },
+  { name: 'mirnet_lane_acknowledged_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Messages on a lane that a member acknowledged', fill: perLane(l => l.acknowledgedMessages) },
+  { name: 'mirnet_lane_unconfirmed_messages', type: 'gauge', labelNames: [NODE, LANE], help: 'Messages on a lane written to a member and not yet acknowledged', fill: perLane(l => l.unconfirmedMessages) },
+  { name: 'mirnet_lane_resent_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Messages on a lane written to a member again after a reconnect', fill: perLane(l => l.resentMessages) },
+  { name: 'mirnet_lane_received_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Messages on a lane received from a member', fill: perLane(l => l.receivedMessages) },
+  { name: 'mirnet_lane_received_bytes_total', type: 'counter', labelNames: [NODE, LANE], help: 'Payload bytes on a lane received from a member', fill: perLane(l => l.receivedBytes) },
+  { name: 'mirnet_lane_duplicate_messages_total', type: 'counter', labelNames: [NODE, LANE], help: 'Messages on a lane received from a member a second time and dropped by sequence number', fill: perLane(l => l.duplicateMessages) },
   { name: 'mirnet_peer_reconnects_total', type: 'counter', labelNames: [NODE], help: 'Connections to a member re-established after a failure or an address change', fill: perPeer(p => p.reconnects) },
   { name: 'mirnet_tentative_receivers', type: 'gauge', help: 'Inbound streams from peers not (yet) members, held open now', fill: single(s => s.tentative.length) },
   { name: 'mirnet_tentative_held_messages', type: 'gauge', help: 'Messages held by tentative receivers for delivery if their peers join', fill: single(s => sum(s, 'heldMessages')) },
@@ -103,6 +126,8 @@ const DEFINITIONS: Definition[] = [
   },
   { name: 'mirnet_inbox_messages', type: 'gauge', help: 'Received messages waiting for a Receive stream', fill: single(s => s.inbox.messages) },
   { name: 'mirnet_inbox_bytes', type: 'gauge', help: 'Payload bytes waiting in the inbox', fill: single(s => s.inbox.bytes) },
+  { name: 'mirnet_inbox_lane_messages', type: 'gauge', labelNames: [LANE], help: 'Received messages on a lane waiting for a Receive stream', fill: (s, _c, emit) => { for (const l of s.inbox.lanes) emit({ [LANE]: l.lane }, l.messages) } },
+  { name: 'mirnet_inbox_lane_bytes', type: 'gauge', labelNames: [LANE], help: 'Payload bytes on a lane waiting in the inbox', fill: (s, _c, emit) => { for (const l of s.inbox.lanes) emit({ [LANE]: l.lane }, l.bytes) } },
   { name: 'mirnet_inbox_taken_messages_total', type: 'counter', help: 'Messages taken from the inbox by Receive streams', fill: single(s => s.inbox.delivered) },
   { name: 'mirnet_receive_delivered_messages_total', type: 'counter', help: 'Messages written to Receive streams', fill: single((_s, c) => c.deliveredMessages) },
   { name: 'mirnet_receive_abandoned_messages_total', type: 'counter', help: 'Messages taken by a Receive stream that its client may never have read (the stream was cancelled)', fill: single((_s, c) => c.abandonedMessages) },

@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf'
 import { ConnectionState, GetStatusResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import type { GetStatusResponse } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import type { LinkState, NetworkStats } from '../core/peer-stats.ts'
+import type { GetStatusResponse, LaneStatusSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { MessageInitShape } from '@bufbuild/protobuf'
+import type { LaneStats, LinkState, NetworkStats } from '../core/peer-stats.ts'
 
 const STATES: Record<LinkState, ConnectionState> = {
   connecting: ConnectionState.CONNECTING,
@@ -28,6 +29,7 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     lostInFlightMessages: 0n,
     acknowledgedMessages: 0n,
     unconfirmedMessages: 0n,
+    resentMessages: 0n,
     discardedMessages: 0n,
     receivedMessages: 0n,
     deliveredMessages: BigInt(counters.deliveredMessages),
@@ -43,6 +45,7 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     totals.lostInFlightMessages += BigInt(p.lostInFlightMessages)
     totals.acknowledgedMessages += BigInt(p.acknowledgedMessages)
     totals.unconfirmedMessages += BigInt(p.unconfirmedMessages)
+    totals.resentMessages += BigInt(p.resentMessages)
     totals.discardedMessages += BigInt(p.discardedMessages)
     totals.receivedMessages += BigInt(p.receivedMessages)
     return {
@@ -60,11 +63,13 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
       lostInFlightMessages: BigInt(p.lostInFlightMessages),
       acknowledgedMessages: BigInt(p.acknowledgedMessages),
       unconfirmedMessages: BigInt(p.unconfirmedMessages),
+      resentMessages: BigInt(p.resentMessages),
       discardedMessages: BigInt(p.discardedMessages),
       receivedMessages: BigInt(p.receivedMessages),
       receivedBytes: BigInt(p.receivedBytes),
       reconnects: BigInt(p.reconnects),
-      lastError: p.lastError ?? ''
+      lastError: p.lastError ?? '',
+      lanes: p.lanes.map(toLaneStatus)
     }
   })
   return create(GetStatusResponseSchema, {
@@ -80,4 +85,24 @@ export function toStatusResponse (stats: NetworkStats, counters: ServiceCounters
     })),
     totals
   })
+}
+
+function toLaneStatus (l: LaneStats): MessageInitShape<typeof LaneStatusSchema> {
+  return {
+    lane: l.lane,
+    queuedMessages: BigInt(l.queued),
+    queuedBytes: BigInt(l.queuedBytes),
+    sentMessages: BigInt(l.sentMessages),
+    sentBytes: BigInt(l.sentBytes),
+    droppedMessages: BigInt(l.droppedMessages),
+    droppedBytes: BigInt(l.droppedBytes),
+    acknowledgedMessages: BigInt(l.acknowledgedMessages),
+    unconfirmedMessages: BigInt(l.unconfirmedMessages),
+    lostInFlightMessages: BigInt(l.lostInFlightMessages),
+    resentMessages: BigInt(l.resentMessages),
+    receivedMessages: BigInt(l.receivedMessages),
+    receivedBytes: BigInt(l.receivedBytes),
+    duplicateMessages: BigInt(l.duplicateMessages),
+    discardedMessages: BigInt(l.discardedMessages)
+  }
 }

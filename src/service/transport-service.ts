@@ -1,13 +1,14 @@
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { registerGrpcFastPath } from './api-server.ts'
+import { UnknownLaneError } from '../core/errors.ts'
+import { ALL_LANES } from '../core/lanes.ts'
+import { compactPayload } from './compact-payload.ts'
 import { InvalidRequestError, toConnectError } from './errors.ts'
 import { toStatusResponse } from './status.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
-import type { ReceivedMessage } from '../core/inbox.ts'
-import type { OutboundMessage, SendRequest } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { GetInfoResponseSchema, InboundMessageSchema, OutboundMessage, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MessageInitShape } from '@bufbuild/protobuf'
-import type { SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
 
 /** Messages per Receive response when the request does not say. */
@@ -37,10 +38,19 @@ export class TransportServiceHandlers {
   readonly counters: ServiceCounters = { deliveredMessages: 0, abandonedMessages: 0, receiveStreams: 0 }
   readonly #net: NetworkModule
   readonly #stopping: AbortSignal
+  /** Lane names by number, for InboundMessage.lane. */
+  readonly #laneNames: string[]
+  /**
+   * The lane number of each message of the request being handled, filled by
+   * `#validate` and read by `#queue` right after it (both synchronous, so one
+   * array serves every call).
+   */
+  readonly #lanes: number[] = []
 
   constructor (net: NetworkModule, options: TransportServiceOptions) {
     this.#net = net
     this.#stopping = options.stopping
+    this.#laneNames = net.config.lanes.map(l => l.name)
   }
 
   register (router: ConnectRouter): void {
@@ -59,12 +69,7 @@ export class TransportServiceHandlers {
   #impl (): ServiceImpl<typeof TransportService> {
     const net = this.#net
     return {
-      getInfo: () => ({
-        nodeId: net.nodeId,
-        peerId: net.identity,
-        listenAddresses: net.listenAddresses(),
-        maxPayloadBytes: BigInt(net.config.maxFrameBytes)
-      }),
+      getInfo: () => this.#info(),
       connect: (req, ctx) => this.#call(ctx, () => net.connect(req.nodes)),
       send: (req, ctx) => this.#call(ctx, () => this.#send(req)),
       sendStream: async (requests, ctx) => {
@@ -81,7 +86,7 @@ export class TransportServiceHandlers {
         }
         return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest), requests: BigInt(n) }
       },
-      receive: (req, ctx) => this.#receive(req.maxBatchMessages, ctx),
+      receive: (req, ctx) => this.#receive(req, ctx),
       awaitConnections: async (req, ctx) => {
         const n = req.minConnected
         if (n < 1 || n > MAX_MIN_CONNECTED) {
@@ -98,6 +103,38 @@ export class TransportServiceHandlers {
     }
   }
 
+  #info (): MessageInitShape<typeof GetInfoResponseSchema> {
+    const net = this.#net
+    const { lanes, defaultLane } = net.config
+    return {
+      nodeId: net.nodeId,
+      peerId: net.identity,
+      listenAddresses: net.listenAddresses(),
+      maxPayloadBytes: BigInt(net.config.maxFrameBytes),
+      lanes: lanes.map(l => ({
+        name: l.name,
+        number: l.number,
+        strict: l.strict,
+        weight: l.weight,
+        queueMessages: BigInt(l.queueCapacity),
+        queueBytes: BigInt(l.queueMaxBytes),
+        windowMessages: BigInt(l.windowMessages),
+        windowBytes: BigInt(l.windowBytes)
+      })),
+      defaultLane: lanes[defaultLane].name
+    }
+  }
+
+  /** The number of lane `name` (`''`: the default lane); an unknown lane is an invalid `field`. */
+  #laneNumber (name: string, field: string): number {
+    try {
+      return this.#net.laneNumber(name)
+    } catch (err) {
+      if (err instanceof UnknownLaneError) throw new InvalidRequestError(`${field}: ${err.message}`, { cause: err })
+      throw err
+    }
+  }
+
   #call<T> (ctx: HandlerContext | undefined, fn: () => T): T {
     try {
       return fn()
@@ -106,10 +143,16 @@ export class TransportServiceHandlers {
     }
   }
 
-  /** Check a whole batch before queueing any of it: nothing is queued from a bad request. */
+  /**
+   * Check a whole batch before queueing any of it: nothing is queued from a
+   * bad request. Resolves each message's lane into `#lanes`, once per message.
+   */
   #validate (messages: OutboundMessage[]): void {
     const net = this.#net
     const max = net.config.maxFrameBytes
+    const lanes = this.#lanes
+    const defaultLane = net.config.defaultLane
+    lanes.length = messages.length
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]
       const destinations = m.destinations
@@ -117,6 +160,7 @@ export class TransportServiceHandlers {
       if (m.payload.byteLength > max) {
         throw new InvalidRequestError(`messages[${i}]: payload of ${m.payload.byteLength} bytes exceeds the maximum of ${max} bytes`)
       }
+      lanes[i] = m.lane === '' ? defaultLane : this.#laneNumber(m.lane, `messages[${i}]`)
       for (let j = 0; j < destinations.length; j++) {
         const d = destinations[j]
         if (d.length === 0) throw new InvalidRequestError(`messages[${i}].destinations[${j}] is empty`)
@@ -129,17 +173,39 @@ export class TransportServiceHandlers {
     }
   }
 
+  /** Queue a batch `#validate` has just checked, each message on its lane. */
   #queue (messages: OutboundMessage[], counts: Counts): void {
     const net = this.#net
-    for (const m of messages) {
+    const lanes = this.#lanes
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]
+      const payload = compactPayload(m.payload)
+      const lane = lanes[i]
+      // sendTo per destination rather than send(): no outcome array per message
       for (const d of m.destinations) {
-        if (net.sendTo(d, m.payload) === 'dropped-oldest') counts.droppedOldest++
+        if (net.sendTo(d, payload, lane) === 'dropped-oldest') counts.droppedOldest++
         counts.queued++
       }
     }
   }
 
-  async * #receive (maxBatch: number, ctx: HandlerContext): AsyncGenerator<{ messages: ReceivedMessage[] }> {
+  /** The mask of the lanes a Receive asks for (none: every lane). */
+  #receiveMask (names: readonly string[]): number {
+    if (names.length === 0) return ALL_LANES
+    let mask = 0
+    for (let i = 0; i < names.length; i++) mask |= 1 << this.#laneNumber(names[i], `lanes[${i}]`)
+    return mask
+  }
+
+  async * #receive (req: ReceiveRequest, ctx: HandlerContext): AsyncGenerator<{ messages: Array<MessageInitShape<typeof InboundMessageSchema>> }> {
+    let laneMask: number
+    try {
+      laneMask = this.#receiveMask(req.lanes)
+    } catch (err) {
+      throw toConnectError(err, ctx.signal)
+    }
+    const laneNames = this.#laneNames
+    const maxBatch = req.maxBatchMessages
     const batchSize = maxBatch === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(maxBatch, MAX_RECEIVE_BATCH)
     const inbox = this.#net.inbox
     const counters = this.counters
@@ -152,12 +218,17 @@ export class TransportServiceHandlers {
     try {
       for (;;) {
         try {
-          if (!await inbox.wait(signal)) return
+          if (!await inbox.wait(signal, laneMask)) return
         } catch (err) {
           if (this.#stopping.aborted) return
           throw toConnectError(err, ctx.signal)
         }
-        const messages = inbox.take(batchSize, RECEIVE_BATCH_BYTES)
+        const taken = inbox.take(batchSize, RECEIVE_BATCH_BYTES, laneMask)
+        const messages = new Array<MessageInitShape<typeof InboundMessageSchema>>(taken.length)
+        for (let i = 0; i < taken.length; i++) {
+          const m = taken[i]
+          messages[i] = { from: m.from, payload: m.payload, lane: laneNames[m.lane] }
+        }
         unwritten = messages.length
         yield { messages }
         // resumed: the batch was handed to the HTTP/2 stream
