@@ -78,6 +78,58 @@ describe('mirnet CLI', () => {
     }
   })
 
+  describe('lanes', () => {
+    it('serve --help explains the lane options with their defaults and environment variables', async () => {
+      const res = await mirnet(['serve', '--help'])
+      const help = res.stdout.replace(/\s+/g, ' ')
+      expect(help).toContain('--lanes <spec> the lanes, top priority first')
+      expect(help).toContain('NAME:strict (served first) or NAME:WEIGHT')
+      expect(help).toContain(':window-bytes=SIZE')
+      expect(help).toContain('(default control:strict,consensus:4,bulk:1) (env: MIRNET_LANES)')
+      expect(help).toContain('--default-lane <name> the lane of messages that name none (default consensus')
+      expect(help).toContain('(env: MIRNET_DEFAULT_LANE)')
+      expect(help).toMatch(/--window-messages <n> .* \(default 4096\) \(env: MIRNET_WINDOW_MESSAGES\)/)
+      expect(help).toMatch(/--window-bytes <n> .* \(default 1048576\) \(env: MIRNET_WINDOW_BYTES\)/)
+      expect(help).toMatch(/--chunk-bytes <n> .* \(default 16384\) \(env: MIRNET_CHUNK_BYTES\)/)
+    })
+
+    it('serves the lanes given by --lanes, --default-lane and the window flags', async () => {
+      const { child, ready } = await serve('a', ['--lanes', 'votes:strict:window-messages=64,blocks:3:window-bytes=4MiB,sync:1', '--default-lane', 'sync', '--window-messages', '100', '--window-bytes', '65536', '--chunk-bytes', '8192'])
+      const info = await createMirnetClient(ready.api).getInfo({})
+      expect(info.defaultLane).toBe('sync')
+      expect(info.lanes.map(l => [l.name, l.strict, l.weight, l.windowMessages, l.windowBytes])).toEqual([
+        ['votes', true, 0, 64n, 65536n],
+        ['blocks', false, 3, 100n, 4n * 1024n * 1024n],
+        ['sync', false, 1, 100n, 65536n]
+      ])
+      expect(await stop(child)).toBe(0)
+    })
+
+    it('takes the lanes from MIRNET_LANES and MIRNET_DEFAULT_LANE', async () => {
+      const { child, ready } = await serve('a', [], { MIRNET_LANES: 'hot:strict,cold:1', MIRNET_DEFAULT_LANE: 'hot' })
+      const info = await createMirnetClient(ready.api).getInfo({})
+      expect([info.defaultLane, ...info.lanes.map(l => l.name)]).toEqual(['hot', 'hot', 'cold'])
+      expect(await stop(child)).toBe(0)
+    })
+
+    it.each([
+      [['--lanes', 'control:strict,bulk'], {}, 'error: option \'--lanes <spec>\' argument \'control:strict,bulk\' is invalid. lane "bulk": expected NAME:strict or NAME:WEIGHT'],
+      [['--lanes', 'a:2:window=1'], {}, 'argument \'a:2:window=1\' is invalid. lane "a": unknown setting "window=1" (known: queue-messages=…, queue-bytes=…, window-messages=…, window-bytes=…)'],
+      [['--lanes', 'a:heavy'], {}, 'lane "a" weight: expected a whole number, got "heavy"'],
+      [[], { MIRNET_LANES: 'a:1:window-bytes=lots' }, 'value \'a:1:window-bytes=lots\' from env \'MIRNET_LANES\' is invalid. lane "a" window-bytes: expected a number of bytes such as 65536, 64KiB or 4MiB, got "lots"'],
+      [['--lanes', 'a:1,a:2'], {}, 'mirnet: lane "a" is configured twice'],
+      [['--lanes', 'a:0'], {}, 'mirnet: lane "a": weight must be an integer 1-1000, got 0'],
+      [['--default-lane', 'votes'], {}, 'mirnet: defaultLane "votes" is not one of the lanes (control, consensus, bulk)'],
+      [['--window-bytes', '0'], {}, 'error: option \'--window-bytes <n>\' argument \'0\' is invalid. expected a positive integer, got "0"']
+    ])('refuses %j %j with a one-line error', async (args, env, message) => {
+      const dir = await scratch.dir()
+      const res = await mirnet(['serve', '--state-dir', dir, '--api', '127.0.0.1:0', ...args], env)
+      expect(res.code).toBe(1)
+      // the error is the first line (commander's usage may follow)
+      expect(res.stderr.split('\n')[0]).toContain(message)
+    })
+  })
+
   it('refuses to bind the API beyond loopback without a token or TLS', async () => {
     const dir = await scratch.dir()
     const res = await mirnet(['serve', '--state-dir', dir, '--api', '0.0.0.0:0'])

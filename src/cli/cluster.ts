@@ -35,7 +35,9 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
 It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api"}…]},
-then the API addresses and a buf curl example to paste.`)
+then the API addresses and a buf curl example to paste. The daemons take the
+MIRNET_* settings of this environment (MIRNET_LANES, MIRNET_DEFAULT_LANE,
+MIRNET_WINDOW_BYTES…), except the API's token and TLS settings.`)
     .action(async (opts: ClusterOptions) => { await runCluster(opts) })
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { resolveConfig } from '../core/config.ts'
 import { Daemon } from '../daemon/daemon.ts'
 import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
@@ -153,6 +154,9 @@ function nextStopSignal (): Promise<string> {
 async function serve (opts: ServeOptions): Promise<void> {
   // before anything else: a signal during start-up must stop the daemon, not kill it
   const stopSignal = nextStopSignal()
+  const network = tunablesFrom(opts)
+  // settings that only make sense together (a default lane among the lanes…) are checked before anything starts
+  resolveConfig(network)
   const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
   const daemonLog = log.child({ component: 'daemon' })
   const daemon = await Daemon.start({
@@ -165,7 +169,7 @@ async function serve (opts: ServeOptions): Promise<void> {
     apiToken: opts.apiTokenFile === undefined ? undefined : await readApiTokenFile(opts.apiTokenFile, { allowInsecurePermissions: opts.allowInsecureApiTokenFile === true }),
     apiTls: await loadTls(opts),
     membership: opts.membership === undefined ? undefined : await loadMembership(opts.membership),
-    network: tunablesFrom(opts),
+    network,
     logger: log
   })
   process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info }) + '\n')
