@@ -214,6 +214,51 @@ describe('Metrics', () => {
     })
   })
 
+  describe('per lane', () => {
+    it('reports each member\'s lanes as GetStatus does, by node_id and lane', async () => {
+      const { a, b, ca } = await pairAndDownMember({ queueCapacity: 4 })
+      await ca.send({ messages: Array.from({ length: 3 }, () => ({ destinations: ['b'], payload: bytes(10) })) })
+      // c is down: its default lane's queue overflows
+      await ca.send({ messages: Array.from({ length: 6 }, () => ({ destinations: ['c'], payload: bytes(10), lane: 'consensus' })) })
+      await eventually('b to acknowledge all 3', () => peer(a.net, 'b')?.acknowledgedMessages === 3, 20_000)
+      const s = await scrape(a.info.metrics as string)
+      const status = await ca.getStatus({})
+      const series: Array<[string, (l: GetStatusResponse['peers'][number]['lanes'][number]) => bigint]> = [
+        ['mirnet_lane_queued_messages', l => l.queuedMessages],
+        ['mirnet_lane_queued_bytes', l => l.queuedBytes],
+        ['mirnet_lane_sent_messages_total', l => l.sentMessages],
+        ['mirnet_lane_sent_bytes_total', l => l.sentBytes],
+        ['mirnet_lane_dropped_messages_total', l => l.droppedMessages],
+        ['mirnet_lane_acknowledged_messages_total', l => l.acknowledgedMessages],
+        ['mirnet_lane_unconfirmed_messages', l => l.unconfirmedMessages],
+        ['mirnet_lane_resent_messages_total', l => l.resentMessages],
+        ['mirnet_lane_received_messages_total', l => l.receivedMessages],
+        ['mirnet_lane_received_bytes_total', l => l.receivedBytes],
+        ['mirnet_lane_duplicate_messages_total', l => l.duplicateMessages]
+      ]
+      for (const [name, field] of series) {
+        expect(s.series(name).length).toBe(3 * 3) // members a, b, c × lanes control, consensus, bulk
+        for (const p of status.peers) {
+          for (const l of p.lanes) expect([name, p.nodeId, l.lane, s.value(name, { node_id: p.nodeId, lane: l.lane })]).toEqual([name, p.nodeId, l.lane, Number(field(l))])
+        }
+      }
+      expect(s.type('mirnet_lane_sent_messages_total')).toBe('counter')
+      expect(s.type('mirnet_lane_queued_messages')).toBe('gauge')
+      expect(s.value('mirnet_lane_sent_messages_total', { node_id: 'b', lane: 'consensus' })).toBe(3)
+      expect(s.value('mirnet_lane_acknowledged_messages_total', { node_id: 'b', lane: 'consensus' })).toBe(3)
+      expect(s.value('mirnet_lane_dropped_messages_total', { node_id: 'c', lane: 'consensus' })).toBe(2)
+      expect(s.value('mirnet_lane_queued_messages', { node_id: 'c', lane: 'consensus' })).toBe(4)
+      expect(s.value('mirnet_lane_queued_messages', { node_id: 'c', lane: 'bulk' })).toBe(0)
+      expect(s.value('mirnet_peer_resent_messages_total', { node_id: 'b' })).toBe(Number(status.peers.find(p => p.nodeId === 'b')?.resentMessages))
+      const sb = await scrape(b.info.metrics as string)
+      expect(sb.value('mirnet_lane_received_messages_total', { node_id: 'a', lane: 'consensus' })).toBe(3)
+      expect(sb.value('mirnet_lane_received_bytes_total', { node_id: 'a', lane: 'consensus' })).toBe(30)
+      expect(sb.value('mirnet_inbox_lane_messages', { lane: 'consensus' })).toBe(3)
+      expect(sb.value('mirnet_inbox_lane_bytes', { lane: 'consensus' })).toBe(30)
+      expect(sb.value('mirnet_inbox_lane_messages', { lane: 'control' })).toBe(0)
+    })
+  })
+
   describe('calls', () => {
     it('counts and times every call by method and code, the gRPC fast path for Send included', async () => {
       const { a, ca } = await pairAndDownMember()
