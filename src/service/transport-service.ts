@@ -7,7 +7,8 @@ import { InvalidRequestError, toConnectError } from './errors.ts'
 import { toStatusResponse } from './status.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
-import type { GetInfoResponseSchema, InboundMessageSchema, OutboundMessage, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { ReceivedMessage } from '../core/inbox.ts'
+import type { GetInfoResponseSchema, OutboundMessage, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MessageInitShape } from '@bufbuild/protobuf'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
 
@@ -38,8 +39,6 @@ export class TransportServiceHandlers {
   readonly counters: ServiceCounters = { deliveredMessages: 0, abandonedMessages: 0, receiveStreams: 0 }
   readonly #net: NetworkModule
   readonly #stopping: AbortSignal
-  /** Lane names by number, for InboundMessage.lane. */
-  readonly #laneNames: string[]
   /**
    * The lane number of each message of the request being handled, filled by
    * `#validate` and read by `#queue` right after it (both synchronous, so one
@@ -50,7 +49,6 @@ export class TransportServiceHandlers {
   constructor (net: NetworkModule, options: TransportServiceOptions) {
     this.#net = net
     this.#stopping = options.stopping
-    this.#laneNames = net.config.lanes.map(l => l.name)
   }
 
   register (router: ConnectRouter): void {
@@ -197,14 +195,13 @@ export class TransportServiceHandlers {
     return mask
   }
 
-  async * #receive (req: ReceiveRequest, ctx: HandlerContext): AsyncGenerator<{ messages: Array<MessageInitShape<typeof InboundMessageSchema>> }> {
+  async * #receive (req: ReceiveRequest, ctx: HandlerContext): AsyncGenerator<{ messages: ReceivedMessage[] }> {
     let laneMask: number
     try {
       laneMask = this.#receiveMask(req.lanes)
     } catch (err) {
       throw toConnectError(err, ctx.signal)
     }
-    const laneNames = this.#laneNames
     const maxBatch = req.maxBatchMessages
     const batchSize = maxBatch === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(maxBatch, MAX_RECEIVE_BATCH)
     const inbox = this.#net.inbox
@@ -223,12 +220,8 @@ export class TransportServiceHandlers {
           if (this.#stopping.aborted) return
           throw toConnectError(err, ctx.signal)
         }
-        const taken = inbox.take(batchSize, RECEIVE_BATCH_BYTES, laneMask)
-        const messages = new Array<MessageInitShape<typeof InboundMessageSchema>>(taken.length)
-        for (let i = 0; i < taken.length; i++) {
-          const m = taken[i]
-          messages[i] = { from: m.from, payload: m.payload, lane: laneNames[m.lane] }
-        }
+        // the inbox's messages carry their lane's name: they are the response's messages as they are
+        const messages = inbox.take(batchSize, RECEIVE_BATCH_BYTES, laneMask)
         unwritten = messages.length
         yield { messages }
         // resumed: the batch was handed to the HTTP/2 stream
