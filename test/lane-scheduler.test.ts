@@ -80,3 +80,24 @@ describe('LaneScheduler', () => {
     expect(order.filter(l => l === 1).length).toBe(5)
   })
 })
+
+describe('LaneScheduler with items larger than the quantum', () => {
+  it('never refuses a lane that has an item, and keeps the byte shares by repaying the debt', () => {
+    const chunk = 16 * 1024
+    const s = new LaneScheduler([{ strict: false, weight: 4 }, { strict: false, weight: 1 }], chunk, 256 * 1024)
+    // lane 1's items are 2 MiB (a whole message taken from the inbox)
+    const sizes = [1024, 2 * 1024 * 1024]
+    const written = [0, 0]
+    for (let i = 0; i < 200_000; i++) {
+      const lane = s.pick(l => sizes[l])
+      expect(lane).toBeGreaterThanOrEqual(0)
+      s.charge(lane, sizes[lane])
+      written[lane] += sizes[lane]
+    }
+    expect(written[0] / written[1]).toBeGreaterThan(3.5)
+    expect(written[0] / written[1]).toBeLessThan(4.5)
+    // alone, the large item goes at once
+    const alone = new LaneScheduler([{ strict: false, weight: 1 }], chunk, 256 * 1024)
+    expect(alone.pick(() => 16 * 1024 * 1024)).toBe(0)
+  })
+})

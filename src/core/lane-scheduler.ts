@@ -11,6 +11,10 @@
  * weighted lane waits lets one weighted item through, so a flood on a
  * strict lane slows the others down but never stops them.
  *
+ * An item larger than a lane's quantum (a whole message taken from the
+ * inbox) goes when its lane's turn comes with credit left; the lane's credit
+ * goes negative and it sits out rounds until it has earned it back.
+ *
  * Pure: no timers, no I/O; the caller says what each lane could write.
  */
 export interface SchedulerLane {
@@ -82,6 +86,8 @@ export class LaneScheduler {
       if (!this.#turnStarted) {
         this.#deficit[lane] += this.#earn[lane]
         this.#turnStarted = true
+        // an item larger than the quantum goes when its lane has credit, and the debt is repaid in later rounds
+        if (this.#deficit[lane] > 0) return lane
       }
       if (size <= this.#deficit[lane]) return lane
       this.#next(n)
