@@ -27,7 +27,7 @@ describe('SendLane', () => {
     expect(writeAll(l)).toEqual([10, 10, 10, 10])
     expect(l.stats()).toMatchObject({ queued: 4, sentMessages: 4, unconfirmedMessages: 4 })
     // acks reopen the window
-    l.ack(3, 0, false)
+    l.ack(3, 0, false, Date.now())
     expect(writeAll(l)).toEqual([10, 10, 10])
     expect(l.stats()).toMatchObject({ queued: 1, sentMessages: 7, acknowledgedMessages: 3, unconfirmedMessages: 4 })
   })
@@ -38,7 +38,7 @@ describe('SendLane', () => {
     l.begin()
     l.resume(false, 0)
     writeAll(l)
-    l.ack(2, 0, false)
+    l.ack(2, 0, false, Date.now())
     l.end()
     // the connection broke; the receiver had taken 4 of the 6 (its last acks were lost)
     l.begin()
@@ -49,7 +49,7 @@ describe('SendLane', () => {
     expect(plan.count).toBe(2)
     plan.encode(4096)
     expect(l.stats()).toMatchObject({ sentMessages: 6, resentMessages: 2, acknowledgedMessages: 4, unconfirmedMessages: 2, lostInFlightMessages: 0, droppedMessages: 0 })
-    l.ack(6, 0, false)
+    l.ack(6, 0, false, Date.now())
     expect(l.stats()).toMatchObject({ acknowledgedMessages: 6, unconfirmedMessages: 0, queued: 0 })
   })
 
@@ -94,12 +94,12 @@ describe('SendLane', () => {
     l.resume(false, 0)
     // 16 KiB + 16 KiB + 16 KiB pass 40,000 bytes: the window stops the 4th chunk
     expect(writeAll(l)).toEqual([16_384, 16_384, 16_384])
-    l.ack(0, 30_000, false)
+    l.ack(0, 30_000, false, Date.now())
     expect(writeAll(l)).toEqual([16_384, 16_384])
-    l.ack(0, 81_920, false)
+    l.ack(0, 81_920, false, Date.now())
     expect(writeAll(l)).toEqual([16_384, 100_000 - 6 * 16_384])
     expect(l.stats()).toMatchObject({ sentMessages: 1, unconfirmedMessages: 1 })
-    l.ack(1, 0, false)
+    l.ack(1, 0, false, Date.now())
     expect(l.stats()).toMatchObject({ acknowledgedMessages: 1, unconfirmedMessages: 0 })
   })
 

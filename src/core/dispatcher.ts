@@ -258,7 +258,7 @@ export class Dispatcher {
         const l = lanes[lane]
         const before = l.unconfirmed
         const wasHeld = l.held
-        l.ack(next, partialBytes, held)
+        l.ack(next, partialBytes, held, Date.now())
         this.#wakeUp()
         return l.unconfirmed < before || held || wasHeld !== held
       },

@@ -28,7 +28,7 @@ export interface ReceiverConfig {
   keepaliveIntervalMs: number
   /** An idle receiver acks this often. */
   idleKeepaliveIntervalMs: number
-  /** The lanes; a sender that writes more than twice a lane's window unacknowledged is cut off. */
+  /** The lanes; a sender that writes more than twice what a lane's window can grow to unacknowledged is cut off. */
   lanes: readonly Lane[]
 }
 
@@ -303,7 +303,8 @@ export class Receiver implements ChannelHandler {
       if (bytes === 0 && messages === 0) continue
       if (this.#withheld[lane]) {
         const window = lanes[lane]
-        if (bytes > 2 * window.windowBytes + 2 * 64 * 1024 || messages > 2 * window.windowMessages) {
+        // a sender's byte window may grow up to its lane's queue bytes on a long link
+        if (bytes > 2 * Math.max(window.windowBytes, window.queueMaxBytes) + 2 * 64 * 1024 || messages > 2 * window.windowMessages) {
           this.#fail(new MalformedFrameError(`the sender exceeded its window on lane "${window.name}": ${messages} messages, ${bytes} bytes unacknowledged`))
           return
         }

@@ -1,4 +1,5 @@
 import { FIRST_CHUNK, LAST_CHUNK, MIDDLE_CHUNK, WHOLE, frameTag } from './link-protocol.ts'
+import { WindowEstimator } from './window-estimator.ts'
 import type { FramePlan } from './frame-codec.ts'
 import type { Lane } from './lanes.ts'
 import type { SendCounters } from './peer-stats.ts'
@@ -12,9 +13,10 @@ import type { SendCounters } from './peer-stats.ts'
  * written, together at most `queueCapacity` messages and `queueMaxBytes`
  * bytes. A new message that does not fit drops the oldest held, written or
  * not: after a long partition the lane holds the freshest messages, which
- * are what consensus wants. At most `windowMessages` messages and
- * `windowBytes` bytes (plus the rest of one chunk) are written and not yet
- * acknowledged at once.
+ * are what consensus wants. At most `windowMessages` messages and a window
+ * of bytes (plus the rest of one chunk) are written and not yet
+ * acknowledged at once; the byte window is `windowBytes`, or more on a long
+ * link (WindowEstimator: bandwidth × delay), up to `queueMaxBytes`.
  *
  * Sequence numbers: the n-th message first written on the lane has number n.
  * `settled` is the number below which every message is acknowledged,
@@ -57,6 +59,11 @@ export class SendLane {
   /** Per sequence number in flight on this stream: stream bytes written before it, and when. */
   #startBytes?: Float64Array
   #startAtMs?: Float64Array
+  /** Stream bytes at the end of each chunk written and not yet acknowledged, and when it was written. */
+  #chunkEnds: number[] = []
+  #chunkAtMs: number[] = []
+  #chunkHead = 0
+  readonly #window: WindowEstimator
   /** The receiver said it holds this lane back for a full inbox. */
   held = false
 
@@ -75,7 +82,11 @@ export class SendLane {
     this.lane = lane
     this.#chunkBytes = chunkBytes
     this.#ring = new Array(lane.queueCapacity)
+    this.#window = new WindowEstimator(lane.windowBytes, lane.queueMaxBytes)
   }
+
+  /** The byte window now (see WindowEstimator). */
+  get windowBytes (): number { return this.#window.windowBytes }
 
   /** Messages held and not yet written. */
   get queued (): number { return this.#length - this.#written }
@@ -167,6 +178,10 @@ export class SendLane {
     this.#current = undefined
     this.#streamBytes = 0
     this.#ackedBytes = 0
+    this.#chunkEnds = []
+    this.#chunkAtMs = []
+    this.#chunkHead = 0
+    this.#window.restart()
     this.held = false
     this.#open = true
   }
@@ -177,8 +192,8 @@ export class SendLane {
     this.#current = undefined
   }
 
-  /** Every message below `next` was taken, and `partialBytes` of message `next`. */
-  ack (next: number, partialBytes: number, held: boolean): void {
+  /** At `nowMs`: every message below `next` was taken, and `partialBytes` of message `next`. */
+  ack (next: number, partialBytes: number, held: boolean, nowMs: number): void {
     if (!this.#open) return
     const writeSeq = this.#writeSeq
     if (next > writeSeq) next = writeSeq
@@ -186,8 +201,31 @@ export class SendLane {
     this.held = held
     const startBytes = this.#startBytes as Float64Array
     const acked = next < writeSeq ? startBytes[next % startBytes.length] + partialBytes : this.#streamBytes
-    if (acked > this.#ackedBytes) this.#ackedBytes = Math.min(acked, this.#streamBytes)
+    if (acked > this.#ackedBytes) {
+      this.#ackedBytes = Math.min(acked, this.#streamBytes)
+      this.#measure(nowMs)
+    }
     this.#acknowledge(next)
+  }
+
+  /** Feed the window estimator: the round trip of the newest chunk now acknowledged, and the bytes acknowledged. */
+  #measure (nowMs: number): void {
+    const ends = this.#chunkEnds
+    let head = this.#chunkHead
+    let writtenAt = -1
+    while (head < ends.length && ends[head] <= this.#ackedBytes) writtenAt = this.#chunkAtMs[head++]
+    if (head === ends.length) {
+      ends.length = 0
+      this.#chunkAtMs.length = 0
+      head = 0
+    } else if (head > 1024 && head * 2 > ends.length) {
+      ends.splice(0, head)
+      this.#chunkAtMs.splice(0, head)
+      head = 0
+    }
+    this.#chunkHead = head
+    if (writtenAt >= 0) this.#window.onRtt(nowMs, nowMs - writtenAt)
+    this.#window.onAcked(nowMs, this.#ackedBytes)
   }
 
   #acknowledge (next: number): void {
@@ -224,11 +262,11 @@ export class SendLane {
     const current = this.#current
     if (current !== undefined) {
       // the receiver acks the bytes of a message in progress too, so a message larger than the window moves on
-      if (inFlightBytes >= this.lane.windowBytes) return -1
+      if (inFlightBytes >= this.#window.windowBytes) return -1
       return Math.min(this.#chunkBytes, current.byteLength - this.#currentOffset)
     }
     if (this.#cursor >= this.#length) return -1
-    if (inFlightBytes >= this.lane.windowBytes || this.#writeSeq - this.#settled >= this.lane.windowMessages) return -1
+    if (inFlightBytes >= this.#window.windowBytes || this.#writeSeq - this.#settled >= this.lane.windowMessages) return -1
     const size = (this.#ring[(this.#head + this.#cursor) % this.lane.queueCapacity] as Uint8Array).byteLength
     return Math.min(this.#chunkBytes, size)
   }
@@ -255,6 +293,8 @@ export class SendLane {
       if (payload.byteLength <= this.#chunkBytes) {
         plan.add(frameTag(this.lane.number, WHOLE), payload, 0, payload.byteLength, -1)
         this.#streamBytes += payload.byteLength
+        this.#chunkEnds.push(this.#streamBytes)
+        this.#chunkAtMs.push(nowMs)
         return payload.byteLength
       }
       this.#current = payload
@@ -265,6 +305,8 @@ export class SendLane {
     const kind = start === 0 ? FIRST_CHUNK : end === payload.byteLength ? LAST_CHUNK : MIDDLE_CHUNK
     plan.add(frameTag(this.lane.number, kind), payload, start, end, kind === FIRST_CHUNK ? payload.byteLength : -1)
     this.#streamBytes += end - start
+    this.#chunkEnds.push(this.#streamBytes)
+    this.#chunkAtMs.push(nowMs)
     if (end === payload.byteLength) {
       this.#current = undefined
     } else {
