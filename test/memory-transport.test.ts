@@ -83,6 +83,26 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
     expect(peer(a.module, 'b')).toMatchObject({ lostInFlightMessages: 0, unconfirmedMessages: 0 })
   })
 
+  it('sends nothing twice when the acks were lost: the answer says what arrived, and the rest is not resent', async () => {
+    const [a, b] = await connectedPair()
+    // b's acks to a are lost; a's messages still arrive
+    harness.cutOneWay(b, a)
+    for (let i = 0; i < 50; i++) a.module.sendTo('b', numbered('a', i))
+    const got = await receive(b.module, 50)
+    await peerState(a.module, 'b', ['connecting', 'backoff'])
+    expect(peer(a.module, 'b')).toMatchObject({ unconfirmedMessages: 50, acknowledgedMessages: 0 })
+    harness.heal(a, b)
+    await eventually('a to learn that all 50 arrived', () => peer(a.module, 'b')?.acknowledgedMessages === 50)
+    for (let i = 50; i < 60; i++) a.module.sendTo('b', numbered('a', i))
+    got.push(...await receive(b.module, 10))
+    expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(60).keys()])
+    expect(b.module.inbox.length).toBe(0)
+    expect(peer(a.module, 'b')).toMatchObject({ resentMessages: 0, lostInFlightMessages: 0 })
+    // held by a for resending, already at b: skipped by sequence number
+    expect(peer(b.module, 'a')?.lanes[b.module.config.defaultLane].duplicateMessages).toBe(50)
+    expect(peer(b.module, 'a')?.receivedMessages).toBe(60)
+  })
+
   it('keeps a connection to a receiver paused by a full inbox: its acks say so', async () => {
     const [a, b] = await connectedPair({ queueCapacity: 2_000 }, { inboxCapacity: 10 })
     for (let i = 0; i < 1_000; i++) a.module.sendTo('b', numbered('a', i, 1024))
