@@ -21,7 +21,9 @@ export interface NetworkModuleInit {
    */
   windowMessages?: number
   /**
-   * Payload bytes per lane and member written and not yet acknowledged, for lanes that do not set their own.
+   * Payload bytes per lane and member written and not yet acknowledged, for
+   * lanes that do not set their own; on a long link the window grows to
+   * 2 × bandwidth × round trip, up to the lane's queue bytes (WindowEstimator).
    * @default 1 MiB
    */
   windowBytes?: number
