@@ -228,11 +228,13 @@ export class Dispatcher {
       }
       this.#link = link
       await this.#pump(link, attempt)
-      this.#link = undefined
       if (closing.aborted) {
+        // the receiver's last acks still count while the write buffer goes out
         await this.#closeGracefully(link)
+        this.#endLink()
         break
       }
+      this.#endLink()
       // what was written and not acknowledged is resent on the next stream
       if (link.closed) this.#recordError(link.error, 'connection lost')
       else channel.abort(new Error('redialing'))
@@ -374,7 +376,11 @@ export class Dispatcher {
       stopKeepalive()
       attempt.removeEventListener('abort', onAbort)
       this.#wake = undefined
-      for (const lane of lanes) lane.end()
     }
+  }
+
+  #endLink (): void {
+    this.#link = undefined
+    for (const lane of this.#lanes) lane.end()
   }
 }
