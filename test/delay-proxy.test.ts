@@ -150,6 +150,20 @@ describe('DelayProxy', () => {
     })
   })
 
+  describe('without a delay', () => {
+    it('moves more than maxBufferedBytes through without stalling', async () => {
+      const maxBufferedBytes = 256 * 1024
+      const p = await start(0, maxBufferedBytes)
+      const { client, server } = await dial(p)
+      const atServer = new Collector(server)
+      const payload = randomBytes(4 * 1024 * 1024)
+      client.end(payload)
+      await once(server, 'end')
+      expect(atServer.data.equals(payload)).toBe(true)
+      expect(p.stats().peakBufferedBytes).toBeLessThanOrEqual(maxBufferedBytes + 1024 * 1024)
+    })
+  })
+
   describe('when the destination reads slowly', () => {
     it('stops reading at maxBufferedBytes and still delivers everything in order', async () => {
       const maxBufferedBytes = 256 * 1024

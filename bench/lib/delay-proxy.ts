@@ -82,7 +82,6 @@ class DelayedPipe {
 
   readonly #onData = (chunk: Buffer): void => {
     this.#hold(chunk)
-    this.#heldBytes += chunk.byteLength
     const buffered = this.#buffered()
     this.#proxy.notePeak(buffered)
     if (!this.#paused && buffered > this.#proxy.maxBufferedBytes) {
@@ -103,6 +102,7 @@ class DelayedPipe {
     const dueAt = Math.max(performance.now() + delayMs, this.#lastDueAt)
     this.#lastDueAt = dueAt
     this.#held.push({ chunk, dueAt })
+    if (chunk !== null) this.#heldBytes += chunk.byteLength
     if (this.#timer === undefined) this.#schedule()
   }
 
