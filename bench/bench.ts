@@ -72,11 +72,13 @@ function table (rows: BenchResult[]): string {
     ['scenario', r => r.scenario],
     ['system', r => r.system],
     ['payload', r => r.payloadBytes === undefined ? '' : String(r.payloadBytes)],
+    ['rtt ms', r => r.rttMs === undefined ? '' : String(r.rttMs)],
     ['msgs/s', r => r.msgsPerSec === undefined ? '' : Math.round(r.msgsPerSec).toLocaleString('en-US')],
     ['MB/s', r => r.mbPerSec === undefined ? '' : r.mbPerSec.toFixed(1)],
     ['p50 ms', r => r.p50Ms === undefined ? '' : r.p50Ms.toFixed(3)],
     ['p99 ms', r => r.p99Ms === undefined ? '' : r.p99Ms.toFixed(3)],
     ['RSS MB', r => r.rssMb === undefined ? '' : r.rssMb.toFixed(0)],
+    ['lost', r => r.droppedMessages === undefined ? '' : String(r.droppedMessages)],
     ['seconds', r => r.seconds === undefined ? '' : r.seconds.toFixed(3)],
     ['note', r => r.note ?? '']
   ]

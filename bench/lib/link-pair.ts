@@ -15,11 +15,23 @@
  * A round sends one payload size for a fixed time and measures delivered
  * messages and bytes over the time from the first send to the receiver
  * holding everything sent (wall clock shared by both processes; MB = 10^6 bytes).
+ * A `hol` round (mirnet only) sends paced, stamped votes on one lane while
+ * bulk messages fill another (or the same) lane, and measures the votes'
+ * one-way latency and the bulk rate.
+ *
+ * With `delayMs`, each side is reached through its own {@link DelayProxy}
+ * (so whichever side's dial makes the connection, the link is long): the
+ * round trip is 2 × `delayMs` through either. Noise authenticates the peer
+ * id end to end; the proxy only moves bytes.
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { DelayProxy, addressVia, tcpTarget } from './delay-proxy.ts'
+import { VOTE_BYTES } from './votes.ts'
 import type { ChildProcess } from 'node:child_process'
+import type { NetworkModuleInit } from '../../src/index.ts'
+import type { DelayProxyStats } from './delay-proxy.ts'
 
 export type LinkSystem = 'mirnet' | 'raw-tcp' | 'libp2p-per-message'
 
@@ -27,13 +39,27 @@ export type LinkSystem = 'mirnet' | 'raw-tcp' | 'libp2p-per-message'
 export type ToSender =
   | { type: 'connect', peer: PeerInfo }
   | { type: 'run', payloadBytes: number, seconds: number }
+  | ({ type: 'hol' } & HolPlan)
   | { type: 'close' }
+
+/** What the sender of a `hol` round does for `seconds`. */
+export interface HolPlan {
+  seconds: number
+  /** Votes per second, paced by a 1 ms timer, on lane `voteLane` (a name). */
+  voteRate: number
+  voteLane: string
+  /** Bulk payload size; 0 sends votes only. */
+  bulkBytes: number
+  bulkLane: string
+}
 
 /** Parent -> receiver worker. */
 export type ToReceiver =
   | { type: 'connect', peer: PeerInfo }
-  /** Zero the counters (between rounds, once the previous round is all delivered). */
-  | { type: 'reset' }
+  /** Zero the counters (between rounds, once the previous round is all delivered); `votes`: record votes' latency. */
+  | { type: 'reset', votes?: boolean }
+  /** Reply `votes`: latency of the votes delivered since the reset. */
+  | { type: 'votes' }
   /** Reply `counts` once `messages` were delivered since the reset, or after `timeoutMs`. */
   | { type: 'await', messages: number, timeoutMs: number }
   | { type: 'close' }
@@ -53,6 +79,10 @@ export type FromWorker =
   | { type: 'sent', messages: number, bytes: number, dropped: number, startedAt: number }
   /** Receiver: delivered since the reset, and when the last of them arrived (epoch ms). */
   | { type: 'counts', messages: number, bytes: number, at: number }
+  /** Sender of a `hol` round: all has left the queues. Drops are per lane, from the module's stats. */
+  | { type: 'hol-sent', votes: number, bulkMessages: number, bulkBytes: number, sentMessages: number, voteLaneDropped: number, bulkLaneDropped: number, droppedMessages: number, lateP99Ms: number, lateMaxMs: number, startedAt: number }
+  /** Receiver: one-way latency of the votes since the reset. */
+  | { type: 'votes', n: number, p50Ms: number, p99Ms: number, maxMs: number }
   | { type: 'error', message: string }
 
 export interface RoundResult {
@@ -69,9 +99,33 @@ export interface RoundResult {
   mbPerSec: number
 }
 
+export interface HolResult {
+  plan: HolPlan
+  votesSent: number
+  /** Votes sent and not delivered (0 unless something dropped them). */
+  votesLost: number
+  /** Dropped from the vote lane's and the bulk lane's queue, by the module's per-lane stats. */
+  voteLaneDropped: number
+  bulkLaneDropped: number
+  voteP50Ms: number
+  voteP99Ms: number
+  voteMaxMs: number
+  /** How late the pacing timer sent votes (sender's event loop), p99 and max. */
+  lateP99Ms: number
+  lateMaxMs: number
+  bulkMessages: number
+  /** Bulk bytes delivered over the time from the first send to the last delivery (MB = 10^6 bytes). */
+  bulkMbPerSec: number
+  seconds: number
+}
+
 export interface LinkPairOptions {
   /** Extra node flags for both workers (e.g. `--cpu-prof`). */
   execArgv?: string[]
+  /** Tunables of both NetworkModules (system `mirnet`). */
+  init?: NetworkModuleInit
+  /** Join the two through delay proxies with this one-way delay (ms); see {@link LinkPair.setDelay}. */
+  delayMs?: number
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
@@ -98,7 +152,7 @@ class WorkerProcess {
   constructor (entry: string, system: LinkSystem, options: LinkPairOptions) {
     this.name = `${entry} (${system})`
     const execArgv = [...process.execArgv, ...(options.execArgv ?? [])]
-    this.#child = fork(fileURLToPath(new URL(entry, WORKER_DIR)), [system], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+    this.#child = fork(fileURLToPath(new URL(entry, WORKER_DIR)), [system, JSON.stringify(options.init ?? {})], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
     this.#child.on('message', (message: FromWorker) => { this.#deliver(message) })
     this.#child.on('error', (err: Error) => { this.fail(err) })
     this.exited = new Promise(resolve => {
@@ -184,6 +238,7 @@ export class LinkPair {
   readonly system: LinkSystem
   readonly #sender: WorkerProcess
   readonly #receiver: WorkerProcess
+  readonly #proxies: DelayProxy[] = []
 
   private constructor (system: LinkSystem, sender: WorkerProcess, receiver: WorkerProcess) {
     this.system = system
@@ -206,14 +261,83 @@ export class LinkPair {
     const pair = new LinkPair(system, sender, receiver)
     try {
       const [r, s] = await Promise.all([receiver.next('ready', READY_TIMEOUT_MS), sender.next('ready', READY_TIMEOUT_MS)])
-      receiver.send({ type: 'connect', peer: s.peer })
-      sender.send({ type: 'connect', peer: r.peer })
+      const [toReceiver, toSender] = options.delayMs === undefined
+        ? [r.peer, s.peer]
+        : await Promise.all([r.peer, s.peer].map(async peer => await pair.#proxy(peer, options.delayMs as number)))
+      receiver.send({ type: 'connect', peer: toSender })
+      sender.send({ type: 'connect', peer: toReceiver })
       await Promise.all([receiver.next('connected', READY_TIMEOUT_MS), sender.next('connected', READY_TIMEOUT_MS)])
     } catch (err) {
       await pair.kill()
       throw err
     }
     return pair
+  }
+
+  /** `peer` reached through a new delay proxy. */
+  async #proxy (peer: PeerInfo, delayMs: number): Promise<PeerInfo> {
+    const { host, port } = tcpTarget(peer.address)
+    const proxy = await DelayProxy.start({ targetHost: host, targetPort: port, delayMs })
+    this.#proxies.push(proxy)
+    return { nodeId: peer.nodeId, address: addressVia(peer.address, proxy.port) }
+  }
+
+  /** One-way delay of both proxies from now on (a pair started with `delayMs`). */
+  setDelay (delayMs: number): void {
+    if (this.#proxies.length === 0) throw new Error('this pair was started without delay proxies')
+    for (const p of this.#proxies) p.delayMs = delayMs
+  }
+
+  /** Both proxies' figures summed: bytes that went through them show the link did. */
+  proxyStats (): DelayProxyStats {
+    const sum: DelayProxyStats = { connections: 0, open: 0, bytesToTarget: 0, bytesFromTarget: 0, errors: 0, peakBufferedBytes: 0 }
+    for (const p of this.#proxies) {
+      const s = p.stats()
+      sum.connections += s.connections
+      sum.open += s.open
+      sum.bytesToTarget += s.bytesToTarget
+      sum.bytesFromTarget += s.bytesFromTarget
+      sum.errors += s.errors
+      sum.peakBufferedBytes = Math.max(sum.peakBufferedBytes, s.peakBufferedBytes)
+    }
+    return sum
+  }
+
+  /** A `hol` round (system `mirnet`): paced votes with or without bulk; kills both workers on failure. */
+  async hol (plan: HolPlan): Promise<HolResult> {
+    try {
+      this.#receiver.send({ type: 'reset', votes: true })
+      await this.#receiver.next('reset', READY_TIMEOUT_MS)
+      this.#sender.send({ type: 'hol', ...plan })
+      const sent = await this.#sender.next('hol-sent', plan.seconds * 1000 + DELIVERY_TIMEOUT_MS)
+      this.#receiver.send({ type: 'await', messages: sent.sentMessages, timeoutMs: DELIVERY_TIMEOUT_MS })
+      const got = await this.#receiver.next('counts', DELIVERY_TIMEOUT_MS + 5_000)
+      if (got.messages < sent.sentMessages) {
+        throw new Error(`hol: ${sent.sentMessages - got.messages} of ${sent.sentMessages} messages not delivered within ${DELIVERY_TIMEOUT_MS} ms`)
+      }
+      this.#receiver.send({ type: 'votes' })
+      const votes = await this.#receiver.next('votes', READY_TIMEOUT_MS)
+      const elapsed = (got.at - sent.startedAt) / 1000
+      const bulkDelivered = got.bytes - votes.n * VOTE_BYTES
+      return {
+        plan,
+        votesSent: sent.votes,
+        votesLost: sent.votes - votes.n,
+        voteLaneDropped: sent.voteLaneDropped,
+        bulkLaneDropped: sent.bulkLaneDropped,
+        voteP50Ms: votes.p50Ms,
+        voteP99Ms: votes.p99Ms,
+        voteMaxMs: votes.maxMs,
+        lateP99Ms: sent.lateP99Ms,
+        lateMaxMs: sent.lateMaxMs,
+        bulkMessages: sent.bulkMessages,
+        bulkMbPerSec: bulkDelivered / elapsed / 1e6,
+        seconds: elapsed
+      }
+    } catch (err) {
+      await this.kill()
+      throw err
+    }
   }
 
   /** Send `payloadBytes`-byte messages for `seconds`; kills both workers on failure. */
@@ -249,6 +373,7 @@ export class LinkPair {
   /** End both workers gracefully (killing whichever does not exit in time). */
   async close (): Promise<void> {
     const results = await Promise.allSettled([this.#sender.close(), this.#receiver.close()])
+    await this.#closeProxies()
     const failed = results.find(r => r.status === 'rejected')
     if (failed !== undefined) throw failed.reason
   }
@@ -258,6 +383,11 @@ export class LinkPair {
     this.#sender.kill()
     this.#receiver.kill()
     await Promise.all([this.#sender.exited, this.#receiver.exited])
+    await this.#closeProxies()
+  }
+
+  async #closeProxies (): Promise<void> {
+    await Promise.all(this.#proxies.map(async p => { await p.close() }))
   }
 }
 

@@ -10,11 +10,15 @@ export interface BenchResult {
   p99Ms?: number
   rssMb?: number
   seconds?: number
+  /** Round-trip time added to the link (scenario `wan`). */
+  rttMs?: number
+  /** Messages lost (dropped or not delivered), where a scenario counts them (`hol`: votes). */
+  droppedMessages?: number
   /** Anything a reader needs to interpret the figure (rate offered, rounds, …). */
   note?: string
 }
 
-export type ScenarioName = 'link' | 'api-e2e' | 'api-unary' | 'latency' | 'fan-out' | 'dead-peer-memory' | 'reconnect' | 'scale'
+export type ScenarioName = 'link' | 'api-e2e' | 'api-unary' | 'latency' | 'hol' | 'wan' | 'fan-out' | 'dead-peer-memory' | 'reconnect' | 'scale'
 
 export interface ScenarioContext {
   /** Short run (the whole suite under 2 minutes), for tests and smoke checks. */

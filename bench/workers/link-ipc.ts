@@ -3,6 +3,7 @@
  * `link-receiver.ts`): report `ready`, hand each parent message to the
  * worker, report failures, and exit once closed or when the parent goes away.
  */
+import type { NetworkModuleInit } from '../../src/index.ts'
 import type { FromWorker, LinkSystem, PeerInfo } from '../lib/link-pair.ts'
 
 export interface Worker<M> {
@@ -31,6 +32,11 @@ export function systemArg (entry: string): LinkSystem {
   if (process.send === undefined) throw new Error(`${entry} is a child process of bench/lib/link-pair.ts; run the link scenario instead`)
   if (!SYSTEMS.includes(system)) throw new Error(`${entry}: unknown system "${process.argv[2]}"; known: ${SYSTEMS.join(', ')}`)
   return system
+}
+
+/** The NetworkModule tunables given after the system (JSON), for system `mirnet`. */
+export function initArg (): NetworkModuleInit {
+  return JSON.parse(process.argv[3] ?? '{}') as NetworkModuleInit
 }
 
 /** Start the worker, serve parent messages until `close` (or a failure), then exit. */

@@ -11,9 +11,11 @@ import { FrameDecoder } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
-import { reply, serve, systemArg } from './link-ipc.ts'
+import { initArg, reply, serve, systemArg } from './link-ipc.ts'
+import { percentile } from '../lib/stats.ts'
+import { voteSentAt } from '../lib/votes.ts'
 import type { AddressInfo, Socket } from 'node:net'
-import type { PeerInfo, ToReceiver } from '../lib/link-pair.ts'
+import type { FromWorker, PeerInfo, ToReceiver } from '../lib/link-pair.ts'
 import type { Worker } from './link-ipc.ts'
 
 const ENTRY = 'bench/workers/link-receiver.ts'
@@ -32,13 +34,25 @@ class DeliveryCounter {
   bytes = 0
   /** Epoch ms of the last delivery. */
   lastAt = 0
+  /** One-way latency (ms) of the votes since the reset, when recording them. */
+  #votes?: number[]
   #target?: Target
 
-  /** A decoder sink: counts one payload. */
+  /** A decoder sink: counts one payload (and takes a vote's latency). */
   readonly sink = (payload: Uint8Array): boolean => {
     this.messages++
     this.bytes += payload.byteLength
+    if (this.#votes !== undefined) {
+      const sentAt = voteSentAt(payload)
+      if (sentAt !== undefined) this.#votes.push(epochMs() - sentAt)
+    }
     return true
+  }
+
+  /** The votes' latency since the reset. */
+  votes (): Extract<FromWorker, { type: 'votes' }> {
+    const v = this.#votes ?? []
+    return { type: 'votes', n: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99), maxMs: v.length === 0 ? Number.NaN : v.reduce((a, b) => Math.max(a, b)) }
   }
 
   /** After a chunk of deliveries: stamp the time, answer a reached target. */
@@ -47,8 +61,9 @@ class DeliveryCounter {
     if (this.#target !== undefined && this.messages >= this.#target.messages) this.#reply()
   }
 
-  reset (): void {
+  reset (votes = false): void {
     this.cancel()
+    this.#votes = votes ? [] : undefined
     this.messages = 0
     this.bytes = 0
     this.lastAt = 0
@@ -75,7 +90,7 @@ const counter = new DeliveryCounter()
 
 async function mirnetReceiver (): Promise<Worker<ToReceiver>> {
   const transport = await Libp2pTransport.create({ privateKey: await generateKey() })
-  const module = new NetworkModule({ transport }, { nodeId: NODE_ID })
+  const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   const inbox = module.inbox
   const consuming = (async () => {
@@ -144,8 +159,11 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, clo
           reply({ type: 'connected' })
           break
         case 'reset':
-          counter.reset()
+          counter.reset(message.votes === true)
           reply({ type: 'reset' })
+          break
+        case 'votes':
+          reply(counter.votes())
           break
         case 'await':
           counter.expect(message.messages, message.timeoutMs)

@@ -2,21 +2,27 @@
  * Sending side of a link pair (see bench/lib/link-pair.ts), one system per
  * process: `node bench/workers/link-sender.ts <system>`, forked with IPC.
  * Each `run` sends one payload size for a fixed time, as fast as the system
- * accepts, and reports what it sent once it has all left its queue.
+ * accepts, and reports what it sent once it has all left its queue. A `hol`
+ * run (mirnet only) paces stamped votes on one lane while bulk messages keep
+ * another lane's queue full.
  */
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { connect as tcpConnect } from 'node:net'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeHeader } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
+import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
+import { percentile } from '../lib/stats.ts'
+import { VOTE_BYTES, makeVote } from '../lib/votes.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
-import { reply, serve, systemArg } from './link-ipc.ts'
+import { initArg, reply, serve, systemArg } from './link-ipc.ts'
 import type { Socket } from 'node:net'
 import type { Stream } from '@libp2p/interface'
-import type { PeerStats } from '../../src/index.ts'
-import type { PeerInfo, ToSender } from '../lib/link-pair.ts'
+import type { NetworkModule as Module, PeerStats } from '../../src/index.ts'
+import type { FromWorker, HolPlan, PeerInfo, ToSender } from '../lib/link-pair.ts'
 import type { Worker } from './link-ipc.ts'
 
 const ENTRY = 'bench/workers/link-sender.ts'
@@ -33,6 +39,11 @@ interface Sent {
 }
 
 type Run = (payload: Uint8Array, seconds: number) => Promise<Sent>
+type Hol = (plan: HolPlan) => Promise<Extract<FromWorker, { type: 'hol-sent' }>>
+
+/** Room a bulk filler leaves in a shared queue, so that votes queued meanwhile push nothing out. */
+const VOTE_HEADROOM = 64
+const PACE_TICK_MS = 1
 
 /** Header and payload in one buffer: what the baselines write per message. */
 function framed (payload: Uint8Array): Uint8Array {
@@ -41,7 +52,7 @@ function framed (payload: Uint8Array): Uint8Array {
 
 async function mirnetSender (): Promise<Worker<ToSender>> {
   const transport = await Libp2pTransport.create({ privateKey: await generateKey() })
-  const module = new NetworkModule({ transport }, { nodeId: NODE_ID })
+  const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   let destination = ''
   const peerStats = (): PeerStats => {
@@ -76,7 +87,74 @@ async function mirnetSender (): Promise<Worker<ToSender>> {
     destination = peer.nodeId
     module.connect([{ id: NODE_ID, address: module.listenAddresses()[0] ?? '' }, { id: peer.nodeId, address: peer.address }])
     await module.waitFor(2, { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
-  }, run, async () => { await module.close() })
+  }, run, async () => { await module.close() }, plan => holRun(module, destination, peerStats, plan))
+}
+
+/**
+ * Votes paced at `voteRate` (a 1 ms timer sends what is due, each stamped as
+ * it is handed to the module) while bulk messages keep the bulk lane's queue
+ * full, short of a headroom: as fast as the queue takes them, never pushing
+ * a vote out when both share a lane. Returns once every queue is empty.
+ */
+async function holRun (module: Module, destination: string, peerStats: () => PeerStats, plan: HolPlan): Promise<Extract<FromWorker, { type: 'hol-sent' }>> {
+  const { lanes, defaultLane } = module.config
+  const voteLane = laneNumber(lanes, plan.voteLane, defaultLane)
+  const bulkLane = laneNumber(lanes, plan.bulkLane, defaultLane)
+  const before = peerStats()
+  const startedAt = epochMs()
+  const t0 = performance.now()
+  const deadline = t0 + plan.seconds * 1000
+  const intervalMs = 1000 / plan.voteRate
+  let votes = 0
+  const late: number[] = []
+  const pacing = (async () => {
+    for (let now = performance.now(); now < deadline; now = performance.now()) {
+      // the votes due by now, the first at t0
+      const due = Math.floor((now - t0) / intervalMs) + 1
+      for (; votes < due; votes++) {
+        late.push(now - (t0 + votes * intervalMs))
+        module.sendTo(destination, makeVote(epochMs()), voteLane)
+      }
+      await sleep(PACE_TICK_MS)
+    }
+  })()
+  let bulkMessages = 0
+  if (plan.bulkBytes > 0) {
+    const payload = new Uint8Array(randomBytes(plan.bulkBytes))
+    payload[0] = 0
+    const lane = lanes[bulkLane]
+    while (performance.now() < deadline) {
+      // peer totals: the real lane's, plus what else is queued (votes), so the shared-lane case keeps its headroom
+      const { queued, queuedBytes } = peerStats()
+      const room = Math.min(lane.queueCapacity - VOTE_HEADROOM - queued,
+        Math.floor((lane.queueMaxBytes - VOTE_HEADROOM * VOTE_BYTES - queuedBytes) / plan.bulkBytes))
+      for (let i = 0; i < room; i++) module.sendTo(destination, payload, bulkLane)
+      if (room > 0) {
+        bulkMessages += room
+        await nextTurn()
+      } else {
+        await sleep(0)
+      }
+    }
+  }
+  await pacing
+  while (peerStats().queued > 0) await sleep(1)
+  const after = peerStats()
+  if (after.state !== 'open') throw new Error(`the link to "${destination}" is ${after.state}: ${after.lastError ?? ''}`)
+  const laneDropped = (n: number): number => (after.lanes[n]?.droppedMessages ?? 0) - (before.lanes[n]?.droppedMessages ?? 0)
+  return {
+    type: 'hol-sent',
+    votes,
+    bulkMessages,
+    bulkBytes: bulkMessages * plan.bulkBytes,
+    sentMessages: after.sentMessages - before.sentMessages,
+    voteLaneDropped: laneDropped(voteLane),
+    bulkLaneDropped: voteLane === bulkLane ? 0 : laneDropped(bulkLane),
+    droppedMessages: after.droppedMessages - before.droppedMessages,
+    lateP99Ms: percentile(late, 99),
+    lateMaxMs: late.reduce((a, b) => Math.max(a, b), 0),
+    startedAt
+  }
 }
 
 /** Resolves on the writer's next `drain` event, rejects if it closes first. */
@@ -143,7 +221,7 @@ async function libp2pSender (): Promise<Worker<ToSender>> {
   })
 }
 
-function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run: Run, close: () => Promise<void>): Worker<ToSender> {
+function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run: Run, close: () => Promise<void>, hol?: Hol): Worker<ToSender> {
   return {
     peer: self,
     close,
@@ -156,6 +234,11 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run
         case 'run': {
           const payload = crypto.getRandomValues(new Uint8Array(message.payloadBytes))
           reply({ type: 'sent', ...await run(payload, message.seconds) })
+          break
+        }
+        case 'hol': {
+          if (hol === undefined) throw new Error('hol rounds need system mirnet')
+          reply(await hol(message))
           break
         }
       }
