@@ -6,9 +6,11 @@ import { describe, expect, it } from '@jest/globals'
 import { run } from './helpers/processes.ts'
 
 const BENCH = fileURLToPath(new URL('../bench/bench.ts', import.meta.url))
-const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale']
-const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js' }
-const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'seconds']
+const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale']
+const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js', hol: 'single-lane', wan: 'mirnet-window-unbounded' }
+/** Rows whose system is not `mirnet` itself but a named mirnet configuration. */
+const MIRNET_ROWS: Record<string, string[]> = { hol: ['mirnet', 'mirnet-idle-link'], wan: ['mirnet-window-default'] }
+const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'seconds', 'rttMs', 'droppedMessages']
 
 interface Report {
   machine: Record<string, unknown>
@@ -39,9 +41,22 @@ describe('npm run bench -- --quick --json FILE', () => {
       }
       for (const [scenario, baseline] of Object.entries(BASELINES)) {
         const systems = report.results.filter(r => r.scenario === scenario).map(r => r.system)
-        expect(systems).toContain('mirnet')
+        for (const system of MIRNET_ROWS[scenario] ?? ['mirnet']) expect(systems).toContain(system)
         expect(systems).toContain(baseline)
       }
+      // hol: vote latency and bulk rate for both bulk sizes; no vote lost on the control lane
+      const hol = report.results.filter(r => r.scenario === 'hol')
+      expect(hol.filter(r => r.system === 'mirnet').map(r => r.payloadBytes)).toEqual([64 * 1024, 1024 * 1024])
+      for (const r of hol) {
+        expect(r.p99Ms).toEqual(expect.any(Number))
+        if (r.system !== 'mirnet-idle-link') expect(r.mbPerSec as number).toBeGreaterThan(0)
+        if (r.system !== 'single-lane') expect(r.droppedMessages).toBe(0)
+      }
+      // wan: both windows at each RTT, through the delay proxies
+      const wan = report.results.filter(r => r.scenario === 'wan')
+      expect(wan.map(r => `${String(r.system)}@${String(r.rttMs)}`).sort()).toEqual(
+        [0, 50, 100].flatMap(rtt => [`mirnet-window-default@${rtt}`, `mirnet-window-unbounded@${rtt}`]).sort())
+      for (const r of wan) expect(r.mbPerSec as number).toBeGreaterThan(0)
       // the table went to stdout
       expect(res.stdout).toMatch(/^scenario\s+system/)
     } finally {
