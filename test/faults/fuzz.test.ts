@@ -13,10 +13,13 @@ import type { MirnetClient } from '../../src/client/client.ts'
 import type { Ready } from '../helpers/processes.ts'
 
 /**
- * Fault scenario 5, fuzzing: malformed frames on authenticated `/mirnet/1.0.0`
- * streams (from a member and from a non-member) and raw bytes on the libp2p
- * TCP port before Noise, against a daemon started through the CLI, while a
- * member keeps sending to it. Only the stream or connection at fault closes.
+ * Fault scenario 5, fuzzing: malformed streams on authenticated `/mirnet/2.0.0`
+ * streams (from a member and from a non-member): hellos (version 1 ones
+ * among them), frame lengths, tags (lanes, kinds), chunked messages out of
+ * order, over the maximum, not adding up to their total, or cut off; and raw
+ * bytes on the libp2p TCP port before Noise, against a daemon started
+ * through the CLI, while a member keeps sending to it. Only the stream or
+ * connection at fault closes.
  */
 
 const MAX_FRAME_BYTES = 64 * 1024
@@ -40,7 +43,7 @@ interface FuzzDone {
   mismatched: number
   connectionsLost: number
   bytes: number
-  validFrames: number
+  validMessages: number
   mismatches: unknown[]
   ms: number
 }
@@ -149,10 +152,10 @@ describe('fault scenario 5: fuzzed frames', () => {
     expect(result).toMatchObject({ cases: MEMBER_CASES, mismatched: 0, timeout: 0, connectionsLost: 0 })
     expect(result.clean).toBeGreaterThan(0)
     expect(result.reset).toBeGreaterThan(0)
-    // every frame of a valid case is delivered as from fz (frames before the fault of an invalid one may be too)
+    // every message of a valid case is delivered as from fz (messages before the fault of an invalid one may be too)
     const deadline = Date.now() + 30_000
-    while ((received.get('fz')?.length ?? 0) < result.validFrames && Date.now() < deadline) await delay(20)
-    expect(received.get('fz')?.length ?? 0).toBeGreaterThanOrEqual(result.validFrames)
+    while ((received.get('fz')?.length ?? 0) < result.validMessages && Date.now() < deadline) await delay(20)
+    expect(received.get('fz')?.length ?? 0).toBeGreaterThanOrEqual(result.validMessages)
     await expectMemberUnaffected()
     report('5-fuzz-member-stream', { ...result, mismatches: undefined, fromFz: received.get('fz')?.length ?? 0, memberMessages: memberSent, rssBeforeMiB: mib(rssBefore), rssAfterMiB: mib(await rssBytes(target.pid as number)) })
   }, 200_000)

@@ -6,17 +6,22 @@
  *
  * Tasks:
  * - `swarm`: `count` fresh random identities, `batch` at a time, each dials
- *   the target, opens a `/mirnet/1.0.0` stream and writes `bytesPerPeer` of
+ *   the target, opens a `/mirnet/2.0.0` stream and writes `bytesPerPeer` of
  *   valid frames; the most recent `hold` peers stay connected.
  * - `impostor`: one fresh identity that writes `messages` numbered frames
  *   (`impostor:<n>`) and stays connected.
  * - `squatter`: one fresh identity listening on `listen` (a member's address,
- *   taken while the member is down) that counts the `/mirnet/1.0.0` streams
+ *   taken while the member is down) that counts the `/mirnet/2.0.0` streams
  *   and bytes anyone manages to open to it.
  * - `fuzz`: one identity (`keyHex`, the protobuf private key in hex, or a
- *   fresh one) runs `count` fuzz cases, one stream each (see fuzz-cases.ts),
- *   and checks that the target resets exactly the invalid ones and that its
- *   connection survives every case.
+ *   fresh one) runs `count` fuzz cases, one stream each (see fuzz-cases.ts;
+ *   a case brings its own hello, mostly a valid version 2 one), and checks
+ *   that the target resets exactly the invalid ones and that its connection
+ *   survives every case.
+ *
+ * Streams open as a version 2 Dispatcher opens them: a hello naming the
+ * target's 3 lanes with nothing retained. Messages go on lane 0 as whole
+ * messages (a length, the tag byte 0, the payload).
  *
  * It prints JSON lines on stdout (`ready` with its peer id where it has one,
  * `progress`, then `done` with its figures) and stops on SIGTERM, SIGINT or
@@ -29,9 +34,9 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { PROTOCOL_ID } from '../../src/core/constants.ts'
-import { encodeHelloFrame, newIncarnation } from '../../src/core/link-protocol.ts'
+import { WHOLE, encodeHelloFrame, frameTag, newIncarnation } from '../../src/core/link-protocol.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
-import { fuzzCase, mulberry32 } from './fuzz-cases.ts'
+import { LANES, fuzzCase, mulberry32 } from './fuzz-cases.ts'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 
 export type HostileTask =
@@ -56,16 +61,18 @@ async function node (key?: PrivateKey): Promise<Libp2p> {
   })
 }
 
-/** Valid frames of `frameBytes` each, `total` bytes of payload in all. */
-function frames (total: number, frameBytes: number, fill: number): Uint8Array {
+/** Whole messages on lane 0 of `messageBytes` each, `total` bytes of payload in all. */
+function frames (total: number, messageBytes: number, fill: number): Uint8Array {
   const out: number[] = []
-  for (let sent = 0; sent < total; sent += frameBytes) {
-    let n = Math.min(frameBytes, total - sent)
+  for (let sent = 0; sent < total; sent += messageBytes) {
+    const body = Math.min(messageBytes, total - sent)
+    let n = 1 + body
     do {
       out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0))
       n >>>= 7
     } while (n > 0)
-    for (let i = 0; i < Math.min(frameBytes, total - sent); i++) out.push(fill)
+    out.push(frameTag(0, WHOLE))
+    for (let i = 0; i < body; i++) out.push(fill)
   }
   return Uint8Array.from(out)
 }
@@ -74,10 +81,14 @@ async function sendAll (stream: Stream, data: Uint8Array): Promise<void> {
   if (!stream.send(data)) await stream.onDrain()
 }
 
-/** A `/mirnet/1.0.0` stream with its hello written, as a Dispatcher opens one: what follows is read as messages. */
-async function openMirnetStream (peer: Libp2p, target: ReturnType<typeof multiaddr>, options: { signal?: AbortSignal } = {}): Promise<Stream> {
-  const stream = await peer.dialProtocol(target, PROTOCOL_ID, options)
-  await sendAll(stream, encodeHelloFrame(newIncarnation(), 0))
+/**
+ * A `/mirnet/2.0.0` stream with a version 2 hello written (nothing retained on
+ * any lane), as a Dispatcher opens one: what follows is read as message
+ * frames. With `hello: false` nothing is written: the caller writes its own.
+ */
+async function openMirnetStream (peer: Libp2p, target: ReturnType<typeof multiaddr>, options: { signal?: AbortSignal, hello?: boolean } = {}): Promise<Stream> {
+  const stream = await peer.dialProtocol(target, PROTOCOL_ID, { signal: options.signal })
+  if (options.hello !== false) await sendAll(stream, encodeHelloFrame(newIncarnation(), new Array<number>(LANES).fill(0)))
   return stream
 }
 
@@ -128,7 +139,7 @@ async function impostor (task: Extract<HostileTask, { task: 'impostor' }>): Prom
   const enc = new TextEncoder()
   for (let i = 0; i < task.messages; i++) {
     const text = enc.encode(`impostor:${i}`)
-    await sendAll(stream, Uint8Array.from([text.byteLength, ...text]))
+    await sendAll(stream, Uint8Array.from([1 + text.byteLength, frameTag(0, WHOLE), ...text]))
   }
   emit('done', { sent: task.messages, streamStatus: stream.status })
 }
@@ -158,9 +169,9 @@ async function squatter (task: Extract<HostileTask, { task: 'squatter' }>): Prom
 
 type Outcome = 'clean' | 'reset' | 'timeout'
 
-/** Write one case on a fresh stream (chunk by chunk), half-close, and see how the target ends the stream. */
+/** Write one case (its own hello included) on a fresh stream, chunk by chunk, half-close, and see how the target ends the stream. */
 async function runCase (peer: Libp2p, target: ReturnType<typeof multiaddr>, chunks: Uint8Array[], timeoutMs: number): Promise<Outcome> {
-  const stream = await openMirnetStream(peer, target)
+  const stream = await openMirnetStream(peer, target, { hello: false })
   const closed = new Promise<Outcome>(resolve => {
     stream.addEventListener('close', evt => { resolve(evt.error === undefined ? 'clean' : 'reset') }, { once: true })
   })
@@ -185,18 +196,20 @@ async function fuzz (task: Extract<HostileTask, { task: 'fuzz' }>): Promise<void
   emit('ready', { peerId: peer.peerId.toString() })
   const target = multiaddr(task.target)
   const random = mulberry32(task.seed)
-  const counts = { clean: 0, reset: 0, timeout: 0, mismatched: 0, connectionsLost: 0, bytes: 0, validFrames: 0 }
-  const byKind: Record<string, number> = {}
+  const counts = { clean: 0, reset: 0, timeout: 0, mismatched: 0, connectionsLost: 0, bytes: 0, validMessages: 0 }
+  /** Per kind of case, its outcomes. */
+  const byKind: Record<string, Partial<Record<Outcome, number>>> = {}
   const mismatches: Array<Record<string, unknown>> = []
   const started = Date.now()
   let connection = (await peer.dial(target)).id
   for (let i = 0; i < task.count && !stopping.signal.aborted; i++) {
     const c = fuzzCase(random, task.maxFrameBytes)
-    byKind[c.kind] = (byKind[c.kind] ?? 0) + 1
     counts.bytes += c.bytes.byteLength
-    counts.validFrames += c.frames
+    counts.validMessages += c.messages
     const outcome = await runCase(peer, target, c.chunks, task.caseTimeoutMs)
     counts[outcome]++
+    const kind = byKind[c.kind] ??= {}
+    kind[outcome] = (kind[outcome] ?? 0) + 1
     const expected: Outcome = c.valid ? 'clean' : 'reset'
     if (outcome !== expected) {
       counts.mismatched++
