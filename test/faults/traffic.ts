@@ -3,7 +3,11 @@ import { receiveMessages } from '../../src/client/client.ts'
 import { delay } from '../../src/core/backoff.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
 
-/** Bytes of every test payload; the first 8 carry the sender's sequence number. */
+/**
+ * Bytes of every test payload: the first 8 carry the sender's sequence
+ * number, the next 8 when it was sent (ms since the epoch, a float64: the
+ * fault suite's daemons share the machine's clock, namespaces or not).
+ */
 export const PAYLOAD_BYTES = 64
 
 /** Senders and consumers not stopped yet: a failed test leaves none running. */
@@ -16,6 +20,23 @@ export async function stopTraffic (): Promise<void> {
 
 export function sequenceOf (payload: Uint8Array): number {
   return Number(new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(0))
+}
+
+/** When the message was handed to the sender's daemon (ms since the epoch). */
+export function sentAtOf (payload: Uint8Array): number {
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(8)
+}
+
+/** Now, in ms since the epoch, with sub-millisecond resolution. */
+export function nowMs (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** Percentiles of a list of figures (nearest rank), rounded to 0.1. */
+export function percentiles (values: ArrayLike<number>): { count: number, p50: number, p99: number, max: number } {
+  const s = Float64Array.from(values).sort()
+  const at = (q: number): number => s.length === 0 ? Number.NaN : Math.round(s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] * 10) / 10
+  return { count: s.length, p50: at(0.5), p99: at(0.99), max: at(1) }
 }
 
 export interface SenderInit {
@@ -102,9 +123,12 @@ export class Sender {
 
   async #sendBatch (client: MirnetClient): Promise<void> {
     const messages = new Array(this.#batch)
+    const sentAt = nowMs()
     for (let i = 0; i < this.#batch; i++) {
       const payload = new Uint8Array(PAYLOAD_BYTES)
-      new DataView(payload.buffer).setBigUint64(0, BigInt(++this.#seq))
+      const view = new DataView(payload.buffer)
+      view.setBigUint64(0, BigInt(++this.#seq))
+      view.setFloat64(8, sentAt)
       messages[i] = { destinations: this.destinations, payload }
     }
     try {
@@ -123,6 +147,8 @@ export interface ConsumerInit {
   maxBatch?: number
   /** Read at most this many messages per second (a slow consumer); unlimited when absent. */
   readPerSec?: number
+  /** Keep the age (ms from the sender's Send to reading) of every message read, in `ages`. @default false */
+  recordAges?: boolean
 }
 
 interface Waiter {
@@ -133,17 +159,29 @@ interface Waiter {
 
 /**
  * A consensus node reading its daemon's Receive stream: counts messages per
- * sender, checks each sender's sequence numbers only increase (gaps are drops,
- * a repeat or a step back is an order violation), and records when the first
- * message of each sender arrived.
+ * sender, checks that the sequence numbers of each sender and lane only
+ * increase (gaps are drops; a repeat is a duplicate, a step back a reorder,
+ * both order violations), and records when the first message of each
+ * sender arrived.
  */
 export class Consumer {
   readonly counts = new Map<string, number>()
+  /** Last sequence number per sender and lane (`from/lane`). */
   readonly lastSeq = new Map<string, number>()
   readonly firstSeq = new Map<string, number>()
   /** When (performance.now()) the first message of each sender arrived. */
   readonly firstAt = new Map<string, number>()
+  /** Duplicates and reorders, as `from/lane: seq after last`. */
   readonly orderViolations: string[] = []
+  /** Messages read a second time (a sequence number of the sender and lane already read). */
+  duplicates = 0
+  /** Messages read after a later one of the same sender and lane, for the first time. */
+  reorders = 0
+  /** Per sender and lane, a bit per sequence number read. */
+  readonly #seen = new Map<string, Uint8Array>()
+  /** Ages of the messages read (ms), with `recordAges`. */
+  readonly ages: number[] = []
+  readonly #recordAges: boolean
   /** How the stream ended: 'open' while it runs, 'ended' when the daemon ended it cleanly, 'stopped' by us. */
   outcome: 'open' | 'ended' | 'stopped' | Error = 'open'
   readonly #abort = new AbortController()
@@ -153,6 +191,7 @@ export class Consumer {
 
   constructor (client: MirnetClient, init: ConsumerInit = {}) {
     this.#readPerSec = init.readPerSec
+    this.#recordAges = init.recordAges ?? false
     this.#loop = this.#run(client, init.maxBatch ?? 256)
     live.add(this)
   }
@@ -170,6 +209,13 @@ export class Consumer {
 
   count (from: string): number {
     return this.counts.get(from) ?? 0
+  }
+
+  /** The highest sequence number read from `from`, on any lane (0 if none). */
+  lastSeqOf (from: string): number {
+    let last = 0
+    for (const [key, seq] of this.lastSeq) if (key.startsWith(`${from}/`) && seq > last) last = seq
+    return last
   }
 
   /** Resolves once `count` messages from `from` have arrived; rejects after `timeoutMs`. */
@@ -211,7 +257,8 @@ export class Consumer {
     let read = 0
     try {
       for await (const m of receiveMessages(client, { maxBatchMessages: maxBatch, signal })) {
-        this.#take(m.from, m.payload)
+        // the messages are InboundMessages (with their lane); receiveMessages() types only from and payload
+        this.#take(m.from, (m as { lane?: string }).lane ?? '', m.payload)
         read++
         if (this.#readPerSec !== undefined) {
           // pace: message n is read at started + n / rate
@@ -225,11 +272,30 @@ export class Consumer {
     }
   }
 
-  #take (from: string, payload: Uint8Array): void {
+  /** Mark `seq` read for `key`; returns whether it had been read before. */
+  #markSeen (key: string, seq: number): boolean {
+    let bits = this.#seen.get(key)
+    if (bits === undefined || bits.byteLength <= seq >> 3) {
+      const grown = new Uint8Array(Math.max(1024, 2 * ((seq >> 3) + 1)))
+      if (bits !== undefined) grown.set(bits)
+      this.#seen.set(key, bits = grown)
+    }
+    const mask = 1 << (seq & 7)
+    const before = (bits[seq >> 3] & mask) !== 0
+    bits[seq >> 3] |= mask
+    return before
+  }
+
+  #take (from: string, lane: string, payload: Uint8Array): void {
     const seq = sequenceOf(payload)
-    const last = this.lastSeq.get(from) ?? 0
-    if (seq <= last) this.orderViolations.push(`${from}: ${seq} after ${last}`)
-    this.lastSeq.set(from, seq)
+    if (this.#recordAges) this.ages.push(nowMs() - sentAtOf(payload))
+    const key = `${from}/${lane}`
+    const last = this.lastSeq.get(key) ?? 0
+    const seenBefore = this.#markSeen(key, seq)
+    if (seenBefore) this.duplicates++
+    else if (seq < last) this.reorders++
+    if (seq <= last && this.orderViolations.length < 100) this.orderViolations.push(`${key}: ${seenBefore ? 'duplicate' : 'reordered'} ${seq} after ${last}`)
+    this.lastSeq.set(key, Math.max(seq, last))
     const n = (this.counts.get(from) ?? 0) + 1
     this.counts.set(from, n)
     if (n === 1) {
