@@ -7,7 +7,7 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { PROTOCOL_ID } from '../src/core/constants.ts'
 import { encodeHeader } from '../src/core/frame-codec.ts'
-import { WHOLE, encodeHelloFrame, frameTag, newIncarnation } from '../src/core/link-protocol.ts'
+import { WHOLE, encodeStreamOpening, frameTag, newIncarnation } from '../src/core/link-protocol.ts'
 import { generateKey } from '../src/transports/libp2p/keys.ts'
 import { startTestDaemon } from './helpers/daemons.ts'
 import { eventually } from './helpers/wait.ts'
@@ -54,7 +54,7 @@ describe('the libp2p side of a daemon', () => {
     const stream = await node.dialProtocol(multiaddr(daemon.info.listen[0]), PROTOCOL_ID, { signal: AbortSignal.timeout(20_000) })
     const payload = new TextEncoder().encode('hello')
     // a v2 hello (3 lanes, nothing retained), then one whole message on lane 0: length, tag byte, payload
-    stream.send(encodeHelloFrame(newIncarnation(), [0, 0, 0]))
+    stream.send(encodeStreamOpening(newIncarnation(), [0, 0, 0]))
     stream.send(encodeHeader(1 + payload.byteLength))
     stream.send(Uint8Array.of(frameTag(0, WHOLE)))
     stream.send(payload)

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { encodeHelloFrame, frameTag, FIRST_CHUNK, newIncarnation, WHOLE } from '../src/core/link-protocol.ts'
+import { encodeStreamOpening, frameTag, FIRST_CHUNK, newIncarnation, WHOLE } from '../src/core/link-protocol.ts'
 import { encodeHeader } from '../src/core/frame-codec.ts'
 import { MemoryHarness, membershipOf } from './helpers/harness.ts'
 import { eventually } from './helpers/wait.ts'
@@ -31,7 +31,7 @@ describe('memory that the inbox caps really bound', () => {
     a.module.connect([...membershipOf(a), { id: 'm', address: harness.withIdentity(a.address, raw.localIdentity) }])
     const channel = await raw.dial(a.address, { signal: AbortSignal.timeout(5000) })
     channel.setHandler({ onData: () => {}, onDrain: () => {}, onIdle: () => {}, onEnd: () => {}, onClose: () => {} })
-    channel.send(encodeHelloFrame(newIncarnation(), [0, 0, 0]))
+    channel.send(encodeStreamOpening(newIncarnation(), [0, 0, 0]))
     return {
       send: chunk => { channel.send(chunk) },
       take: async n => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { encodeHeader } from '../src/core/frame-codec.ts'
-import { encodeHelloFrame, newIncarnation } from '../src/core/link-protocol.ts'
+import { encodeStreamOpening, newIncarnation } from '../src/core/link-protocol.ts'
 import { eventually, numbered, parseNumbered, peer, peerState, receive } from './helpers/wait.ts'
 import { connectAll, membershipOf } from './helpers/harness.ts'
 import type { Harness, TestNode } from './helpers/harness.ts'
@@ -11,7 +11,7 @@ import type { NetworkModuleInit } from '../src/core/config.ts'
 async function rawChannel (harness: Harness, node: TestNode, hello = true): Promise<{ channel: Channel, identity: string, closed: Promise<Error | undefined> }> {
   const raw = await harness.createRawTransport()
   const channel = await raw.dial(node.address, { signal: AbortSignal.timeout(5000) })
-  if (hello) channel.send(encodeHelloFrame(newIncarnation(), [0, 0, 0]))
+  if (hello) channel.send(encodeStreamOpening(newIncarnation(), [0, 0, 0]))
   const closed = new Promise<Error | undefined>(resolve => {
     channel.setHandler({
       onData: () => {},

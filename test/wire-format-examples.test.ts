@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { FramePlan } from '../src/core/frame-codec.ts'
-import { encodeAnswer, encodeHelloFrame, frameTag, writeAck, FIRST_CHUNK, LAST_CHUNK, MIDDLE_CHUNK, WHOLE } from '../src/core/link-protocol.ts'
+import { encodeAnswer, encodeHelloFrame, encodeResumeFrame, frameTag, writeAck, FIRST_CHUNK, LAST_CHUNK, MIDDLE_CHUNK, WHOLE } from '../src/core/link-protocol.ts'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ')
 
@@ -11,6 +11,11 @@ describe('docs/wire-format.md examples', () => {
   it('hello frames', () => {
     expect(hex(encodeHelloFrame(incarnation, [0, 0, 0]))).toBe(`0d 02 ${'aa '.repeat(8)}03 00 00 00`)
     expect(hex(encodeHelloFrame(incarnation, [0, 1, 0]))).toBe(`0d 02 ${'aa '.repeat(8)}03 00 01 00`)
+  })
+
+  it('resume frames', () => {
+    expect(hex(encodeResumeFrame([0, 0, 0]))).toBe('04 20 00 00 00')
+    expect(hex(encodeResumeFrame([0, 3, 0]))).toBe('04 20 00 03 00')
   })
 
   it('message frames, whole and chunked', () => {

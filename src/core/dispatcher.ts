@@ -3,7 +3,7 @@ import { FRAME_REFERENCE_MIN_BYTES, STRICT_BURST_BYTES } from './constants.ts'
 import { PeerUnresponsiveError } from './errors.ts'
 import { FramePlan } from './frame-codec.ts'
 import { LaneScheduler } from './lane-scheduler.ts'
-import { encodeHelloFrame, newIncarnation } from './link-protocol.ts'
+import { encodeHelloFrame, encodeResumeFrame, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
 import { SendLane } from './send-lane.ts'
 import type { Lane } from './lanes.ts'
@@ -58,7 +58,8 @@ export type DispatcherCounters = SendCounters & { state: LinkState, reconnects: 
  * Sends to one remote member. `enqueue()` never blocks and never fails: each
  * lane's queue drops its oldest message when full (SendLane). A background
  * loop dials, and on each stream writes the hello, waits for the receiver's
- * answer (which says where every lane resumes), then writes what the lanes
+ * answer (what it took of every lane), writes the resume frame (where every
+ * lane starts on this stream), then writes what the lanes
  * hold, chunk by chunk, lanes chosen by the LaneScheduler, coalesced into
  * one `send()` of up to `coalesceBytes`, each lane within its window. It
  * waits for drain when the channel asks, and on any failure redials with
@@ -251,6 +252,14 @@ export class Dispatcher {
       onAnswer: (answer) => {
         if (this.#link !== link || link.closed) return
         for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i])
+        try {
+          // where each lane starts now: the receiver numbers this stream's messages from here
+          link.channel.send(encodeResumeFrame(lanes.map(l => l.retainedSeq)))
+        } catch (err) {
+          this.#recordError(err, 'resume failed')
+          link.channel.abort(err as Error)
+          return
+        }
         this.#setState({ t: 'open', link })
         this.#log.debug({ address: this.#address }, 'connected')
         this.#wakeUp()

@@ -17,13 +17,24 @@ import type { Bytes } from './transport.ts'
  * message it expects), then acks per lane (next expected, bytes taken of the
  * message in progress, and whether the lane is held for a full inbox).
  *
- * The sender writes nothing after the hello until the answer: then both
- * ends agree where each lane resumes, the sender resends what the receiver
- * lacks, and nothing is delivered twice.
+ * The sender writes nothing after the hello until the answer. Then it
+ * writes the resume frame: per lane, the sequence number of the first
+ * message it writes on this stream (at least what the receiver expects; more
+ * when it no longer holds the messages in between), resends what the
+ * receiver lacks, and goes on. So both ends number every message alike and
+ * nothing is delivered twice.
  */
 
 export const LINK_PROTOCOL_VERSION = 2
 export const INCARNATION_BYTES = 8
+/**
+ * Largest sequence number a hello or a resume frame may name: 2^48 messages
+ * of one lane (nine years at a million per second), far enough from 2^53
+ * that counting on from it stays exact and encodable.
+ */
+export const MAX_SEQUENCE = 2 ** 48
+/** The first byte of the resume frame (bit 5 set: not a message frame). */
+export const RESUME_TAG = 0x20
 
 export interface Hello {
   /** Hex of the sender's incarnation id. */
@@ -101,7 +112,7 @@ export function decodeHello (payload: Uint8Array, maxLanes: number): Hello {
   try {
     for (let i = 0; i < lanes; i++) {
       const r = decodeUint8Array(payload, offset)
-      if (!Number.isSafeInteger(r)) throw new Error('out of range')
+      if (!(r <= MAX_SEQUENCE)) throw new Error(`${r} is above ${MAX_SEQUENCE}`)
       retained.push(r)
       offset += encodingLength(r)
     }
@@ -110,6 +121,37 @@ export function decodeHello (payload: Uint8Array, maxLanes: number): Hello {
   }
   if (offset !== payload.byteLength) throw new MalformedFrameError('hello has trailing bytes')
   return { incarnation: Buffer.from(payload.subarray(1, 1 + INCARNATION_BYTES)).toString('hex'), retained }
+}
+
+/** The resume frame: length prefix, RESUME_TAG, varint first sequence number per lane. */
+export function encodeResumeFrame (start: readonly number[]): Uint8Array {
+  const body = encodeVarints(start)
+  const out = new Uint8Array(encodingLength(body.byteLength + 1) + 1 + body.byteLength)
+  encodeUint8Array(body.byteLength + 1, out, 0)
+  out[out.byteLength - body.byteLength - 1] = RESUME_TAG
+  out.set(body, out.byteLength - body.byteLength)
+  return out
+}
+
+/** The resume frame's payload (tag included) for `lanes` lanes. Throws `MalformedFrameError`. */
+export function decodeResume (payload: Uint8Array, lanes: number): number[] {
+  if (payload[0] !== RESUME_TAG) {
+    throw new MalformedFrameError(`the frame after the answer is not a resume frame (first byte ${payload[0] ?? 'none'})`)
+  }
+  const start: number[] = []
+  let offset = 1
+  try {
+    for (let i = 0; i < lanes; i++) {
+      const v = decodeUint8Array(payload, offset)
+      if (!(v <= MAX_SEQUENCE)) throw new Error(`${v} is above ${MAX_SEQUENCE}`)
+      start.push(v)
+      offset += encodingLength(v)
+    }
+  } catch (err) {
+    throw new MalformedFrameError(`resume frame has a malformed sequence number: ${(err as Error).message}`)
+  }
+  if (offset !== payload.byteLength) throw new MalformedFrameError('resume frame has trailing bytes')
+  return start
 }
 
 /** The answer: varint known (0/1), varint lane count, varint next per lane. */
@@ -251,4 +293,13 @@ export class ReverseDecoder {
       this.#handler.onAnswer(answer)
     }
   }
+}
+
+/**
+ * Hello and resume frame back to back, for a sender that knows the receiver
+ * has never heard of its incarnation (tools, tests, a fresh peer): the
+ * lanes start at `start`, and message frames may follow at once.
+ */
+export function encodeStreamOpening (incarnation: Uint8Array, start: readonly number[]): Uint8Array {
+  return Buffer.concat([encodeHelloFrame(incarnation, start), encodeResumeFrame(start)])
 }

@@ -3,7 +3,7 @@ import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
 import { ACK_DELAY_MS, ACK_EVERY_BYTES, ACK_EVERY_MESSAGES } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
-import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, encodeAnswer, writeAck } from './link-protocol.ts'
+import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, decodeResume, encodeAnswer, writeAck } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Inbox } from './inbox.ts'
@@ -73,6 +73,10 @@ export class Receiver implements ChannelHandler {
   readonly #assemblers: Array<MessageAssembler | undefined>
   #closed = false
   #helloSeen = false
+  /** The sender's resume frame arrived: message frames may follow. */
+  #resumed = false
+  #helloRetained: number[] = []
+  #answerKnown = false
   /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
   #writable = true
   #writeFailed = false
@@ -173,6 +177,10 @@ export class Receiver implements ChannelHandler {
       this.#onHello(payload)
       return true
     }
+    if (!this.#resumed) {
+      this.#onResume(payload)
+      return true
+    }
     const tag = payload[0]
     const lane = tag & 7
     const kind = tag >> 3
@@ -265,18 +273,38 @@ export class Receiver implements ChannelHandler {
     }
     const counters = this.#counters
     const known = counters.incarnation === hello.incarnation
-    const next = known ? counters.next.slice() : hello.retained
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      const retained = hello.retained[lane]
-      // the sender still holds messages that arrived: they are not sent again
-      if (known && next[lane] > retained) counters.duplicates[lane] += next[lane] - retained
-      counters.next[lane] = Math.max(next[lane], retained)
-      this.#ackedNext[lane] = counters.next[lane]
+    if (!known) {
+      // a sender new to this node: its lanes start where it says
+      for (let lane = 0; lane < this.#laneCount; lane++) counters.next[lane] = hello.retained[lane]
     }
     counters.incarnation = hello.incarnation
+    for (let lane = 0; lane < this.#laneCount; lane++) this.#ackedNext[lane] = counters.next[lane]
+    this.#helloRetained = hello.retained
+    this.#answerKnown = known
     this.#helloSeen = true
-    this.#write(encodeAnswer({ known, next }))
+    this.#write(encodeAnswer({ known, next: counters.next }))
     this.#scheduleKeepalive()
+  }
+
+  /**
+   * Where each lane starts on this stream: at least what this node answered
+   * it expects (less would be a resend of what it took), more when the
+   * sender dropped the messages in between. Throws `MalformedFrameError`.
+   */
+  #onResume (payload: Uint8Array): void {
+    const start = decodeResume(payload, this.#laneCount)
+    const counters = this.#counters
+    for (let lane = 0; lane < this.#laneCount; lane++) {
+      const expected = counters.next[lane]
+      if (start[lane] < expected) {
+        throw new MalformedFrameError(`lane ${lane} resumes at ${start[lane]}, below ${expected}: messages this node already took`)
+      }
+      // the sender still held messages that had arrived: they are not sent again
+      if (this.#answerKnown && expected > this.#helloRetained[lane]) counters.duplicates[lane] += expected - this.#helloRetained[lane]
+      counters.next[lane] = start[lane]
+      this.#ackedNext[lane] = start[lane]
+    }
+    this.#resumed = true
   }
 
   onData (data: Bytes): void {
@@ -352,7 +380,7 @@ export class Receiver implements ChannelHandler {
    * `all`, of every lane (withheld ones repeat what they last acked, marked held).
    */
   #writeAcks (all: boolean): void {
-    if (this.#closed || !this.#helloSeen) return
+    if (this.#closed || !this.#resumed) return
     const next = this.#counters.next
     let size = 0
     for (let lane = 0; lane < this.#laneCount; lane++) {

@@ -6,8 +6,12 @@
  * when it is a whole number of frames, each with a 1–8 byte LEB128 length
  * of at most `maxFrameBytes` plus a tag byte and a size varint, where
  *
- * - the first frame is a version 2 hello naming the receiver's 3 lanes
- *   (a version 1 hello, or any other, is refused);
+ * - the first frame is a version 2 hello naming the receiver's 3 lanes,
+ *   each with a sequence number of at most 2^48 (a version 1 hello, or any
+ *   other, is refused);
+ * - the second is the resume frame: tag 0x20 and one varint per lane, each
+ *   at least the hello's for that lane (the receiver has never heard of the
+ *   incarnation) and at most 2^48, nothing after;
  * - every later frame is a message frame: a tag (lane < 3 in bits 0-2, kind
  *   0-3 in bits 3-4, bits 5-7 zero) and a body; a whole message of at most
  *   `maxFrameBytes`, or the chunks of one (first with the total size, at
@@ -74,16 +78,31 @@ function varint (bytes: Uint8Array, at: number, end: number): [bigint, number] |
   return undefined
 }
 
-/** Whether a frame's payload is a version 2 hello with `lanes` lanes and safe sequence numbers, nothing after. */
-function isHello (p: Uint8Array, lanes: number): boolean {
-  if (p.byteLength < 10 || p[0] !== 2 || p[9] !== lanes) return false
-  let at = 10
+const MAX_SEQUENCE = 2n ** 48n
+
+/** `lanes` varints of at most MAX_SEQUENCE from `at` to the end of `p`, or undefined. */
+function sequenceNumbers (p: Uint8Array, at: number, lanes: number): bigint[] | undefined {
+  const out: bigint[] = []
   for (let i = 0; i < lanes; i++) {
     const v = varint(p, at, p.byteLength)
-    if (v === undefined || v[0] > BigInt(Number.MAX_SAFE_INTEGER)) return false
+    if (v === undefined || v[0] > MAX_SEQUENCE) return undefined
+    out.push(v[0])
     at = v[1]
   }
-  return at === p.byteLength
+  return at === p.byteLength ? out : undefined
+}
+
+/** The sequence numbers of a version 2 hello with `lanes` lanes, or undefined if `p` is not one. */
+function helloRetained (p: Uint8Array, lanes: number): bigint[] | undefined {
+  if (p.byteLength < 10 || p[0] !== 2 || p[9] !== lanes) return undefined
+  return sequenceNumbers(p, 10, lanes)
+}
+
+/** Whether `p` is a resume frame for `lanes` lanes that starts no lane below `retained`. */
+function isResume (p: Uint8Array, lanes: number, retained: bigint[]): boolean {
+  if (p[0] !== 0x20) return false
+  const start = sequenceNumbers(p, 1, lanes)
+  return start !== undefined && start.every((s, i) => s >= retained[i])
 }
 
 /** The format's verdict on a whole stream: how many messages it delivers, or -1 if it is not valid. */
@@ -91,7 +110,8 @@ export function countMessages (bytes: Uint8Array, maxFrameBytes: number, lanes =
   const max = BigInt(maxFrameBytes)
   const open: Array<{ total: number, filled: number } | undefined> = new Array(lanes).fill(undefined)
   let i = 0
-  let first = true
+  let retained: bigint[] | undefined
+  let resumed = false
   let messages = 0
   while (i < bytes.byteLength) {
     const header = varint(bytes, i, bytes.byteLength)
@@ -102,9 +122,14 @@ export function countMessages (bytes: Uint8Array, maxFrameBytes: number, lanes =
     if (BigInt(bytes.byteLength - start) < length) return -1 // ends inside a payload
     const p = bytes.subarray(start, start + Number(length))
     i = start + Number(length)
-    if (first) {
-      if (!isHello(p, lanes)) return -1
-      first = false
+    if (retained === undefined) {
+      retained = helloRetained(p, lanes)
+      if (retained === undefined) return -1
+      continue
+    }
+    if (!resumed) {
+      if (!isResume(p, lanes, retained)) return -1
+      resumed = true
       continue
     }
     if (p.byteLength === 0) return -1
@@ -156,9 +181,17 @@ export function frame (payload: number[]): number[] {
   return [...leb128(payload.length), ...payload]
 }
 
-/** A version 2 hello frame with a random incarnation and `retained` per lane. */
+/** A version 2 hello frame with a random incarnation and `retained` per lane, and the resume frame that starts every lane there. */
 export function hello (random: () => number, retained: Array<number | bigint> = new Array(LANES).fill(0)): number[] {
+  return [...helloOnly(random, retained), ...resume(retained)]
+}
+
+function helloOnly (random: () => number, retained: Array<number | bigint>): number[] {
   return frame([2, ...randomBytes(random, 8), retained.length, ...retained.flatMap(r => leb128(r))])
+}
+
+function resume (start: Array<number | bigint>): number[] {
+  return frame([0x20, ...start.flatMap(s => leb128(s))])
 }
 
 const tag = (lane: number, kind: number): number => lane | (kind << 3)
@@ -319,8 +352,19 @@ const GENERATORS: Array<[string, number, Generator]> = [
       () => frame([2, ...inc, 3, 0, 0x80, 0x80]) // an unterminated varint
     ])(), ...messageFrames(r, 50)]
   }],
-  // a valid hello that says the sender holds messages from some sequence number on
-  ['hello-retained', 3, r => [...hello(r, Array.from({ length: LANES }, () => pick(r, [0, int(r, 1000), int(r, 2 ** 31), Number.MAX_SAFE_INTEGER]))), ...messageFrames(r, 100)]]
+  // a hello that says the sender holds messages from some sequence number on (up to past 2^48)
+  ['hello-retained', 3, r => [...hello(r, Array.from({ length: LANES }, () => pick(r, [0, int(r, 1000), int(r, 2 ** 31), 2 ** 48, 2 ** 48 + 1, Number.MAX_SAFE_INTEGER]))), ...messageFrames(r, 100)]],
+  // a hello, then no resume frame, a bad one, or one that starts a lane below the hello's
+  ['resume-bad', 4, r => {
+    const retained = Array.from({ length: LANES }, () => pick(r, [0, int(r, 1000)]))
+    return [...helloOnly(r, retained), ...pick(r, [
+      () => [],
+      () => resume(retained.slice(0, LANES - 1)), // a lane missing
+      () => frame([0x20, ...retained.flatMap(x => leb128(x)), 0]), // trailing bytes
+      () => resume(retained.map((x, i) => i === 0 ? x - 1 : x)), // below the hello (invalid where the hello's is 0 too: -1 does not encode)
+      () => frame([0x21, ...retained.flatMap(x => leb128(x))]) // not the resume tag
+    ].filter((_, i) => i !== 3 || retained[0] > 0))(), ...messageFrames(r, 50)]
+  }]
 ]
 
 const TOTAL_WEIGHT = GENERATORS.reduce((sum, [, w]) => sum + w, 0)

@@ -34,7 +34,7 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { PROTOCOL_ID } from '../../src/core/constants.ts'
-import { WHOLE, encodeHelloFrame, frameTag, newIncarnation } from '../../src/core/link-protocol.ts'
+import { WHOLE, encodeStreamOpening, frameTag, newIncarnation } from '../../src/core/link-protocol.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { LANES, fuzzCase, mulberry32 } from './fuzz-cases.ts'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
@@ -88,7 +88,7 @@ async function sendAll (stream: Stream, data: Uint8Array): Promise<void> {
  */
 async function openMirnetStream (peer: Libp2p, target: ReturnType<typeof multiaddr>, options: { signal?: AbortSignal, hello?: boolean } = {}): Promise<Stream> {
   const stream = await peer.dialProtocol(target, PROTOCOL_ID, { signal: options.signal })
-  if (options.hello !== false) await sendAll(stream, encodeHelloFrame(newIncarnation(), new Array<number>(LANES).fill(0)))
+  if (options.hello !== false) await sendAll(stream, encodeStreamOpening(newIncarnation(), new Array<number>(LANES).fill(0)))
   return stream
 }
 
