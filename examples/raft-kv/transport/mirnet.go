@@ -58,6 +58,7 @@ func (t *Mirnet) Start(ctx context.Context, h Handler) error {
 	t.h = h
 	ctx, t.cancel = context.WithCancel(ctx)
 	for _, lane := range []string{LaneControl, LaneConsensus, LaneBulk} {
+		lane := lane
 		t.loop(func() { t.receive(ctx, lane) })
 	}
 	t.loop(func() { t.sendLoop(ctx) })

@@ -1,0 +1,206 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { netnsUnavailableReason, nftUnavailableReason } from '../helpers/netns.ts'
+import { Scratch } from '../helpers/processes.ts'
+import { round } from './proc.ts'
+import { buildRaftKv, putMany, raftKvUnavailableReason, RaftCluster } from './raft-cluster.ts'
+import { report, scale } from './scale.ts'
+import type { RaftMember } from './raft-cluster.ts'
+
+/**
+ * examples/raft-kv (etcd raft 3.4 in Go, each node driving its own mirnet
+ * daemon through the generated Go client) in the fault suite's
+ * network-namespace lab: one host per member.
+ */
+
+const unavailable = netnsUnavailableReason() ?? nftUnavailableReason() ?? raftKvUnavailableReason()
+if (unavailable !== undefined) {
+  if (process.env.MIRNET_REQUIRE_GO === '1' && raftKvUnavailableReason() !== undefined) throw new Error(`MIRNET_REQUIRE_GO=1 but ${raftKvUnavailableReason()}`)
+  process.stdout.write(`faults/raft-kv: not run: ${unavailable}\n`)
+}
+const describeRaft = unavailable === undefined ? describe : describe.skip
+
+const PUTS = scale(1_000, 10_000)
+/** Entries between snapshots and kept behind one, small enough that a short outage outruns the log. */
+const SNAPSHOT_ARGS = ['-snapshot-entries', '200', '-catch-up-entries', '50']
+
+/** An nft ruleset dropping what a host receives from `from` on the lab network. */
+const dropFrom = (from: string[]): string => `table inet mirnetfault {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname "eth0" ip saddr { ${from.join(', ')} } drop
+  }
+}
+`
+
+describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per member', () => {
+  const build = new Scratch()
+  let binary: string
+  let scratch: Scratch
+  let cluster: RaftCluster | undefined
+
+  beforeAll(async () => {
+    binary = await buildRaftKv(await build.dir())
+  }, 120_000)
+  afterAll(async () => { await build.cleanup() })
+  afterEach(async () => {
+    await scratch.cleanup()
+    await cluster?.lab.destroy()
+    cluster = undefined
+  })
+
+  async function start (size: number, nodeArgs: string[] = []): Promise<RaftCluster> {
+    scratch = new Scratch()
+    cluster = await RaftCluster.start(scratch, { size, binary, nodeArgs })
+    return cluster
+  }
+
+  async function expectCleanStop (c: RaftCluster): Promise<void> {
+    expect(await c.stop()).toEqual(c.members.map(() => 0))
+  }
+
+  for (const size of [3, 5]) {
+    it(`${size} members elect a leader and apply ${PUTS} puts made through every member identically`, async () => {
+      const startedAt = performance.now()
+      const c = await start(size)
+      const leader = await c.leader()
+      const electedMs = performance.now() - startedAt
+      const { committed, perSec } = await putMany(c.members, PUTS, { prefix: 'k' })
+      expect(committed).toBe(PUTS)
+      const { status } = await c.converged(c.members, PUTS)
+      expect(status.keys).toBe(PUTS)
+      for (const m of c.members) expect(await m.get(`k-${PUTS - 1}`)).toBe(`v${PUTS - 1}`)
+      report(`raft-kv ${size} members: ${PUTS} puts`, {
+        firstLeaderAfterStartMs: round(electedMs),
+        leader: leader.name,
+        commitsPerSec: round(perSec, 0),
+        applied: status.applied,
+        hash: status.hash
+      })
+      await expectCleanStop(c)
+    }, 60_000)
+  }
+
+  it('the leader\'s host is cut off: the majority elects a new leader and commits, and the old leader catches up after healing', async () => {
+    const c = await start(3)
+    const old = await c.leader()
+    expect((await putMany(c.members, 100, { prefix: 'before' })).committed).toBe(100)
+    const majority = c.members.filter(m => m !== old)
+
+    const cutAt = performance.now()
+    await c.lab.cut(old.host)
+    const leader = await c.leader(majority)
+    const electionMs = performance.now() - cutAt
+    expect(leader).not.toBe(old)
+    const during = await putMany(majority, 200, { prefix: 'during' })
+    expect(during.committed).toBe(200)
+    // the isolated old leader steps down (CheckQuorum) and commits nothing new
+    const cutOff = await old.status()
+    expect(cutOff.applied).toBeLessThan((await leader.status()).applied)
+
+    const healedAt = performance.now()
+    await c.lab.heal(old.host)
+    const target = (await leader.status()).applied
+    const { status } = await c.converged(c.members, target)
+    const catchUpMs = performance.now() - healedAt
+    expect(status.keys).toBe(300)
+    expect(await old.get('during-199')).toBe('v199')
+    expect((await putMany(c.members, 100, { prefix: 'after' })).committed).toBe(100)
+    await c.converged(c.members, target + 100)
+    report('raft-kv leader cut off', {
+      newLeaderAfterCutMs: round(electionMs),
+      commitsPerSecWhileCut: round(during.perSec, 0),
+      oldLeaderCaughtUpAfterHealMs: round(catchUpMs),
+      oldLeaderTermBeforeHeal: cutOff.term,
+      oldLeaderStateBeforeHeal: cutOff.state
+    })
+    await expectCleanStop(c)
+  }, 60_000)
+
+  it('a follower\'s daemon and node are SIGKILLed and restarted: it catches up from the log, then through a snapshot once the log is compacted past it', async () => {
+    const c = await start(3, SNAPSHOT_ARGS)
+    const leader = await c.leader()
+    const follower = c.members.find(m => m !== leader) as RaftMember
+    const others = c.members.filter(m => m !== follower)
+    expect((await putMany(c.members, 100, { prefix: 'a' })).committed).toBe(100)
+    await c.converged()
+
+    // a short outage: the entries it missed are still in the leader's log
+    await c.kill(follower)
+    expect((await putMany(others, 20, { prefix: 'b' })).committed).toBe(20)
+    const fromLogAt = performance.now()
+    await c.startMember(follower)
+    const target1 = (await leader.status()).applied
+    await c.converged(c.members, target1)
+    const fromLogMs = performance.now() - fromLogAt
+    const afterLog = await follower.status()
+    expect(afterLog.restarted).toBe(true)
+    expect(afterLog.snapshotsApplied).toBe(0)
+
+    // a long one: the leader snapshots and compacts past what the follower has
+    await c.kill(follower)
+    const missed = await putMany(others, 600, { prefix: 'c' })
+    expect(missed.committed).toBe(600)
+    const compacted = await leader.status()
+    expect(compacted.firstIndex).toBeGreaterThan(afterLog.applied + 1)
+    const fromSnapshotAt = performance.now()
+    await c.startMember(follower)
+    await c.converged(c.members, compacted.applied)
+    const fromSnapshotMs = performance.now() - fromSnapshotAt
+    const afterSnapshot = await follower.status()
+    expect(afterSnapshot.snapshotsApplied).toBeGreaterThanOrEqual(1)
+    expect(afterSnapshot.keys).toBe(720)
+    expect(await follower.get('c-599')).toBe('v599')
+    expect((await leader.status()).snapshotsSent).toBeGreaterThanOrEqual(1)
+    report('raft-kv follower kill -9 and restart', {
+      caughtUpFromLogMs: round(fromLogMs),
+      entriesMissedFromLog: target1 - afterLog.applied + (target1 - afterLog.applied),
+      caughtUpThroughSnapshotMs: round(fromSnapshotMs),
+      leaderFirstIndexAtRestart: compacted.firstIndex,
+      followerAppliedBeforeOutage: afterLog.applied,
+      commitsPerSecWithFollowerDown: round(missed.perSec, 0)
+    })
+    await expectCleanStop(c)
+  }, 60_000)
+
+  it('a minority partition (the leader and one follower of 5) never commits; the majority goes on, and after healing the minority\'s puts are nowhere', async () => {
+    const c = await start(5)
+    const old = await c.leader()
+    expect((await putMany(c.members, 50, { prefix: 'a' })).committed).toBe(50)
+    await c.converged(c.members, 50)
+    const minority = [old, c.members.find(m => m !== old) as RaftMember]
+    const majority = c.members.filter(m => !minority.includes(m))
+    const before = await Promise.all(minority.map(async m => await m.status()))
+
+    const cutAt = performance.now()
+    await Promise.all([
+      ...minority.map(async m => { await c.lab.nft(m.host, dropFrom(majority.map(x => x.host.ip))) }),
+      ...majority.map(async m => { await c.lab.nft(m.host, dropFrom(minority.map(x => x.host.ip))) })
+    ])
+    // puts through the minority, racing with the old leader stepping down
+    const minorityPuts = putMany(minority, 20, { prefix: 'minority', inFlight: 4, timeoutMs: 1_000 })
+    const leader = await c.leader(majority)
+    const electionMs = performance.now() - cutAt
+    const majorityPuts = await putMany(majority, 200, { prefix: 'majority' })
+    expect(majorityPuts.committed).toBe(200)
+    expect((await minorityPuts).committed).toBe(0)
+    const during = await Promise.all(minority.map(async m => await m.status()))
+    for (const [i, s] of during.entries()) {
+      expect(s.commit).toBe(before[i].commit)
+      expect(s.keys).toBe(50)
+    }
+
+    await Promise.all(c.members.map(async m => { await c.lab.nftFlush(m.host) }))
+    const healedAt = performance.now()
+    const { status } = await c.converged(c.members, (await leader.status()).applied)
+    const catchUpMs = performance.now() - healedAt
+    expect(status.keys).toBe(250)
+    for (const m of c.members) expect(await m.get('minority-0')).toBeUndefined()
+    report('raft-kv minority partition', {
+      newLeaderInMajorityMs: round(electionMs),
+      minorityCommitsWhilePartitioned: 0,
+      majorityCommitsPerSec: round(majorityPuts.perSec, 0),
+      minorityCaughtUpAfterHealMs: round(catchUpMs)
+    })
+    await expectCleanStop(c)
+  }, 60_000)
+})
