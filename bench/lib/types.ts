@@ -18,7 +18,7 @@ export interface BenchResult {
   note?: string
 }
 
-export type ScenarioName = 'link' | 'api-e2e' | 'api-unary' | 'latency' | 'hol' | 'wan' | 'fan-out' | 'dead-peer-memory' | 'reconnect' | 'scale'
+export type ScenarioName = 'link' | 'api-e2e' | 'api-unary' | 'latency' | 'hol' | 'wan' | 'fan-out' | 'dead-peer-memory' | 'reconnect' | 'scale' | 'raft'
 
 export interface ScenarioContext {
   /** Short run (the whole suite under 2 minutes), for tests and smoke checks. */

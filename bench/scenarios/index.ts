@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Scenario, ScenarioName } from '../lib/types.ts'
 
-const ORDER: ScenarioName[] = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale']
+const ORDER: ScenarioName[] = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale', 'raft']
 
 /**
  * Every scenario, in report order: each `<name>.ts` beside this file exports

@@ -45,9 +45,9 @@ func NewMirnet(api string, self uint64, statusEvery time.Duration) *Mirnet {
 	return &Mirnet{api: api, self: self, statusEvery: statusEvery, out: make(chan outBatch, 4096), snaps: make(chan raftpb.Message, 16)}
 }
 
-// Start dials the daemon (waiting for it up to 10 s) and starts the loops.
+// Start dials the daemon (waiting for it up to 30 s) and starts the loops.
 func (t *Mirnet) Start(ctx context.Context, h Handler) error {
-	dialCtx, cancelDial := context.WithTimeout(ctx, 10*time.Second)
+	dialCtx, cancelDial := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelDial()
 	conn, err := grpc.DialContext(dialCtx, t.api, grpc.WithInsecure(), grpc.WithBlock())
 	if err != nil {
