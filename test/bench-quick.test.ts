@@ -4,10 +4,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from '@jest/globals'
 import { run } from './helpers/processes.ts'
+import { goInstalled } from './helpers/go.ts'
+import { etcdRaftUnavailableReason } from './helpers/etcd-raft.ts'
 
 const BENCH = fileURLToPath(new URL('../bench/bench.ts', import.meta.url))
-const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale']
-const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js', hol: 'single-lane', wan: 'mirnet-window-unbounded' }
+/** raft needs Go and etcd raft (see .ci/run); CI requires them (MIRNET_REQUIRE_GO), elsewhere raft reports nothing without them. */
+const RAFT = process.env.MIRNET_REQUIRE_GO === '1' || (goInstalled() && etcdRaftUnavailableReason() === undefined)
+const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale', ...(RAFT ? ['raft'] : [])]
+const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js', hol: 'single-lane', wan: 'mirnet-window-unbounded', ...(RAFT ? { raft: 'direct-tcp' } : {}) }
 /** Rows whose system is not `mirnet` itself but a named mirnet configuration. */
 const MIRNET_ROWS: Record<string, string[]> = { hol: ['mirnet', 'mirnet-idle-link'], wan: ['mirnet-window-default'] }
 const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'seconds', 'rttMs', 'droppedMessages']

@@ -125,6 +125,7 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
     await c.converged()
 
     // a short outage: the entries it missed are still in the leader's log
+    const beforeKill = (await leader.status()).applied
     await c.kill(follower)
     expect((await putMany(others, 20, { prefix: 'b' })).committed).toBe(20)
     const fromLogAt = performance.now()
@@ -153,7 +154,7 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
     expect((await leader.status()).snapshotsSent).toBeGreaterThanOrEqual(1)
     report('raft-kv follower kill -9 and restart', {
       caughtUpFromLogMs: round(fromLogMs),
-      entriesMissedFromLog: target1 - afterLog.applied + (target1 - afterLog.applied),
+      entriesMissedFromLog: target1 - beforeKill,
       caughtUpThroughSnapshotMs: round(fromSnapshotMs),
       leaderFirstIndexAtRestart: compacted.firstIndex,
       followerAppliedBeforeOutage: afterLog.applied,
