@@ -49,7 +49,9 @@ type kvNode struct {
 	snapshotsMade     atomic.Uint64
 	snapshotsSent     atomic.Uint64
 	unreachableReport atomic.Uint64
-	restarted         bool
+	// forwarded proposals that raft did not take within a tick (no leader)
+	proposalsDropped atomic.Uint64
+	restarted        bool
 
 	mu      sync.Mutex
 	waiters map[uint64]chan struct{}
@@ -123,8 +125,28 @@ func (l *quietLogger) Infof(format string, v ...interface{}) {
 }
 
 // Process, ReportUnreachable and ReportSnapshot make kvNode a transport.Handler.
+//
+// A proposal forwarded by a follower (MsgProp) waits at most one tick to be
+// stepped, and is dropped (and counted) if raft did not take it by then.
+// raft.Node.Step does not take a proposal while the node knows no leader: it
+// blocks until one is elected or ctx ends. With the transport's long-lived
+// ctx that would stall this lane's receive loop (every MsgApp and MsgAppResp
+// behind the proposal) for as long as the node has no leader, and then hand
+// the proposal to whichever leader comes next, possibly after a partition
+// heals and long after the client that made it was told 503. A leaderless
+// follower of raft's own drops a proposal (ErrProposalDropped); so does this.
 func (n *kvNode) Process(ctx context.Context, m raftpb.Message) error {
-	return n.node.Step(ctx, m)
+	if m.Type != raftpb.MsgProp {
+		return n.node.Step(ctx, m)
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.tick)
+	defer cancel()
+	err := n.node.Step(ctx, m)
+	if errors.Is(err, context.DeadlineExceeded) {
+		n.proposalsDropped.Add(1)
+		return nil
+	}
+	return err
 }
 
 func (n *kvNode) ReportUnreachable(id uint64) {
@@ -317,6 +339,7 @@ type nodeStatus struct {
 	SnapshotsMade    uint64            `json:"snapshotsMade"`
 	SnapshotsSent    uint64            `json:"snapshotsSent"`
 	Unreachable      uint64            `json:"reportedUnreachable"`
+	ProposalsDropped uint64            `json:"forwardedProposalsDropped"`
 	Transport        map[string]uint64 `json:"transport"`
 }
 
@@ -329,6 +352,7 @@ func (n *kvNode) status() nodeStatus {
 		ID: n.cfg.id, State: s.RaftState.String(), Leader: s.Lead, Term: s.Term, Commit: s.Commit,
 		Applied: applied, FirstIndex: first, LastIndex: last, Keys: keys, Hash: hash,
 		Restarted: n.restarted, SnapshotsApplied: n.snapshotsApplied.Load(), SnapshotsMade: n.snapshotsMade.Load(),
-		SnapshotsSent: n.snapshotsSent.Load(), Unreachable: n.unreachableReport.Load(), Transport: n.transport.Stats(),
+		SnapshotsSent: n.snapshotsSent.Load(), Unreachable: n.unreachableReport.Load(),
+		ProposalsDropped: n.proposalsDropped.Load(), Transport: n.transport.Stats(),
 	}
 }

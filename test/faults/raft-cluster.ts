@@ -49,6 +49,8 @@ export interface RaftStatus {
   snapshotsMade: number
   snapshotsSent: number
   reportedUnreachable: number
+  /** Proposals forwarded to this node that raft did not take within a tick (it knew no leader), dropped. */
+  forwardedProposalsDropped: number
   transport: Record<string, number>
 }
 

@@ -163,7 +163,26 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
     await expectCleanStop(c)
   }, 60_000)
 
-  it('a minority partition (the leader and one follower of 5) never commits; the majority goes on, and after healing the minority\'s puts are nowhere', async () => {
+  /*
+   * A put answered 503 ("not committed within timeoutMs") is not a failed
+   * put: raft may still commit it, as etcd may. What this test can claim, and
+   * why it holds here. Each minority put was either
+   * - proposed on a node that knew no leader: Propose gave up after
+   *   timeoutMs and raft never saw it;
+   * - appended to the old leader's log at the old term, which the majority's
+   *   leader overwrites on healing (it committed later-term entries there);
+   * - or forwarded by the minority follower, still taking the old leader for
+   *   the leader, to that leader after it had stepped down (CheckQuorum).
+   *   raft.Node.Step holds such a proposal until the node knows a leader
+   *   again, i.e. after the heal, then forwards it to the new leader, which
+   *   commits it. Until raft-kv's Process dropped a forwarded proposal that
+   *   raft does not take within a tick, two minority puts appeared on every
+   *   member after healing in most runs.
+   * Nothing else keeps a minority proposal: what mirnet delivers to the
+   * majority after the heal is appends and votes of the old term, which raft
+   * rejects.
+   */
+  it('a minority partition (the leader and one follower of 5) commits nothing; the majority goes on; after healing none of the minority\'s puts is anywhere, since no node kept a forwarded proposal for the next leader', async () => {
     const c = await start(5)
     const old = await c.leader()
     expect((await putMany(c.members, 50, { prefix: 'a' })).committed).toBe(50)
@@ -177,8 +196,11 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
       ...minority.map(async m => { await c.lab.nft(m.host, dropFrom(majority.map(x => x.host.ip))) }),
       ...majority.map(async m => { await c.lab.nft(m.host, dropFrom(minority.map(x => x.host.ip))) })
     ])
-    // puts through the minority, racing with the old leader stepping down
-    const minorityPuts = putMany(minority, 20, { prefix: 'minority', inFlight: 4, timeoutMs: 1_000 })
+    // puts through the minority in two rounds of 1 s: the first while the old
+    // leader still leads, the second after it stepped down, while its
+    // follower may still forward to it
+    const MINORITY_PUTS = 20
+    const minorityPuts = putMany(minority, MINORITY_PUTS, { prefix: 'minority', inFlight: MINORITY_PUTS / 2, timeoutMs: 1_000 })
     const leader = await c.leader(majority)
     const electionMs = performance.now() - cutAt
     const majorityPuts = await putMany(majority, 200, { prefix: 'majority' })
@@ -194,13 +216,20 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
     const healedAt = performance.now()
     const { status } = await c.converged(c.members, (await leader.status()).applied)
     const catchUpMs = performance.now() - healedAt
+    // the same state everywhere, with exactly the puts that were committed
     expect(status.keys).toBe(250)
-    for (const m of c.members) expect(await m.get('minority-0')).toBeUndefined()
+    for (const m of c.members) {
+      expect(await m.get('a-49')).toBe('v49')
+      expect(await m.get('majority-199')).toBe('v199')
+      for (let i = 0; i < MINORITY_PUTS; i++) expect(await m.get(`minority-${i}`)).toBeUndefined()
+    }
+    const dropped = await Promise.all(minority.map(async m => (await m.status()).forwardedProposalsDropped))
     report('raft-kv minority partition', {
       newLeaderInMajorityMs: round(electionMs),
       minorityCommitsWhilePartitioned: 0,
       majorityCommitsPerSec: round(majorityPuts.perSec, 0),
-      minorityCaughtUpAfterHealMs: round(catchUpMs)
+      minorityCaughtUpAfterHealMs: round(catchUpMs),
+      forwardedProposalsDroppedInMinority: dropped[0] + dropped[1]
     })
     await expectCleanStop(c)
   }, 60_000)
