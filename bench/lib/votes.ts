@@ -1,8 +1,18 @@
 /**
  * The votes of the `hol` scenario: small messages stamped with their send
- * time (epoch ms, see `epochMs()`), told apart from bulk payloads by size and
- * a tag, so that a receiver can take one-way latency from the stream.
+ * time (`monotonicMs()`), told apart from bulk payloads by size and a tag, so
+ * that a receiver can take one-way latency from the stream.
  */
+
+/**
+ * CLOCK_MONOTONIC in ms: one clock for every process on the host, so a stamp
+ * taken by the sender can be subtracted in the receiver (epoch ms from
+ * `performance.timeOrigin` is read once per process from the wall clock and
+ * was off by milliseconds between two processes: negative latencies).
+ */
+export function monotonicMs (): number {
+  return Number(process.hrtime.bigint()) / 1e6
+}
 
 export const VOTE_BYTES = 256
 /** First byte of a vote ('V'). Bulk payloads of the `hol` scenario start with 0. */

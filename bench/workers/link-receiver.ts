@@ -13,7 +13,7 @@ import { epochMs } from '../lib/link-pair.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
 import { initArg, reply, serve, systemArg } from './link-ipc.ts'
 import { percentile } from '../lib/stats.ts'
-import { voteSentAt } from '../lib/votes.ts'
+import { monotonicMs, voteSentAt } from '../lib/votes.ts'
 import type { AddressInfo, Socket } from 'node:net'
 import type { FromWorker, PeerInfo, ToReceiver } from '../lib/link-pair.ts'
 import type { Worker } from './link-ipc.ts'
@@ -44,7 +44,7 @@ class DeliveryCounter {
     this.bytes += payload.byteLength
     if (this.#votes !== undefined) {
       const sentAt = voteSentAt(payload)
-      if (sentAt !== undefined) this.#votes.push(epochMs() - sentAt)
+      if (sentAt !== undefined) this.#votes.push(monotonicMs() - sentAt)
     }
     return true
   }

@@ -16,7 +16,7 @@ import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
 import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { percentile } from '../lib/stats.ts'
-import { VOTE_BYTES, makeVote } from '../lib/votes.ts'
+import { VOTE_BYTES, makeVote, monotonicMs } from '../lib/votes.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
 import { initArg, reply, serve, systemArg } from './link-ipc.ts'
 import type { Socket } from 'node:net'
@@ -113,7 +113,7 @@ async function holRun (module: Module, destination: string, peerStats: () => Pee
       const due = Math.floor((now - t0) / intervalMs) + 1
       for (; votes < due; votes++) {
         late.push(now - (t0 + votes * intervalMs))
-        module.sendTo(destination, makeVote(epochMs()), voteLane)
+        module.sendTo(destination, makeVote(monotonicMs()), voteLane)
       }
       await sleep(PACE_TICK_MS)
     }

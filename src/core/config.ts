@@ -24,7 +24,7 @@ export interface NetworkModuleInit {
    * Payload bytes per lane and member written and not yet acknowledged, for
    * lanes that do not set their own; on a long link the window grows to
    * 2 × bandwidth × round trip, up to the lane's queue bytes (WindowEstimator).
-   * @default 1 MiB
+   * @default 256 KiB
    */
   windowBytes?: number
   /**
