@@ -89,7 +89,7 @@ describe('mirnet CLI', () => {
       expect(help).toContain('--default-lane <name> the lane of messages that name none (default consensus')
       expect(help).toContain('(env: MIRNET_DEFAULT_LANE)')
       expect(help).toMatch(/--window-messages <n> .* \(default 4096\) \(env: MIRNET_WINDOW_MESSAGES\)/)
-      expect(help).toMatch(/--window-bytes <n> .* \(default 1048576\) \(env: MIRNET_WINDOW_BYTES\)/)
+      expect(help).toMatch(/--window-bytes <n> .* \(default 262144\) \(env: MIRNET_WINDOW_BYTES\)/)
       expect(help).toMatch(/--chunk-bytes <n> .* \(default 16384\) \(env: MIRNET_CHUNK_BYTES\)/)
     })
 
