@@ -64,7 +64,7 @@ describe('TransportService lanes', () => {
         expect(l.queueMessages).toBe(512n)
         expect(l.queueBytes).toBe(32n * 1024n * 1024n)
         expect(l.windowMessages).toBe(4096n)
-        expect(l.windowBytes).toBe(1024n * 1024n)
+        expect(l.windowBytes).toBe(256n * 1024n)
       }
     })
 
@@ -73,9 +73,9 @@ describe('TransportService lanes', () => {
       const info = await c.getInfo({})
       expect(info.defaultLane).toBe('sync')
       expect(info.lanes.map(l => [l.name, l.number, l.strict, l.weight, l.windowBytes])).toEqual([
-        ['votes', 0, true, 0, 1024n * 1024n],
+        ['votes', 0, true, 0, 256n * 1024n],
         ['blocks', 1, false, 3, 4n * 1024n * 1024n],
-        ['sync', 2, false, 1, 1024n * 1024n]
+        ['sync', 2, false, 1, 256n * 1024n]
       ])
     })
   })
