@@ -4,6 +4,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { parseLaneSpecs } from '../src/core/lanes.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
+import { codeOf } from './helpers/rpc.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
 import type { NetworkModuleInit } from '../src/core/config.ts'
@@ -12,15 +13,6 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 const str = (b: Uint8Array): string => new TextDecoder().decode(b)
 const KNOWN = '(lanes: control, consensus, bulk)'
 
-async function failure (call: Promise<unknown>): Promise<{ code: Code, message: string }> {
-  try {
-    await call
-  } catch (err) {
-    const e = ConnectError.from(err)
-    return { code: e.code, message: e.rawMessage }
-  }
-  throw new Error('the call succeeded')
-}
 
 /** The first `count` messages of a Receive stream on `lanes`, as [lane, payload]. */
 async function receive (client: MirnetClient, lanes: string[], count: number): Promise<Array<[string, string]>> {
@@ -83,7 +75,7 @@ describe('TransportService lanes', () => {
   describe('an unknown lane', () => {
     it('fails Send with INVALID_ARGUMENT naming the message and the lane, queueing nothing of the request', async () => {
       const { c } = await start('a')
-      const res = await failure(c.send({
+      const res = await codeOf(c.send({
         messages: [
           { destinations: ['a'], payload: text('ok'), lane: 'bulk' },
           { destinations: ['a'], payload: text('no'), lane: 'votes' }
@@ -95,7 +87,7 @@ describe('TransportService lanes', () => {
 
     it('ends SendStream with INVALID_ARGUMENT naming the lane', async () => {
       const { c } = await start('a')
-      const res = await failure(c.sendStream((async function * () {
+      const res = await codeOf(c.sendStream((async function * () {
         yield { messages: [{ destinations: ['a'], payload: text('ok') }] }
         yield { messages: [{ destinations: ['a'], payload: text('ok'), lane: 'control' }, { destinations: ['a'], payload: text('no'), lane: 'Bulk' }] }
       })()))
@@ -121,7 +113,7 @@ describe('TransportService lanes', () => {
 
     it('fails Receive with INVALID_ARGUMENT naming the lane', async () => {
       const { c } = await start('a')
-      const res = await failure((async () => {
+      const res = await codeOf((async () => {
         for await (const _ of c.receive({ lanes: ['control', 'gossip'] })) { /* nothing */ }
       })())
       expect(res).toEqual({ code: Code.InvalidArgument, message: `lanes[1]: lane "gossip" is not configured ${KNOWN}` })

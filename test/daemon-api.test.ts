@@ -7,6 +7,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { ConnectionState, SendRequestSchema, TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
+import { codeOf } from './helpers/rpc.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
 import type { ReceiveResponse } from '../gen/ts/mirnet/v1/transport_pb.ts'
@@ -26,15 +27,6 @@ async function firstBatch (client: MirnetClient): Promise<ReceiveResponse> {
   throw new Error('the Receive stream ended without a batch')
 }
 
-async function codeOf (call: Promise<unknown>): Promise<{ code: Code, message: string }> {
-  try {
-    await call
-  } catch (err) {
-    const e = ConnectError.from(err)
-    return { code: e.code, message: e.rawMessage }
-  }
-  throw new Error('the call succeeded')
-}
 
 describe('TransportService', () => {
   const daemons: Daemon[] = []
