@@ -45,11 +45,12 @@ class Cluster {
   readonly received = new Map<string, string[]>()
   readonly #receiving = new AbortController()
   readonly #consumers: Array<Promise<void>> = []
-  #dir?: string
+  /** One state folder for every daemon of the cluster; a promise, so that daemons started at once share it. */
+  #dir?: Promise<string>
 
   async start (id: string, extra: string[] = []): Promise<Ready> {
-    this.#dir ??= await this.scratch.dir()
-    const child = this.scratch.spawn(['serve', '--node-id', id, '--state-dir', this.#dir, '--api', '127.0.0.1:0', '--log-level', 'error', ...extra])
+    this.#dir ??= this.scratch.dir()
+    const child = this.scratch.spawn(['serve', '--node-id', id, '--state-dir', await this.#dir, '--api', '127.0.0.1:0', '--log-level', 'error', ...extra])
     const ready = await firstLine<Ready>(child)
     this.procs.set(id, child)
     this.ready.set(id, ready)
