@@ -1,5 +1,6 @@
 import { StreamClosedError } from './errors.ts'
 import { ReverseDecoder } from './link-protocol.ts'
+import type { Clock } from './clock.ts'
 import type { Answer } from './link-protocol.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 
@@ -25,26 +26,29 @@ export interface OutboundLinkEvents {
  */
 export class OutboundLink implements ChannelHandler {
   readonly channel: Channel
-  readonly openedAtMs = Date.now()
+  readonly openedAtMs: number
   closed = false
   error?: Error
   answered = false
   /** When anything was last heard from the receiver (ms since epoch). */
-  lastHeardMs = Date.now()
+  lastHeardMs: number
   /**
    * When the receiver last showed progress: acknowledged more, or said a lane
    * is held for a full inbox, or (for a sender that had nothing outstanding)
    * when writing started again. A receiver that keeps acking without progress
    * while messages are outstanding does not get them: a one-way cut.
    */
-  lastProgressMs = Date.now()
+  lastProgressMs: number
+  readonly #clock: Clock
   readonly #events: OutboundLinkEvents
   readonly #reverse: ReverseDecoder
   #drainResolve?: () => void
   #drainReject?: (err: Error) => void
 
-  constructor (channel: Channel, lanes: number, events: OutboundLinkEvents) {
+  constructor (channel: Channel, lanes: number, clock: Clock, events: OutboundLinkEvents) {
     this.channel = channel
+    this.#clock = clock
+    this.openedAtMs = this.lastHeardMs = this.lastProgressMs = clock.now()
     this.#events = events
     this.#reverse = new ReverseDecoder(lanes, {
       onAnswer: (answer) => {
@@ -61,7 +65,7 @@ export class OutboundLink implements ChannelHandler {
 
   /** Write a batch. Throws when the channel is closed. */
   send (data: Bytes, nothingOutstanding: boolean): boolean {
-    if (nothingOutstanding) this.lastProgressMs = Date.now()
+    if (nothingOutstanding) this.lastProgressMs = this.#clock.now()
     return this.channel.send(data)
   }
 
@@ -84,7 +88,7 @@ export class OutboundLink implements ChannelHandler {
 
   onData (data: Bytes): void {
     if (this.closed) return
-    this.lastHeardMs = Date.now()
+    this.lastHeardMs = this.#clock.now()
     try {
       this.#reverse.push(data)
     } catch (err) {

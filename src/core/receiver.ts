@@ -6,6 +6,7 @@ import { FrameDecoder } from './frame-codec.ts'
 import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, decodeResume, encodeAnswer, writeAck } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
+import type { Clock, TimerHandle } from './clock.ts'
 import type { Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
@@ -15,6 +16,8 @@ import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 export interface ReceiverComponents {
   inbox: Inbox
   logger: Logger
+  /** Time for the ack and keepalive timers. */
+  clock: Clock
   /** Called once when the channel has closed, for whatever reason. */
   onClose: (receiver: Receiver, err?: Error) => void
 }
@@ -60,7 +63,7 @@ interface HeldMessage {
  */
 export class Receiver implements ChannelHandler {
   readonly identity: string
-  readonly createdAtMs = Date.now()
+  readonly createdAtMs: number
   readonly #channel: Channel
   readonly #components: ReceiverComponents
   readonly #config: ReceiverConfig
@@ -88,8 +91,8 @@ export class Receiver implements ChannelHandler {
   /** Lanes whose acks are withheld for a full inbox lane. */
   readonly #withheld: boolean[]
   #withheldCount = 0
-  #ackTimer?: ReturnType<typeof setTimeout>
-  #keepaliveTimer?: ReturnType<typeof setTimeout>
+  #ackTimer?: TimerHandle
+  #keepaliveTimer?: TimerHandle
   #lastWriteMs = 0
   // whole messages decoded from the chunk in hand, delivered when it is done
   readonly #batchLanes: number[] = []
@@ -102,6 +105,7 @@ export class Receiver implements ChannelHandler {
     this.#channel = channel
     this.#components = components
     this.#config = config
+    this.createdAtMs = components.clock.now()
     this.#log = components.logger
     this.#laneCount = config.lanes.length
     // a frame is a tag byte, for a first chunk a varint, and at most maxFrameBytes of payload
@@ -346,7 +350,7 @@ export class Receiver implements ChannelHandler {
       if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES) urgent = true
     }
     if (urgent) this.#ack()
-    else if (progress && this.#ackTimer === undefined) this.#ackTimer = setTimeout(this.#ack, ACK_DELAY_MS)
+    else if (progress && this.#ackTimer === undefined) this.#ackTimer = this.#components.clock.setTimeout(this.#ack, ACK_DELAY_MS)
   }
 
   /** Stop acknowledging `lane` until the inbox has room on it; say so at once and every keepalive interval. */
@@ -370,7 +374,7 @@ export class Receiver implements ChannelHandler {
 
   readonly #ack = (): void => {
     // also called directly: a pending delayed ack is then covered
-    clearTimeout(this.#ackTimer)
+    this.#components.clock.clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     this.#writeAcks(false)
   }
@@ -410,23 +414,24 @@ export class Receiver implements ChannelHandler {
 
   /** One timer per receiver, due when the next keepalive ack would be: soon while a lane is held, rarely when idle. */
   #scheduleKeepalive (): void {
-    clearTimeout(this.#keepaliveTimer)
+    const clock = this.#components.clock
+    clock.clearTimeout(this.#keepaliveTimer)
     if (this.#closed) return
     const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - Date.now())
-    this.#keepaliveTimer = setTimeout(this.#onKeepalive, dueMs)
+    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - clock.now())
+    this.#keepaliveTimer = clock.setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
     const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    if (Date.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
+    if (this.#components.clock.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
     this.#scheduleKeepalive()
   }
 
   #write (bytes: Uint8Array): void {
     if (!this.#writable || this.#closed || this.#writeFailed) return
-    this.#lastWriteMs = Date.now()
+    this.#lastWriteMs = this.#components.clock.now()
     try {
       this.#writable = this.#channel.send(bytes)
     } catch (err) {
@@ -470,8 +475,8 @@ export class Receiver implements ChannelHandler {
   onClose (err?: Error): void {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#ackTimer)
-    clearTimeout(this.#keepaliveTimer)
+    this.#components.clock.clearTimeout(this.#ackTimer)
+    this.#components.clock.clearTimeout(this.#keepaliveTimer)
     this.#components.onClose(this, err)
   }
 
