@@ -13,7 +13,8 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   const harness = new MemoryHarness()
   afterEach(async () => { await harness.cleanup() })
 
-  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
+  // a credit that does not hold the senders back: these tests are about the keepalive
+  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200, inboxMinCredit: 4096 }
 
   /** Nodes a and b, members of each other, with a's link to b open. */
   async function connectedPair (initA: NetworkModuleInit = {}, initB: NetworkModuleInit = {}): Promise<[TestNode, TestNode]> {

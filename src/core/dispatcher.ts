@@ -260,7 +260,7 @@ export class Dispatcher {
     const link: OutboundLink = new OutboundLink(channel, lanes.length, this.#components.clock, {
       onAnswer: (answer) => {
         if (this.#link !== link || link.closed) return
-        for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i])
+        for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i], answer.credit[i])
         try {
           // where each lane starts now: the receiver numbers this stream's messages from here
           link.channel.send(encodeResumeFrame(lanes.map(l => l.retainedSeq)))
@@ -273,12 +273,12 @@ export class Dispatcher {
         this.#log.debug({ address: this.#address }, 'connected')
         this.#wakeUp()
       },
-      onAck: (lane, next, partialBytes, held) => {
+      onAck: (lane, next, partialBytes, credit, held) => {
         if (this.#link !== link) return false
         const l = lanes[lane]
         const before = l.unconfirmed
         const wasHeld = l.held
-        l.ack(next, partialBytes, held, this.#components.clock.now())
+        l.ack(next, partialBytes, credit, this.#components.clock.now())
         this.#wakeUp()
         return l.unconfirmed < before || held || wasHeld !== held
       },

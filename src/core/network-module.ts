@@ -104,7 +104,15 @@ export class NetworkModule extends EventTarget {
     // every component's logger is a child of the one given, never of another component's: pino repeats a re-bound key
     this.#baseLog = components.logger ?? silentLogger
     this.#log = this.#baseLog.child({ component: 'network' })
-    this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes, lanes: this.config.lanes, quantumBytes: this.config.chunkBytes })
+    this.inbox = new Inbox({
+      capacity: this.config.inboxCapacity,
+      maxBytes: this.config.inboxMaxBytes,
+      lanes: this.config.lanes,
+      quantumBytes: this.config.chunkBytes,
+      targetMs: this.config.inboxTargetMs,
+      minCredit: this.config.inboxMinCredit,
+      clock: components.clock
+    })
     this.#clock = components.clock ?? systemClock
     this.#random = components.random
     this.#keepaliveTicker = new Ticker(Math.max(10, Math.floor(this.config.keepaliveTimeoutMs / 3)), this.#clock)

@@ -7,8 +7,8 @@ import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 export interface OutboundLinkEvents {
   /** The receiver answered the hello. */
   onAnswer: (answer: Answer) => void
-  /** An ack of one lane; returns true when it shows progress (more acknowledged, or the lane is held). */
-  onAck: (lane: number, next: number, partialBytes: number, held: boolean) => boolean
+  /** An ack of one lane; returns true when it shows progress (more acknowledged, or the lane is held: no credit). */
+  onAck: (lane: number, next: number, partialBytes: number, credit: number, held: boolean) => boolean
   /** The channel closed, or drained: the writer may go on. */
   onWake: () => void
 }
@@ -56,8 +56,8 @@ export class OutboundLink implements ChannelHandler {
         this.lastProgressMs = this.lastHeardMs
         events.onAnswer(answer)
       },
-      onAck: (lane, next, partialBytes, held) => {
-        if (events.onAck(lane, next, partialBytes, held)) this.lastProgressMs = this.lastHeardMs
+      onAck: (lane, next, partialBytes, credit, held) => {
+        if (events.onAck(lane, next, partialBytes, credit, held)) this.lastProgressMs = this.lastHeardMs
       }
     })
     channel.setHandler(this)

@@ -7,7 +7,7 @@ import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, decodeResume, e
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Clock, TimerHandle } from './clock.ts'
-import type { Inbox } from './inbox.ts'
+import type { CreditWaiter, Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
 import type { TentativeStats } from './peer-stats.ts'
@@ -27,7 +27,7 @@ export interface ReceiverConfig {
   /** Most recent messages kept while tentative. */
   tentativeMaxMessages: number
   tentativeMaxBytes: number
-  /** While a lane is held, the receiver says so at least this often. */
+  /** While a lane is held (no credit), the receiver says so at least this often. */
   keepaliveIntervalMs: number
   /** An idle receiver acks this often. */
   idleKeepaliveIntervalMs: number
@@ -48,10 +48,14 @@ interface HeldMessage {
  *
  * A member's Receiver delivers to the inbox at once and acknowledges per
  * lane: within ACK_DELAY_MS, at once after ACK_EVERY_BYTES or
- * ACK_EVERY_MESSAGES. While a lane of the inbox is full it withholds that
- * lane's acks (saying the lane is held, every `keepaliveIntervalMs`), so the
- * sender's window for that lane fills and its queue drops oldest, while the
- * other lanes flow. The channel itself is never paused.
+ * ACK_EVERY_MESSAGES or half the credit. Every ack carries the lane's
+ * credit, how many more messages the sender may write, which the inbox
+ * sets by how fast the lane's consumer takes (inbox-credit.ts): a lane
+ * whose consumer is behind gives little or none (saying the lane is held,
+ * every `keepaliveIntervalMs`), so its senders' queues drop oldest, while
+ * the other lanes flow. When the credit has grown the receiver says so. A
+ * sender that writes past its credit is cut off. The channel itself is
+ * never paused.
  *
  * A non-member's Receiver is tentative: it keeps only the most recent
  * messages (bounded in count and bytes) until `promote()` makes it a
@@ -88,9 +92,16 @@ export class Receiver implements ChannelHandler {
   readonly #ackedPartial: number[]
   readonly #unackedBytes: number[]
   readonly #unackedMessages: number[]
-  /** Lanes whose acks are withheld for a full inbox lane. */
-  readonly #withheld: boolean[]
-  #withheldCount = 0
+  /** The credit last advertised, per lane. */
+  readonly #advertised: number[]
+  /** Per lane, the sequence number the sender may not reach: the furthest `next + credit` advertised on this stream. */
+  readonly #limit: number[]
+  /** Per lane, waiting for the inbox to say the credit has grown (registered while `waiting`). */
+  readonly #creditWaiters: Array<CreditWaiter & { waiting: boolean }>
+  /** Scratch: the credit of each lane in the acks being written. */
+  readonly #credits: number[]
+  /** Lanes whose advertised credit is 0 (held). */
+  #heldCount = 0
   #ackTimer?: TimerHandle
   #keepaliveTimer?: TimerHandle
   #lastWriteMs = 0
@@ -116,7 +127,21 @@ export class Receiver implements ChannelHandler {
     this.#ackedPartial = new Array<number>(n).fill(0)
     this.#unackedBytes = new Array<number>(n).fill(0)
     this.#unackedMessages = new Array<number>(n).fill(0)
-    this.#withheld = new Array<boolean>(n).fill(false)
+    // none yet: not held either
+    this.#advertised = new Array<number>(n).fill(-1)
+    this.#limit = new Array<number>(n).fill(0)
+    this.#creditWaiters = Array.from({ length: n }, (_, lane) => {
+      const waiter = {
+        above: 0,
+        waiting: false,
+        callback: (): void => {
+          waiter.waiting = false
+          this.#writeAcks(false)
+        }
+      }
+      return waiter
+    })
+    this.#credits = new Array<number>(n).fill(0)
     if (member === undefined) {
       this.#heldTentative = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
       this.#counters = new ReceiveCounters(n)
@@ -220,8 +245,11 @@ export class Receiver implements ChannelHandler {
     return true
   }
 
-  /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. */
+  /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. Throws `MalformedFrameError` past the credit. */
   #take (lane: number, payload: Uint8Array, view: boolean): void {
+    if (this.#counters.next[lane] >= this.#limit[lane]) {
+      throw new MalformedFrameError(`the sender wrote past its credit on lane "${this.#config.lanes[lane].name}" (message ${this.#counters.next[lane]}, credit up to ${this.#limit[lane]})`)
+    }
     this.#counters.took(lane, payload.byteLength)
     this.#unackedMessages[lane]++
     const held = this.#heldTentative
@@ -286,7 +314,9 @@ export class Receiver implements ChannelHandler {
     this.#helloRetained = hello.retained
     this.#answerKnown = known
     this.#helloSeen = true
-    this.#write(encodeAnswer({ known, next: counters.next }))
+    const now = this.#components.clock.now()
+    for (let lane = 0; lane < this.#laneCount; lane++) this.#credits[lane] = this.#creditOf(lane, now)
+    this.#write(encodeAnswer({ known, next: counters.next, credit: this.#credits }))
     this.#scheduleKeepalive()
   }
 
@@ -307,6 +337,8 @@ export class Receiver implements ChannelHandler {
       if (this.#answerKnown && expected > this.#helloRetained[lane]) counters.duplicates[lane] += expected - this.#helloRetained[lane]
       counters.next[lane] = start[lane]
       this.#ackedNext[lane] = start[lane]
+      // the answer's credit counts from where the lane starts
+      this.#advertise(lane, start[lane], this.#credits[lane])
     }
     this.#resumed = true
   }
@@ -323,53 +355,53 @@ export class Receiver implements ChannelHandler {
     if (this.#helloSeen) this.#afterData()
   }
 
-  /** Decide what to acknowledge after taking messages: withhold full lanes, ack at once past the thresholds, else soon. */
+  /** Decide when to acknowledge after taking messages: at once past the thresholds or half a lane's credit, else soon. */
   #afterData (): void {
     let urgent = false
     let progress = false
-    const lanes = this.#config.lanes
-    const member = this.#heldTentative === undefined
     for (let lane = 0; lane < this.#laneCount; lane++) {
       const bytes = this.#unackedBytes[lane]
       const messages = this.#unackedMessages[lane]
       if (bytes === 0 && messages === 0) continue
-      if (this.#withheld[lane]) {
-        const window = lanes[lane]
-        // a sender's byte window may grow up to its lane's queue bytes on a long link
-        if (bytes > 2 * Math.max(window.windowBytes, window.queueMaxBytes) + 2 * 64 * 1024 || messages > 2 * window.windowMessages) {
-          this.#fail(new MalformedFrameError(`the sender exceeded its window on lane "${window.name}": ${messages} messages, ${bytes} bytes unacknowledged`))
-          return
-        }
-        continue
-      }
-      if (member && this.#components.inbox.full(lane)) {
-        this.#withhold(lane)
-        continue
-      }
       progress = true
-      if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES) urgent = true
+      if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES || 2 * messages >= this.#advertised[lane]) urgent = true
     }
     if (urgent) this.#ack()
     else if (progress && this.#ackTimer === undefined) this.#ackTimer = this.#components.clock.setTimeout(this.#ack, ACK_DELAY_MS)
   }
 
-  /** Stop acknowledging `lane` until the inbox has room on it; say so at once and every keepalive interval. */
-  #withhold (lane: number): void {
-    this.#withheld[lane] = true
-    this.#withheldCount++
-    this.#components.inbox.whenSpace(lane, () => { this.#release(lane) })
-    this.#writeAcks(true)
-    this.#scheduleKeepalive()
+  /** The credit of `lane` for this sender: the inbox lane's (inbox-credit.ts); a tentative sender's is its window (it keeps the most recent anyway). */
+  #creditOf (lane: number, nowMs: number): number {
+    if (this.#heldTentative !== undefined) return this.#config.lanes[lane].windowMessages
+    return this.#components.inbox.credit(lane, nowMs)
   }
 
-  #release (lane: number): void {
-    if (!this.#withheld[lane]) return
-    this.#withheld[lane] = false
-    this.#withheldCount--
-    if (this.#closed || this.#components.inbox.closed) return
-    this.#afterData()
-    if (!this.#withheld[lane]) this.#ack()
-    this.#scheduleKeepalive()
+  /** `credit` past `next` was advertised on `lane`: move the limit, count held lanes, and wait for more credit when it is low. */
+  #advertise (lane: number, next: number, credit: number): void {
+    const was = this.#advertised[lane]
+    this.#advertised[lane] = credit
+    if ((was === 0) !== (credit === 0)) {
+      this.#heldCount += credit === 0 ? 1 : -1
+      this.#scheduleKeepalive()
+    }
+    if (next + credit > this.#limit[lane]) this.#limit[lane] = next + credit
+    if (this.#heldTentative !== undefined) return
+    const inbox = this.#components.inbox
+    const most = inbox.maxCredit(lane)
+    if (credit >= most) return
+    // say so when the credit has grown by half (from none: by any), or to the most it can be
+    const waiter = this.#creditWaiters[lane]
+    waiter.above = Math.min(credit + (credit >> 1), most - 1)
+    if (waiter.waiting) return
+    waiter.waiting = true
+    inbox.whenCredit(lane, waiter)
+  }
+
+  /** Whether a new credit is worth an ack of its own: from or to none, or a change of a quarter. */
+  #creditNews (lane: number, credit: number): boolean {
+    const was = this.#advertised[lane]
+    if (credit === was) return false
+    return credit === 0 || was === 0 || 4 * Math.abs(credit - was) >= was
   }
 
   readonly #ack = (): void => {
@@ -380,30 +412,31 @@ export class Receiver implements ChannelHandler {
   }
 
   /**
-   * Write the acks of every lane that made progress and is not withheld; with
-   * `all`, of every lane (withheld ones repeat what they last acked, marked held).
+   * Write the acks of every lane that made progress or whose credit changed
+   * notably; with `all`, of every lane.
    */
   #writeAcks (all: boolean): void {
     if (this.#closed || !this.#resumed) return
     const next = this.#counters.next
+    const credits = this.#credits
+    const now = this.#components.clock.now()
     let size = 0
     for (let lane = 0; lane < this.#laneCount; lane++) {
-      size += ackLength(lane, next[lane], this.#partial(lane))
+      credits[lane] = this.#creditOf(lane, now)
+      size += ackLength(lane, next[lane], this.#partial(lane), credits[lane])
     }
     const out = new Uint8Array(size)
     let offset = 0
     for (let lane = 0; lane < this.#laneCount; lane++) {
-      if (this.#withheld[lane]) {
-        if (all) offset = writeAck(out, offset, lane, true, this.#ackedNext[lane], this.#ackedPartial[lane])
-        continue
-      }
       const partial = this.#partial(lane)
-      if (!all && next[lane] === this.#ackedNext[lane] && partial === this.#ackedPartial[lane]) continue
-      offset = writeAck(out, offset, lane, false, next[lane], partial)
+      const credit = credits[lane]
+      if (!all && next[lane] === this.#ackedNext[lane] && partial === this.#ackedPartial[lane] && !this.#creditNews(lane, credit)) continue
+      offset = writeAck(out, offset, lane, next[lane], partial, credit)
       this.#ackedNext[lane] = next[lane]
       this.#ackedPartial[lane] = partial
       this.#unackedBytes[lane] = 0
       this.#unackedMessages[lane] = 0
+      this.#advertise(lane, next[lane], credit)
     }
     if (offset > 0) this.#write(offset === size ? out : out.subarray(0, offset))
   }
@@ -417,14 +450,14 @@ export class Receiver implements ChannelHandler {
     const clock = this.#components.clock
     clock.clearTimeout(this.#keepaliveTimer)
     if (this.#closed) return
-    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    const intervalMs = this.#heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
     const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - clock.now())
     this.#keepaliveTimer = clock.setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
-    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    const intervalMs = this.#heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
     if (this.#components.clock.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
     this.#scheduleKeepalive()
   }
@@ -462,12 +495,6 @@ export class Receiver implements ChannelHandler {
       return
     }
     // the sender finished cleanly: acknowledge everything, then close our side too
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      if (this.#withheld[lane]) {
-        this.#withheld[lane] = false
-        this.#withheldCount--
-      }
-    }
     this.#ack()
     this.#channel.close().catch((err: unknown) => { this.#log.debug({ err: String(err) }, 'close after end failed') })
   }
