@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from '@jest/globals'
 import { TUNABLES } from '../src/cli/options.ts'
+import { DaemonMetrics } from '../src/service/metrics.ts'
+import type { NetworkStats } from '../src/core/peer-stats.ts'
 import { CONFIGURATION_DOC, DEFAULTS_APPLIED_IN_CODE, renderConfigurationDoc } from '../scripts/config-docs.ts'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
@@ -39,6 +41,21 @@ describe('docs/configuration.md', () => {
       expect(rowOf(doc, key.split(' ')[1])).toContain(`\`${value}\``)
       expect(await readFile(join(REPO, file), 'utf8')).toContain(`'${value}'`)
     }
+  })
+})
+
+describe('docs/operations.md', () => {
+  it('describes every mirnet_* series the daemon exports, and no other', async () => {
+    const metrics = new DaemonMetrics({
+      stats: (): NetworkStats => { throw new Error('not scraped') },
+      service: { deliveredMessages: 0, abandonedMessages: 0, receiveStreams: 0 }
+    })
+    const exported = metrics.registry.getMetricsAsArray().map(m => m.name).filter(n => n.startsWith('mirnet_')).sort()
+    const doc = await readFile(join(REPO, 'docs/operations.md'), 'utf8')
+    const table = doc.split('\n').filter(line => line.startsWith('| `mirnet_'))
+    const documented = [...new Set(table.flatMap(line => [...line.split('|')[1].matchAll(/`(mirnet_\w+)`/g)].map(m => m[1])))].sort()
+    expect(exported.length).toBeGreaterThan(30)
+    expect(documented).toEqual(exported)
   })
 })
 
