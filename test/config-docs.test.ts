@@ -59,8 +59,19 @@ describe('docs/operations.md', () => {
   })
 })
 
+/** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf (heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replaceAll(' ', '-')
+}
+
+async function anchorsOf (path: string): Promise<Set<string>> {
+  const text = await readFile(path, 'utf8')
+  const headings = text.replace(/```[\s\S]*?```/g, '').split('\n').filter(line => /^#{1,6} /.test(line))
+  return new Set(headings.map(h => anchorOf(h.replace(/^#+ /, ''))))
+}
+
 describe('documentation links', () => {
-  it('every relative link of README, CHANGELOG, BENCHMARKS, RELIABILITY and docs/ names a file of the repository', async () => {
+  it('every relative link of README, CHANGELOG, BENCHMARKS, RELIABILITY and docs/ names a file of the repository, and a heading of it', async () => {
     const docs = ['README.md', 'CHANGELOG.md', 'BENCHMARKS.md', 'RELIABILITY.md',
       ...(await readdir(join(REPO, 'docs'))).filter(f => f.endsWith('.md')).map(f => `docs/${f}`)]
     const broken: string[] = []
@@ -68,10 +79,12 @@ describe('documentation links', () => {
     for (const doc of docs) {
       const text = await readFile(join(REPO, doc), 'utf8')
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-        if (/^[a-z]+:/.test(target) || target.startsWith('#')) continue
+        if (/^[a-z]+:/.test(target)) continue
         links++
-        const path = resolve(dirname(join(REPO, doc)), target.split('#')[0])
+        const [file, anchor] = target.split('#')
+        const path = file === '' ? join(REPO, doc) : resolve(dirname(join(REPO, doc)), file)
         if (!existsSync(path)) broken.push(`${doc}: ${target}`)
+        else if (anchor !== undefined && !(await anchorsOf(path)).has(anchor)) broken.push(`${doc}: ${target} (no such heading)`)
       }
     }
     expect(links).toBeGreaterThan(10)
