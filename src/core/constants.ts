@@ -2,9 +2,6 @@
  * Defaults of the networking module, in one place. Units are in the names.
  */
 
-/** libp2p protocol id of the mirnet wire format (see docs/wire-format.md). */
-export const PROTOCOL_ID = '/mirnet/3.0.0'
-
 export const KiB = 1024
 export const MiB = 1024 * KiB
 
