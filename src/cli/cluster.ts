@@ -89,9 +89,12 @@ async function runCluster (opts: ClusterOptions): Promise<void> {
   const dir = await mkdtemp(join(opts.workDir, 'mirnet-cluster-'))
   const children: ChildProcess[] = []
   let failed: Error | undefined
+  // `on`, not `once`: a second signal while the daemons stop (Ctrl-C under npm
+  // arrives from the terminal and forwarded by npm) must not kill this process
+  // before it has stopped them and removed its folder
   const stopped = new Promise<string>(resolve => {
-    process.once('SIGINT', () => { resolve('SIGINT') })
-    process.once('SIGTERM', () => { resolve('SIGTERM') })
+    process.on('SIGINT', () => { resolve('SIGINT') })
+    process.on('SIGTERM', () => { resolve('SIGTERM') })
   })
   try {
     const infos = await Promise.all(Array.from({ length: opts.nodes }, async (_, i) => {
