@@ -34,7 +34,7 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
     .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
-It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api"}…]},
+It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api","pid"}…]},
 then the API addresses and a buf curl example to paste. The daemons take the
 MIRNET_* settings of this environment (MIRNET_LANES, MIRNET_DEFAULT_LANE,
 MIRNET_WINDOW_BYTES…), except the API's token and TLS settings.`)
