@@ -20,7 +20,7 @@
  */
 export const PARENT_CHECK_INTERVAL_MS = 250
 
-/** npm sets `npm_lifecycle_event` for `npm start`, `npm run` and `npx` (`npx`). */
+/** npm sets `npm_lifecycle_event` for what it starts: `npm start`, `npm run <script>` and `npx` (as `npx`). */
 export function startedByNpm (env: NodeJS.ProcessEnv): boolean {
   return env.npm_lifecycle_event !== undefined
 }
