@@ -44,9 +44,13 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const seconds = ctx.quick ? 1 : 5
   const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-raft-'))
   try {
-    ctx.progress('building examples/raft-kv')
+    ctx.progress('building examples/raft-kv and bench/go/pingpong')
     const binary = join(dir, 'raft-kv')
-    await goBuild({ main: 'github.com/mirnet/mirnet/examples/raft-kv', out: binary, extraGopath: [await etcdRaftGopath()] })
+    const pingBinary = join(dir, 'pingpong')
+    await Promise.all([
+      goBuild({ main: 'github.com/mirnet/mirnet/examples/raft-kv', out: binary, extraGopath: [await etcdRaftGopath()] }),
+      goBuild({ main: 'github.com/mirnet/mirnet/bench/go/pingpong', out: pingBinary })
+    ])
     const figures: Record<System, BenchFigures[]> = { mirnet: [], 'direct-tcp': [] }
     let n = 0
     const measure = async (system: System): Promise<number> => {
@@ -62,7 +66,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
       (r, system, value) => { ctx.progress(`round ${r + 1}/${rounds} ${system}: ${Math.round(value)} commits/s`) })
     const p50 = (s: System): number => median(figures[s].map(f => f.p50Ms))
     ctx.progress('Go ping-pong through two daemons')
-    const rtt = await pingPong(dir, seconds)
+    const rtt = await pingPong(pingBinary, seconds)
     const rows: BenchResult[] = (['mirnet', 'direct-tcp'] as const).map(system => ({
       scenario: 'raft' as const,
       system,
@@ -122,10 +126,8 @@ async function withCluster<T> (binary: string, dir: string, system: System, f: (
 
 const PING_BYTES = 256
 
-/** Round trips of bench/go/pingpong through two fresh daemons, one in flight. */
-async function pingPong (dir: string, seconds: number): Promise<{ perSec: number, p50Ms: number, p99Ms: number }> {
-  const binary = join(dir, 'pingpong')
-  await goBuild({ main: 'github.com/mirnet/mirnet/bench/go/pingpong', out: binary })
+/** Round trips of bench/go/pingpong (built at `binary`) through two fresh daemons, one in flight. */
+async function pingPong (binary: string, seconds: number): Promise<{ perSec: number, p50Ms: number, p99Ms: number }> {
   const daemons = await Promise.all(['n1', 'n2'].map(async id => await startDaemon(id, { args: ['--listen', '/ip4/127.0.0.1/tcp/0'] })))
   try {
     await connectAll(daemons)
