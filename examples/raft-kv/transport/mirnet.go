@@ -16,8 +16,9 @@ import (
 // Mirnet sends raft messages through the node's mirnet daemon: one
 // SendStream for appends and heartbeats, a unary Send per snapshot (its
 // answer says whether the daemon queued it, which is what ReportSnapshot
-// reports), one Receive stream per lane, and a GetStatus poll that reports
-// every member whose connection is not open as unreachable. The messages
+// reports), one Receive stream per lane, and a WatchPeers stream: a member
+// whose connection is not open is reported unreachable when the daemon says
+// so, and again every statusEvery while it lasts. The messages
 // bound for one member on one lane, of one Ready or of several that queued
 // up while the previous request was being written, travel packed in one
 // mirnet payload (batch.go).
@@ -73,7 +74,7 @@ func (t *Mirnet) Start(ctx context.Context, h Handler) error {
 	}
 	t.loop(func() { t.sendLoop(ctx) })
 	t.loop(func() { t.snapLoop(ctx) })
-	t.loop(func() { t.statusLoop(ctx) })
+	t.loop(func() { t.peerLoop(ctx) })
 	return nil
 }
 
@@ -267,35 +268,61 @@ func (t *Mirnet) receive(ctx context.Context, lane string) {
 	}
 }
 
-// statusLoop reports members whose connection is not open as unreachable.
-func (t *Mirnet) statusLoop(ctx context.Context) {
+// peerLoop follows the daemon's WatchPeers stream: a member whose
+// connection is not open is reported unreachable at once, and again every
+// statusEvery until it is open again (raft then keeps probing it gently).
+func (t *Mirnet) peerLoop(ctx context.Context) {
+	events := make(chan *mirnetv1.WatchPeersResponse, 64)
+	go func() {
+		defer close(events)
+		for ctx.Err() == nil {
+			stream, err := t.client.WatchPeers(ctx, &mirnetv1.WatchPeersRequest{})
+			for err == nil {
+				var e *mirnetv1.WatchPeersResponse
+				if e, err = stream.Recv(); err == nil {
+					select {
+					case events <- e:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Printf("mirnet WatchPeers: %v (watching again)", err)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	ticker := time.NewTicker(t.statusEvery)
 	defer ticker.Stop()
+	down := map[uint64]bool{}
+	report := func(id uint64) {
+		t.unreachable.Add(1)
+		t.h.ReportUnreachable(id)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
-		}
-		callCtx, cancel := context.WithTimeout(ctx, t.statusEvery*5)
-		status, err := t.client.GetStatus(callCtx, &mirnetv1.GetStatusRequest{})
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Printf("mirnet status: %v", err)
+		case e, ok := <-events:
+			if !ok {
+				return
 			}
-			continue
-		}
-		for _, p := range status.Peers {
-			if p.State == mirnetv1.ConnectionState_CONNECTION_STATE_OPEN || p.State == mirnetv1.ConnectionState_CONNECTION_STATE_LOCAL {
-				continue
-			}
-			id, err := RaftID(p.NodeId)
+			id, err := RaftID(e.NodeId)
 			if err != nil || id == t.self {
 				continue
 			}
-			t.unreachable.Add(1)
-			t.h.ReportUnreachable(id)
+			if e.State == mirnetv1.ConnectionState_CONNECTION_STATE_OPEN {
+				delete(down, id)
+			} else if !down[id] {
+				down[id] = true
+				report(id)
+			}
+		case <-ticker.C:
+			for id := range down {
+				report(id)
+			}
 		}
 	}
 }
