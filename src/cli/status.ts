@@ -54,7 +54,8 @@ export function statusJsonLine (status: GetStatusResponse): string {
   return JSON.stringify(toJson(GetStatusResponseSchema, status, { alwaysEmitImplicit: true })) + '\n'
 }
 
-type Sampler = (signal?: AbortSignal) => Promise<StatusSample>
+/** One GetStatus call, as a sample. */
+export type Sampler = (signal?: AbortSignal) => Promise<StatusSample>
 
 async function runStatus (opts: StatusOptions): Promise<void> {
   const client = await apiClientFrom(opts)
@@ -81,23 +82,59 @@ async function runStatus (opts: StatusOptions): Promise<void> {
   process.stdout.write(renderStatus({ api: opts.api, current, previous, time: new Date() }).map(line => line + '\n').join(''))
 }
 
-/**
- * Sample every `opts.interval` until SIGINT, SIGTERM or a closed stdout.
- * While the daemon cannot be reached, each refresh says so and the next one
- * tries again; any other failure ends the watch with its error.
- */
-async function watch (opts: StatusOptions, sample: Sampler, out: NodeJS.WriteStream): Promise<void> {
+/** Where `--watch` writes its frames: stdout, or any stream like it. */
+export interface FrameOutput {
+  /** A terminal: frames are redrawn in place. */
+  isTTY?: boolean
+  columns?: number
+  rows?: number
+  write: (text: string) => unknown
+  on: (event: 'error', listener: (err: NodeJS.ErrnoException) => void) => unknown
+  off: (event: 'error', listener: (err: NodeJS.ErrnoException) => void) => unknown
+}
+
+export interface WatchInit {
+  /** The address shown in the header. */
+  api: string
+  intervalMs: number
+  json: boolean
+  sample: Sampler
+  out: FrameOutput
+  /** Ends the watch (SIGINT, SIGTERM). */
+  signal: AbortSignal
+}
+
+/** `--watch`, stopped by SIGINT or SIGTERM. */
+async function watch (opts: StatusOptions, sample: Sampler, out: FrameOutput): Promise<void> {
   const stop = new AbortController()
   const onSignal = (): void => { stop.abort() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    await watchStatus({ api: opts.api, intervalMs: opts.interval, json: opts.json === true, sample, out, signal: stop.signal })
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/**
+ * Sample every `intervalMs` until `signal` aborts or the output's reader goes
+ * away, writing a frame (or a JSON line) per sample. While the daemon cannot
+ * be reached, each refresh says so and the next one tries again; any other
+ * failure ends the watch with its error.
+ */
+export async function watchStatus (init: WatchInit): Promise<void> {
+  const { out } = init
+  const stop = new AbortController()
+  const signal = AbortSignal.any([init.signal, stop.signal])
   const onOutputError = (err: NodeJS.ErrnoException): void => {
     // the reader went away (`mirnet status --watch | head`): stop
     if (err.code === 'EPIPE') stop.abort()
     else process.stderr.write(`mirnet: writing the status failed: ${err.message}\n`)
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   out.on('error', onOutputError)
-  const terminal = out.isTTY === true && opts.json !== true
+  const terminal = out.isTTY === true && !init.json
   let previous: StatusSample | undefined
   let frames = 0
   const show = (lines: string[]): void => {
@@ -107,30 +144,28 @@ async function watch (opts: StatusOptions, sample: Sampler, out: NodeJS.WriteStr
     frames++
   }
   try {
-    while (!stop.signal.aborted) {
+    while (!signal.aborted) {
       const started = performance.now()
       try {
-        const current = await sample(stop.signal)
-        if (opts.json === true) out.write(statusJsonLine(current.status))
-        else show(renderStatus({ api: opts.api, current, previous, time: new Date() }))
+        const current = await init.sample(signal)
+        if (init.json) out.write(statusJsonLine(current.status))
+        else show(renderStatus({ api: init.api, current, previous, time: new Date() }))
         previous = current
       } catch (err) {
-        if (stop.signal.aborted) break
+        if (signal.aborted) break
         if (!(err instanceof ApiUnreachableError)) throw err
         previous = undefined
-        if (opts.json === true) process.stderr.write(`mirnet: ${err.message} (trying again)\n`)
-        else show(renderUnavailable(opts.api, new Date(), err.message, opts.interval))
+        if (init.json) process.stderr.write(`mirnet: ${err.message} (trying again)\n`)
+        else show(renderUnavailable(init.api, new Date(), err.message, init.intervalMs))
       }
       try {
-        await delay(Math.max(0, opts.interval - (performance.now() - started)), undefined, { signal: stop.signal })
+        await delay(Math.max(0, init.intervalMs - (performance.now() - started)), undefined, { signal })
       } catch (err) {
-        // aborted by a signal: the loop ends
-        if (!stop.signal.aborted) throw err
+        // stopped: the loop ends
+        if (!signal.aborted) throw err
       }
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
     out.off('error', onOutputError)
     if (terminal && frames > 0) out.write(terminalEnd())
   }
