@@ -1,6 +1,6 @@
 # mirnet on Node 24 (Debian slim). Build: docker build -t mirnet:0.1.0 .
 # Without a registry to pull node:24-slim from, `npm run image` builds the same
-# layout FROM scratch with buildah (see README: Container image).
+# layout FROM scratch with buildah (see docs/operations.md: Container image).
 # Paths, user and ports match src/deploy/constants.ts (test/image.test.ts checks).
 
 FROM node:24-slim AS deps
@@ -27,6 +27,6 @@ USER 10001:10001
 # 4001: libp2p (TCP) to the other members; 7070: the API (gRPC, Connect, gRPC-Web,
 # grpc.health.v1); 9464: Prometheus metrics, when --metrics asks for them
 EXPOSE 4001/tcp 7070/tcp 9464/tcp
-# `serve` re-executes itself with its heap defaults (README: Memory settings of
-# the daemon); NODE_OPTIONS or MALLOC_ARENA_MAX set at `docker run` still win
+# `serve` re-executes itself with its heap defaults (docs/configuration.md:
+# Memory settings of `mirnet serve`); NODE_OPTIONS or MALLOC_ARENA_MAX set at `docker run` still win
 ENTRYPOINT ["mirnet", "serve"]

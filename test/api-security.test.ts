@@ -7,7 +7,7 @@ import { credentials, Metadata, status as GrpcStatus } from '@grpc/grpc-js'
 import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js'
 import { Health } from '../gen/ts/grpc/health/v1/health_pb.ts'
 import { TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
-import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
+import { createMirnetClient, pullMessages, receiveMessages } from '../src/client/client.ts'
 import type { MirnetClient, MirnetClientOptions } from '../src/client/client.ts'
 import { silentLogger } from '../src/core/logger.ts'
 import { Daemon } from '../src/daemon/daemon.ts'
@@ -50,7 +50,7 @@ type Self = { id: string, address: string }
 /**
  * Every TransportService RPC through connect-es, in an order where each one
  * succeeds with the right credentials: Send and SendStream queue to the own
- * node, Receive takes the first message (the one of Send).
+ * node, Pull takes the first message (the one of Send), Receive the next.
  */
 function connectEsCalls (self: Self): Record<string, (c: MirnetClient) => Promise<unknown>> {
   return {
@@ -60,6 +60,7 @@ function connectEsCalls (self: Self): Record<string, (c: MirnetClient) => Promis
     sendStream: async c => (await c.sendStream((async function * () {
       yield { messages: [{ destinations: [self.id], payload: text('sendStream') }] }
     })())).queued,
+    pull: async c => (await pullMessages(c, { maxMessages: 1, waitMs: 30_000 })).map(m => str(m.payload)),
     receive: async c => {
       for await (const m of receiveMessages(c, { timeoutMs: 30_000 })) return str(m.payload)
       throw new Error('Receive ended without a message')
@@ -94,6 +95,7 @@ function grpcJsCalls (self: Self): Record<string, (c: GrpcClient, md: Metadata) 
       call.write({ messages: [{ destinations: [self.id], payload: text('sendStream') }] } as never)
       call.end()
     }),
+    pull: async (c, md) => ((await unary(c, 'pull', { maxMessages: 1, waitMs: 30_000 }, md)).messages as Array<{ payload: Uint8Array }>).map(m => str(m.payload)),
     receive: async (c, md) => await new Promise((resolve, reject) => {
       const call = c.receive({}, md) as NodeJS.ReadableStream & { cancel: () => void }
       // after a message, the error is the CANCELLED of call.cancel()
@@ -110,7 +112,7 @@ function grpcJsCalls (self: Self): Record<string, (c: GrpcClient, md: Metadata) 
 
 /** What each call of the tables above gives when it works. */
 function expectedResults (self: Self): Record<string, unknown> {
-  return { getInfo: self.id, connect: expect.anything(), send: 1n, sendStream: 1n, receive: 'send', awaitConnections: 1, getStatus: self.id }
+  return { getInfo: self.id, connect: expect.anything(), send: 1n, sendStream: 1n, pull: ['send'], receive: 'sendStream', awaitConnections: 1, getStatus: self.id }
 }
 
 function metadata (authorization?: string): Metadata {

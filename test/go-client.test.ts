@@ -62,6 +62,10 @@ const CHECKS = [
   'Receive on an unknown lane: INVALID_ARGUMENT',
   'GetStatus a',
   'GetStatus b',
+  'Pull with nothing waiting: empty after wait_ms',
+  'Pull only lane control, waiting for it',
+  'Pull max_messages 1, then the next',
+  'Pull on an unknown lane: INVALID_ARGUMENT',
   'grpc.health.v1 Check',
   'TLS with an unknown CA: UNAVAILABLE',
   'TLS without a client certificate: UNAVAILABLE',
@@ -69,6 +73,7 @@ const CHECKS = [
   'TLS: no token: UNAUTHENTICATED',
   'TLS: wrong token: UNAUTHENTICATED',
   'TLS: no token on a stream: UNAUTHENTICATED',
+  'TLS: no token on Pull: UNAUTHENTICATED',
   'TLS: with the token'
 ]
 
@@ -150,6 +155,7 @@ describe('Go client', () => {
       const passed = run.stdout.trimEnd().split('\n').map(line => line.replace(/^ok /, '').replace(/ -- .*$/, ''))
       expect(passed).toEqual(CHECKS)
       expect(run.stdout).toContain('ok Receive only lane control -- a/control: vote 1\n')
+      expect(run.stdout).toContain('ok Pull max_messages 1, then the next -- a/consensus: block 2, a/consensus: block 3\n')
       expect(run.stdout).toContain('ok TLS: with the token -- node s, received s/control: to myself\n')
     }, 90_000)
   })

@@ -100,4 +100,25 @@ describe('LaneScheduler with items larger than the quantum', () => {
     const alone = new LaneScheduler([{ strict: false, weight: 1 }], chunk, 256 * 1024)
     expect(alone.pick(() => 16 * 1024 * 1024)).toBe(0)
   })
+
+  it('goes on serving a lane in debt while no other lane has an item, and keeps the shares once one has', () => {
+    const chunk = 16 * 1024
+    const big = 3 * 1024 * 1024
+    const s = new LaneScheduler([{ strict: true, weight: 0 }, { strict: false, weight: 4 }, { strict: false, weight: 1 }], chunk, 256 * 1024)
+    // only lane 1 has items, each far over its quantum: every pick is lane 1, the first and the next ones
+    for (let i = 0; i < 5; i++) {
+      expect(s.pick(l => l === 1 ? big : -1)).toBe(1)
+      s.charge(1, big)
+    }
+    // both weighted lanes backlogged with large items: shares by weight, 4:1
+    const written = [0, 0, 0]
+    for (let i = 0; i < 1_000; i++) {
+      const lane = s.pick(l => l === 0 ? -1 : big)
+      expect(lane).toBeGreaterThan(0)
+      s.charge(lane, big)
+      written[lane] += big
+    }
+    expect(written[1] / written[2]).toBeGreaterThan(3.5)
+    expect(written[1] / written[2]).toBeLessThan(4.5)
+  })
 })

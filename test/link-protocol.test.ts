@@ -15,9 +15,9 @@ function helloV1 (incarnation: Uint8Array, firstSequence: number): Uint8Array {
 }
 
 /** An ack as the receiver writes it. */
-function ack (lane: number, held: boolean, next: number, partialBytes: number): Uint8Array {
-  const out = new Uint8Array(ackLength(lane, next, partialBytes))
-  expect(writeAck(out, 0, lane, held, next, partialBytes)).toBe(out.byteLength)
+function ack (lane: number, next: number, partialBytes: number, credit: number): Uint8Array {
+  const out = new Uint8Array(ackLength(lane, next, partialBytes, credit))
+  expect(writeAck(out, 0, lane, next, partialBytes, credit)).toBe(out.byteLength)
   return out
 }
 
@@ -29,7 +29,7 @@ describe('link protocol', () => {
       const retained = [0, 300, 2 ** 40 + 5]
       const payload = encodeHello(incarnation, retained)
       expect(payload[0]).toBe(LINK_PROTOCOL_VERSION)
-      expect(LINK_PROTOCOL_VERSION).toBe(2)
+      expect(LINK_PROTOCOL_VERSION).toBe(3)
       expect(payload[1 + INCARNATION_BYTES]).toBe(3)
       expect(decodeHello(payload, 3)).toEqual({ incarnation: Buffer.from(incarnation).toString('hex'), retained })
       // a node with more lanes accepts a hello naming fewer (the receiver compares the count itself)
@@ -65,13 +65,16 @@ describe('link protocol', () => {
       expect([...opening.subarray(opening[0] + 1)]).toEqual([...encodeResumeFrame([1, 2, 3])])
     })
 
-    it('refuses a version 1 hello with ProtocolVersionError, and other versions too', () => {
+    it('refuses a version 1 or 2 hello with ProtocolVersionError, and other versions too', () => {
       const incarnation = newIncarnation()
       expect(() => decodeHello(helloV1(incarnation, 0), 3)).toThrow(named('ProtocolVersionError'))
       expect(() => decodeHello(helloV1(incarnation, 300), 3)).toThrow(named('ProtocolVersionError'))
-      const v3 = encodeHello(incarnation, [0, 0, 0])
-      v3[0] = 3
-      expect(() => decodeHello(v3, 3)).toThrow(named('ProtocolVersionError'))
+      for (const version of [2, 4]) {
+        const other = encodeHello(incarnation, [0, 0, 0])
+        other[0] = version
+        expect(() => decodeHello(other, 3)).toThrow(named('ProtocolVersionError'))
+      }
+      expect(() => decodeHello(Uint8Array.of(2, ...encodeHello(incarnation, [0, 0, 0]).subarray(1)), 3)).toThrow(/version 2 of the mirnet link protocol, this node version 3/)
     })
 
     it('refuses anything else as MalformedFrameError', () => {
@@ -82,14 +85,14 @@ describe('link protocol', () => {
         ['text', Uint8Array.of(0x68, 0x69)],
         ['version 0', Uint8Array.of(0, ...good.subarray(1))],
         ['a message frame tag (0x40)', Uint8Array.of(0x40, ...good.subarray(1))],
-        ['version only', Uint8Array.of(2)],
+        ['version only', Uint8Array.of(3)],
         ['no lane count', good.subarray(0, 1 + INCARNATION_BYTES)],
         ['zero lanes', encodeHello(incarnation, [])],
         ['more lanes than the node has', encodeHello(incarnation, [0, 0, 0, 0])],
         ['a lane\'s varint cut off', Uint8Array.of(...encodeHello(incarnation, [0, 0]), 0x80)],
         ['fewer varints than lanes', (() => { const h = encodeHello(incarnation, [0, 0]); h[1 + INCARNATION_BYTES] = 3; return h })()],
         ['trailing bytes', Uint8Array.of(...good, 0)],
-        ['a varint past 2^53', Uint8Array.of(2, ...incarnation, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)]
+        ['a varint past 2^53', Uint8Array.of(3, ...incarnation, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)]
       ]
       for (const [what, payload] of cases) {
         let err: unknown
@@ -113,21 +116,33 @@ describe('link protocol', () => {
   })
 
   describe('the reverse direction', () => {
-    it('encodes the answer as known, lane count, next per lane', () => {
-      expect([...encodeAnswer({ known: false, next: [0, 0, 0] })]).toEqual([0, 3, 0, 0, 0])
-      expect([...encodeAnswer({ known: true, next: [5, 300, 0] })]).toEqual([1, 3, 5, ...encodeVarints([300]), 0])
+    it('encodes the answer as known, lane count, next and credit per lane', () => {
+      expect([...encodeAnswer({ known: false, next: [0, 0, 0], credit: [32, 32, 32] })]).toEqual([0, 3, 0, 32, 0, 32, 0, 32])
+      expect([...encodeAnswer({ known: true, next: [5, 300, 0], credit: [0, 4096, 1] })]).toEqual([1, 3, 5, 0, ...encodeVarints([300]), ...encodeVarints([4096]), 0, 1])
+    })
+
+    it('encodes an ack as tag (2 × lane + held), next, partial, credit; held exactly when the credit is 0', () => {
+      expect([...ack(2, 7, 0, 5)]).toEqual([4, 7, 0, 5])
+      expect([...ack(2, 7, 0, 0)]).toEqual([5, 7, 0, 0])
+      const d = new ReverseDecoder(3, { onAnswer: () => {}, onAck: () => {} })
+      d.push(encodeAnswer({ known: false, next: [0, 0, 0], credit: [1, 1, 1] }))
+      // held with credit, or not held without: malformed
+      expect(() => { d.push(Uint8Array.of(5, 7, 0, 3)) }).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
+      const d2 = new ReverseDecoder(3, { onAnswer: () => {}, onAck: () => {} })
+      d2.push(encodeAnswer({ known: false, next: [0, 0, 0], credit: [1, 1, 1] }))
+      expect(() => { d2.push(Uint8Array.of(4, 7, 0, 0)) }).toThrow(expect.objectContaining({ name: 'MalformedFrameError' }))
     })
 
     it('decodes the answer and acks split anywhere across chunks', () => {
-      const answer: Answer = { known: true, next: [5, 2 ** 32, 0] }
-      const acks: Array<[number, number, number, boolean]> = [[0, 6, 0, false], [2, 1, 16_384, true], [1, 2 ** 32 + 1, 127, false], [2, 2, 0, false]]
-      const bytes = Buffer.concat([encodeAnswer(answer), ...acks.map(([lane, next, partial, held]) => ack(lane, held, next, partial))])
+      const answer: Answer = { known: true, next: [5, 2 ** 32, 0], credit: [32, 4096, 0] }
+      const acks: Array<[number, number, number, number, boolean]> = [[0, 6, 0, 10, false], [2, 1, 16_384, 0, true], [1, 2 ** 32 + 1, 127, 300, false], [2, 2, 0, 1, false]]
+      const bytes = Buffer.concat([encodeAnswer(answer), ...acks.map(([lane, next, partial, credit]) => ack(lane, next, partial, credit))])
       for (let cut = 0; cut <= bytes.byteLength; cut++) {
         for (let cut2 = cut; cut2 <= bytes.byteLength; cut2 += 3) {
           const seen: unknown[] = []
           const d = new ReverseDecoder(3, {
             onAnswer: a => seen.push(['answer', a]),
-            onAck: (lane, next, partialBytes, held) => seen.push([lane, next, partialBytes, held])
+            onAck: (lane, next, partialBytes, credit, held) => seen.push([lane, next, partialBytes, credit, held])
           })
           d.push(bytes.subarray(0, cut))
           d.push(new Uint8ArrayList(bytes.subarray(cut, cut2)))
@@ -144,7 +159,7 @@ describe('link protocol', () => {
       // the answer names another lane count than the hello
       expect(() => { decoder().push(Uint8Array.of(1, 2, 0, 0)) }).toThrow(named('MalformedFrameError'))
       // an ack of lane 3 on a stream of 3 lanes (tag 2 × 3)
-      expect(() => { decoder().push(Uint8Array.of(0, 3, 0, 0, 0, 6, 0, 0)) }).toThrow(named('MalformedFrameError'))
+      expect(() => { decoder().push(Uint8Array.of(0, 3, 0, 1, 0, 1, 0, 1, 6, 0, 0, 1)) }).toThrow(named('MalformedFrameError'))
       // a varint longer than 8 bytes
       expect(() => { decoder().push(new Uint8Array(9).fill(0x80)) }).toThrow(named('MalformedFrameError'))
     })

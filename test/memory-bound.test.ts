@@ -26,7 +26,7 @@ describe('memory that the inbox caps really bound', () => {
   afterEach(async () => { await harness.cleanup() })
 
   async function memberStream (): Promise<{ send: (chunk: Uint8Array) => void, take: (n: number) => Promise<ReceivedMessage[]> }> {
-    const a = await harness.createNode('a', { inboxCapacity: 100_000 })
+    const a = await harness.createNode('a', { inboxCapacity: 100_000, inboxMinCredit: 100_000 })
     const raw = await harness.createRawTransport()
     a.module.connect([...membershipOf(a), { id: 'm', address: harness.withIdentity(a.address, raw.localIdentity) }])
     const channel = await raw.dial(a.address, { signal: AbortSignal.timeout(5000) })

@@ -13,7 +13,8 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
   const harness = new MemoryHarness()
   afterEach(async () => { await harness.cleanup() })
 
-  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200 }
+  // a credit that does not hold the senders back: these tests are about the keepalive
+  const init = { keepaliveIntervalMs: 100, keepaliveTimeoutMs: 600, idleKeepaliveIntervalMs: 300, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, dialTimeoutMs: 200, inboxMinCredit: 4096 }
 
   /** Nodes a and b, members of each other, with a's link to b open. */
   async function connectedPair (initA: NetworkModuleInit = {}, initB: NetworkModuleInit = {}): Promise<[TestNode, TestNode]> {
@@ -103,17 +104,6 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
     expect(peer(b.module, 'a')?.receivedMessages).toBe(60)
   })
 
-  it('keeps a connection to a receiver paused by a full inbox: its acks say so', async () => {
-    const [a, b] = await connectedPair({ queueCapacity: 2_000 }, { inboxCapacity: 10 })
-    for (let i = 0; i < 1_000; i++) a.module.sendTo('b', numbered('a', i, 1024))
-    await eventually('b\'s inbox to fill', () => b.module.inbox.full(b.module.config.defaultLane))
-    // several keepalive timeouts with no progress at all, only "paused" acks
-    await new Promise(resolve => setTimeout(resolve, 4 * init.keepaliveTimeoutMs))
-    expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: 0 })
-    const got = await receive(b.module, 1_000)
-    expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(1_000).keys()])
-  })
-
   it('does not take a stall of its own process for a silent peer', async () => {
     const [a, b] = await connectedPair()
     // the event loop blocked for longer than the timeout: no timer, no ack ran
@@ -122,13 +112,5 @@ describe('NetworkModule keepalive (in-memory transport, which can cut a path sil
     for (let i = 0; i < 10; i++) a.module.sendTo('b', numbered('a', i))
     await receive(b.module, 10)
     expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: 0, lostInFlightMessages: 0 })
-  })
-
-  it('keeps an idle connection open: acks go on as a heartbeat', async () => {
-    const [a, b] = await connectedPair()
-    const reconnectsBefore = peer(a.module, 'b')?.reconnects
-    // an absence of events can only be waited out: twice the silence that drops a connection
-    await new Promise(resolve => setTimeout(resolve, 6 * init.idleKeepaliveIntervalMs))
-    expect(peer(a.module, 'b')).toMatchObject({ state: 'open', reconnects: reconnectsBefore })
   })
 })

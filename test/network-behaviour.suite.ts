@@ -398,7 +398,8 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
 
     it('loses nothing across a broken connection: every message once, in order, sent = acknowledged', async () => {
       const a = await harness.createNode('a', { ...fast, queueCapacity: 50_000, windowMessages: 1_000 })
-      const b = await harness.createNode('b', { inboxCapacity: 100 })
+      // a credit up to the capacity from the start, so that b's inbox fills while nobody reads
+      const b = await harness.createNode('b', { inboxCapacity: 100, inboxMinCredit: 100 })
       await connectAll(a, b)
       const total = 5_000
       for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
@@ -417,9 +418,8 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       expect(b.module.inbox.length).toBe(0)
     })
 
-    it('holds a full lane back: the sender\'s window fills, its queue drops oldest, the inbox stays within capacity plus one window', async () => {
-      const window = 200
-      const a = await harness.createNode('a', { queueCapacity: 1000, windowMessages: window })
+    it('holds a lane nobody reads back by its credit: the sender writes the first credit only, its queue drops oldest from the start', async () => {
+      const a = await harness.createNode('a', { queueCapacity: 1000, windowMessages: 200 })
       const b = await harness.createNode('b', { inboxCapacity: 100 })
       await connectAll(a, b)
       const total = 200_000
@@ -430,30 +430,33 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
         await new Promise(resolve => setImmediate(resolve))
       }
       const lane = b.module.config.defaultLane
-      await eventually('b\'s inbox lane to fill', () => b.module.inbox.full(lane))
-      await eventually('a\'s window to fill', () => (peer(a.module, 'b')?.unconfirmedMessages ?? 0) >= window)
+      // a lane starts with a credit of inboxMinCredit (32); a consumer that never takes does not raise it
+      const firstCredit = b.module.config.inboxMinCredit
+      await eventually('b to take the first credit', () => b.module.inbox.laneLength(lane) === firstCredit)
+      await eventually('a to learn that all of it arrived', () => peer(a.module, 'b')?.acknowledgedMessages === firstCredit)
       const stats = peer(a.module, 'b')
-      // drops happen at the sender's queue, oldest first, from the start; little is written
-      expect(stats?.sentMessages).toBeLessThan(100 + 64 + window + 1)
-      expect(stats?.droppedMessages).toBeGreaterThan(total - 2_000)
+      // drops happen at the sender's queue, oldest first, from the start; nothing more is written
+      expect(stats).toMatchObject({ sentMessages: firstCredit, unconfirmedMessages: 0 })
+      expect(stats?.droppedMessages).toBeGreaterThan(total - 1000 - firstCredit - 1)
       expect(stats?.queued).toBeLessThanOrEqual(1000)
-      expect(stats?.unconfirmedMessages).toBeLessThanOrEqual(window)
-      expect(b.module.inbox.length).toBeLessThanOrEqual(100 + 64 + window)
+      expect(b.module.inbox.laneLength(lane)).toBe(firstCredit)
+      expect(b.module.inbox.pace(lane).paced).toBe(true)
     })
 
-    it('withholds acks while the inbox lane is full and loses nothing once the consumer catches up', async () => {
+    it('holds a sender back while its consumer is behind, and loses nothing once the consumer catches up', async () => {
       const a = await harness.createNode('a', { queueCapacity: 20_000, windowMessages: 500 })
       const b = await harness.createNode('b', { inboxCapacity: 100, inboxMaxBytes: 1024 * 1024 })
       await connectAll(a, b)
       const total = 20_000
       for (let i = 0; i < total; i++) a.module.sendTo('b', numbered('a', i, 256))
-      await eventually('b\'s inbox to fill', () => b.module.inbox.full(b.module.config.defaultLane))
-      await eventually('a\'s window to fill', () => (peer(a.module, 'b')?.unconfirmedMessages ?? 0) >= 500)
-      // the inbox holds its capacity plus at most one window
-      expect(b.module.inbox.length).toBeLessThanOrEqual(100 + 64 + 500)
+      await eventually('b to take the first credit', () => b.module.inbox.laneLength(b.module.config.defaultLane) === b.module.config.inboxMinCredit)
+      // held back by the credit, not by the window
+      expect(peer(a.module, 'b')?.unconfirmedMessages).toBeLessThanOrEqual(b.module.config.inboxMinCredit)
       const got = await receive(b.module, total, 60_000)
       expect(got.map(m => parseNumbered(m.payload).seq)).toEqual([...Array(total).keys()])
       expect(peer(a.module, 'b')?.droppedMessages).toBe(0)
+      // the inbox never held more than its capacity
+      expect(b.module.inbox.length).toBeLessThanOrEqual(100)
     })
   })
 
@@ -522,14 +525,14 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       await bulk.return(undefined)
     })
 
-    it('a lane held by a full inbox does not stop the other lanes', async () => {
+    it('a lane held back by its credit does not stop the other lanes', async () => {
       const a = await harness.createNode('a', { ...fast, queueCapacity: 1_000, windowMessages: 100 })
       const b = await harness.createNode('b', { inboxCapacity: 50 })
       await connectAll(a, b)
-      // nobody reads bulk: its inbox lane fills and b holds it back
+      // nobody reads bulk: b gives it no credit past its first
       for (let i = 0; i < 1_000; i++) a.module.sendTo('b', numbered('bulk', i, 512), BULK)
-      await eventually('b\'s bulk lane to fill', () => b.module.inbox.full(BULK))
-      await eventually('a\'s bulk window to fill', () => (peer(a.module, 'b')?.lanes[BULK].unconfirmedMessages ?? 0) >= 100)
+      await eventually('b to take bulk\'s first credit', () => b.module.inbox.laneLength(BULK) === b.module.config.inboxMinCredit)
+      await eventually('a to learn it arrived', () => peer(a.module, 'b')?.lanes[BULK].acknowledgedMessages === b.module.config.inboxMinCredit)
       const votes: number[] = []
       const reader = b.module.messages({ laneMask: 1 << CONTROL })
       for (let i = 0; i < 500; i++) a.module.sendTo('b', numbered('vote', i), CONTROL)
@@ -540,8 +543,8 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
       expect(votes).toEqual([...Array(500).keys()])
       const lanes = peer(a.module, 'b')?.lanes
       expect(lanes?.[CONTROL]).toMatchObject({ sentMessages: 500, droppedMessages: 0 })
-      expect(lanes?.[BULK].unconfirmedMessages).toBeLessThanOrEqual(100)
-      expect(b.module.inbox.laneLength(BULK)).toBeLessThanOrEqual(50 + 64 + 100)
+      expect(lanes?.[BULK]).toMatchObject({ sentMessages: b.module.config.inboxMinCredit, unconfirmedMessages: 0 })
+      expect(b.module.inbox.laneLength(BULK)).toBe(b.module.config.inboxMinCredit)
       expect(peer(a.module, 'b')?.reconnects).toBe(0)
     })
 

@@ -186,6 +186,17 @@ if (reason !== undefined && process.env.MIRNET_REQUIRE_PYTHON !== '1') {
       expect({ code: none.code, out: show(none) }).toMatchObject({ code: 3 })
       expect(none.stdout).toBe('')
 
+      // three more, pulled: no more than the two wanted are taken, the third stays for the next client
+      const more = await runClient(['--api', a.ready.api, '--send', 'p1', '--send', 'p2', '--send', 'p3', '--to', 'b', '--quiet'])
+      expect({ code: more.code, out: show(more) }).toMatchObject({ code: 0 })
+      const pulled = await runClient(['--api', b.ready.api, '--receive', '2', '--pull', '--timeout', '20'])
+      expect({ code: pulled.code, out: show(pulled) }).toMatchObject({ code: 0 })
+      expect(pulled.stdout).toBe('a: p1\na: p2\n')
+      expect(pulled.stderr).toContain('pull: 2 message(s)')
+      const last = await runClient(['--api', b.ready.api, '--receive', '2', '--pull', '--timeout', '1', '--quiet'])
+      expect({ code: last.code, out: show(last) }).toMatchObject({ code: 3 })
+      expect(last.stdout).toBe('a: p3\n')
+
       // an unknown destination: the RPC error is reported, exit code 1
       const unknown = await runClient(['--api', a.ready.api, '--send', 'x', '--to', 'zz', '--quiet'])
       expect({ code: unknown.code, out: show(unknown) }).toMatchObject({ code: 1 })

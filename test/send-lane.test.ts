@@ -16,6 +16,8 @@ function writeAll (l: SendLane, plan = new FramePlan()): number[] {
 }
 
 const msg = (n: number, size = 10): Uint8Array => new Uint8Array(size).fill(n)
+/** A credit larger than any window here: the receiver does not hold the lane back. */
+const OPEN = 1_000_000
 
 describe('SendLane', () => {
   it('writes nothing before the receiver answered, then at most a window', () => {
@@ -23,11 +25,11 @@ describe('SendLane', () => {
     for (let i = 0; i < 8; i++) l.push(msg(i))
     l.begin()
     expect(l.nextSize()).toBe(-1)
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     expect(writeAll(l)).toEqual([10, 10, 10, 10])
     expect(l.stats()).toMatchObject({ queued: 4, sentMessages: 4, unconfirmedMessages: 4 })
     // acks reopen the window
-    l.ack(3, 0, false, Date.now())
+    l.ack(3, 0, OPEN, Date.now())
     expect(writeAll(l)).toEqual([10, 10, 10])
     expect(l.stats()).toMatchObject({ queued: 1, sentMessages: 7, acknowledgedMessages: 3, unconfirmedMessages: 4 })
   })
@@ -36,20 +38,20 @@ describe('SendLane', () => {
     const l = new SendLane(lane({ windowMessages: 100 }), 16_384)
     for (let i = 0; i < 6; i++) l.push(msg(i))
     l.begin()
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     writeAll(l)
-    l.ack(2, 0, false, Date.now())
+    l.ack(2, 0, OPEN, Date.now())
     l.end()
     // the connection broke; the receiver had taken 4 of the 6 (its last acks were lost)
     l.begin()
     expect(l.retainedSeq).toBe(2)
-    l.resume(true, 4)
+    l.resume(true, 4, OPEN)
     const plan = new FramePlan()
     while (l.nextSize() >= 0) l.writeNext(plan, Date.now())
     expect(plan.count).toBe(2)
     plan.encode(4096)
     expect(l.stats()).toMatchObject({ sentMessages: 6, resentMessages: 2, acknowledgedMessages: 4, unconfirmedMessages: 2, lostInFlightMessages: 0, droppedMessages: 0 })
-    l.ack(6, 0, false, Date.now())
+    l.ack(6, 0, OPEN, Date.now())
     expect(l.stats()).toMatchObject({ acknowledgedMessages: 6, unconfirmedMessages: 0, queued: 0 })
   })
 
@@ -57,7 +59,7 @@ describe('SendLane', () => {
     const l = new SendLane(lane({ queueCapacity: 4, windowMessages: 100 }), 16_384)
     for (let i = 0; i < 4; i++) l.push(msg(i, 100))
     l.begin()
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     writeAll(l)
     l.end()
     // during a partition: 4 newer messages push out the 4 written ones
@@ -66,7 +68,7 @@ describe('SendLane', () => {
     l.begin()
     expect(l.retainedSeq).toBe(4)
     // the receiver had taken 1 of the 4: 3 were dropped (never arrived), counted now
-    l.resume(true, 1)
+    l.resume(true, 1, OPEN)
     expect(l.stats()).toMatchObject({ acknowledgedMessages: 1, droppedMessages: 3, droppedBytes: 300, unconfirmedMessages: 0, lostInFlightMessages: 0 })
     expect(writeAll(l)).toEqual([100, 100, 100, 100])
   })
@@ -75,13 +77,13 @@ describe('SendLane', () => {
     const l = new SendLane(lane({ queueCapacity: 4, windowMessages: 100 }), 16_384)
     for (let i = 0; i < 4; i++) l.push(msg(i))
     l.begin()
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     writeAll(l)
     l.end()
     l.push(msg(4))
     l.begin()
     // a new life of the receiver: message 0 was pushed out unacknowledged, 1-3 are resent
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     expect(l.stats()).toMatchObject({ lostInFlightMessages: 1, unconfirmedMessages: 3 })
     expect(writeAll(l)).toEqual([10, 10, 10, 10])
     expect(l.stats()).toMatchObject({ resentMessages: 3, sentMessages: 5 })
@@ -91,23 +93,40 @@ describe('SendLane', () => {
     const l = new SendLane(lane({ windowBytes: 40_000 }), 16_384)
     l.push(msg(1, 100_000))
     l.begin()
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     // 16 KiB + 16 KiB + 16 KiB pass 40,000 bytes: the window stops the 4th chunk
     expect(writeAll(l)).toEqual([16_384, 16_384, 16_384])
-    l.ack(0, 30_000, false, Date.now())
+    l.ack(0, 30_000, OPEN, Date.now())
     expect(writeAll(l)).toEqual([16_384, 16_384])
-    l.ack(0, 81_920, false, Date.now())
+    l.ack(0, 81_920, OPEN, Date.now())
     expect(writeAll(l)).toEqual([16_384, 100_000 - 6 * 16_384])
     expect(l.stats()).toMatchObject({ sentMessages: 1, unconfirmedMessages: 1 })
-    l.ack(1, 0, false, Date.now())
+    l.ack(1, 0, OPEN, Date.now())
     expect(l.stats()).toMatchObject({ acknowledgedMessages: 1, unconfirmedMessages: 0 })
+  })
+
+  it('writes no further than the receiver\'s credit past what it acknowledged; no credit: held', () => {
+    const l = new SendLane(lane({ windowMessages: 100 }), 16_384)
+    for (let i = 0; i < 10; i++) l.push(msg(i))
+    l.begin()
+    l.resume(false, 0, 3)
+    expect(writeAll(l)).toEqual([10, 10, 10])
+    // two taken, none more allowed: held
+    l.ack(2, 0, 0, Date.now())
+    expect(l.held).toBe(true)
+    expect(writeAll(l)).toEqual([])
+    // the consumer caught up: 4 past message 3
+    l.ack(3, 0, 4, Date.now())
+    expect(l.held).toBe(false)
+    expect(writeAll(l)).toEqual([10, 10, 10, 10])
+    expect(l.stats()).toMatchObject({ sentMessages: 7, acknowledgedMessages: 3, unconfirmedMessages: 4, queued: 3 })
   })
 
   it('discards what was never written when closed', () => {
     const l = new SendLane(lane({ windowMessages: 2 }), 16_384)
     for (let i = 0; i < 5; i++) l.push(msg(i))
     l.begin()
-    l.resume(false, 0)
+    l.resume(false, 0, OPEN)
     writeAll(l)
     expect(l.discard()).toBe(3)
     expect(l.stats()).toMatchObject({ queued: 0, discardedMessages: 3, unconfirmedMessages: 2 })

@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { createMirnetClient } from '../src/client/client.ts'
+import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { Daemon } from '../src/daemon/daemon.ts'
 import { silentLogger } from '../src/core/logger.ts'
 import { generateKey, peerIdOf } from '../src/transports/libp2p/keys.ts'
@@ -98,6 +98,9 @@ describe('mirnet status', () => {
     // a: members a, b and c (c never comes up); b: members a and b; t: members a and t, so a holds t's messages as a tentative peer's
     let a: Daemon, b: Daemon, t: Daemon
     let ca: MirnetClient
+    // b's consumer: it reads everything, so b keeps giving a credit; a reads nothing (its inbox holds what b sent)
+    const consumer = new AbortController()
+    let consuming: Promise<void> | undefined
     beforeAll(async () => {
       [a, b, t] = await Promise.all([startTestDaemon('a', { reconnectMaxDelayMs: 500 }), startTestDaemon('b'), startTestDaemon('t')])
       const down = `/ip4/127.0.0.1/tcp/${await freePort()}/p2p/${peerIdOf(await generateKey())}`
@@ -108,6 +111,9 @@ describe('mirnet status', () => {
       await ca.connect({ nodes: [node('a', a), node('b', b), { id: 'c', address: down }] })
       await cb.connect({ nodes: [node('a', a), node('b', b)] })
       await ct.connect({ nodes: [node('a', a), node('t', t)] })
+      consuming = (async () => {
+        for await (const _ of receiveMessages(cb, { signal: consumer.signal }));
+      })().catch((err: unknown) => { if (!consumer.signal.aborted) throw err })
       await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 20_000 })
       await cb.awaitConnections({ minConnected: 2 }, { timeoutMs: 20_000 })
       await ca.send({ messages: Array.from({ length: 30 }, () => ({ destinations: ['b'], payload: bytes(100) })) })
@@ -119,7 +125,11 @@ describe('mirnet status', () => {
       await eventually('a to hold t\'s 4 messages', () => a.net.stats().tentative[0]?.heldMessages === 4, 20_000)
       await eventually('a\'s dial of c to fail', () => peer(a.net, 'c')?.lastError !== undefined, 20_000)
     })
-    afterAll(async () => { await Promise.all([a, b, t].map(async d => { await d?.stop() })) })
+    afterAll(async () => {
+      consumer.abort()
+      await consuming
+      await Promise.all([a, b, t].map(async d => { await d?.stop() }))
+    })
 
     it('prints members with state, per-lane counters, the inbox, the last errors and the tentative peer', async () => {
       const res = await mirnet(['status', '--api', a.info.api, '--interval', '200ms'])

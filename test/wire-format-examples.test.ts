@@ -9,8 +9,8 @@ describe('docs/wire-format.md examples', () => {
   const incarnation = new Uint8Array(8).fill(0xaa)
 
   it('hello frames', () => {
-    expect(hex(encodeHelloFrame(incarnation, [0, 0, 0]))).toBe(`0d 02 ${'aa '.repeat(8)}03 00 00 00`)
-    expect(hex(encodeHelloFrame(incarnation, [0, 1, 0]))).toBe(`0d 02 ${'aa '.repeat(8)}03 00 01 00`)
+    expect(hex(encodeHelloFrame(incarnation, [0, 0, 0]))).toBe(`0d 03 ${'aa '.repeat(8)}03 00 00 00`)
+    expect(hex(encodeHelloFrame(incarnation, [0, 1, 0]))).toBe(`0d 03 ${'aa '.repeat(8)}03 00 01 00`)
   })
 
   it('resume frames', () => {
@@ -35,10 +35,12 @@ describe('docs/wire-format.md examples', () => {
   })
 
   it('answers and acks', () => {
-    expect(hex(encodeAnswer({ known: false, next: [0, 0, 0] }))).toBe('00 03 00 00 00')
-    expect(hex(encodeAnswer({ known: true, next: [0, 3, 0] }))).toBe('01 03 00 03 00')
-    const out = new Uint8Array(3)
-    expect(writeAck(out, 0, 1, false, 1, 0)).toBe(3)
-    expect(hex(out)).toBe('02 01 00')
+    expect(hex(encodeAnswer({ known: false, next: [0, 0, 0], credit: [32, 32, 32] }))).toBe('00 03 00 20 00 20 00 20')
+    expect(hex(encodeAnswer({ known: true, next: [0, 3, 0], credit: [32, 32, 32] }))).toBe('01 03 00 20 03 20 00 20')
+    const out = new Uint8Array(4)
+    expect(writeAck(out, 0, 1, 1, 0, 32)).toBe(4)
+    expect(hex(out)).toBe('02 01 00 20')
+    expect(writeAck(out, 0, 1, 5, 0, 0)).toBe(4)
+    expect(hex(out)).toBe('03 05 00 00')
   })
 })

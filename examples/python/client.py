@@ -8,6 +8,7 @@ In this order, each step only when asked for (GetInfo and GetStatus always):
   3. AwaitConnections  --await-connected N: wait for N connected members
   4. Send              --send TEXT --to IDS: queue TEXT for those members
   5. Receive           --receive N: print received messages as "from: payload"
+     (or Pull           --receive N --pull: the same through Pull calls)
   6. GetStatus         per-member state and counters
 
 Received messages go to stdout, one "from: payload" line each; everything
@@ -91,6 +92,10 @@ def parse_args(argv):
                    help="comma-separated node ids the --send messages go to")
     p.add_argument("--receive", type=int, metavar="N",
                    help="receive until N messages arrived (0: until --timeout) and print them")
+    p.add_argument("--pull", action="store_true",
+                   help="with --receive, take the messages with Pull calls, each "
+                   "for at most the messages still wanted, instead of a Receive "
+                   "stream: no message is taken from the daemon beyond N")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="deadline of each call; Receive and AwaitConnections "
                    "wait at most this long (default %(default)s)")
@@ -103,6 +108,8 @@ def parse_args(argv):
         p.error("--to needs --send")
     if args.receive is not None and args.receive < 0:
         p.error("--receive must be 0 or more")
+    if args.pull and args.receive is None:
+        p.error("--pull needs --receive")
     if args.await_connected < 0:
         p.error("--await-connected must be 0 or more")
     if args.timeout <= 0:
@@ -208,6 +215,39 @@ def receive(stub, want, timeout, metadata, say):
     return count
 
 
+# Pull waits at most this long per call (the daemon caps wait_ms there).
+MAX_PULL_WAIT_S = 60.0
+# A Pull's deadline is its wait plus this: an empty answer, not
+# DEADLINE_EXCEEDED, ends a wait in which nothing came.
+PULL_DEADLINE_MARGIN_S = 5.0
+
+
+def pull(stub, want, timeout, metadata, say):
+    """Pulls until `want` messages arrived (0: until the timeout); returns the count.
+
+    Each Pull asks for at most the messages still wanted, so the daemon hands
+    over no more than `want`, and waits for the first one at most until the
+    timeout.
+    """
+    deadline = time.monotonic() + timeout
+    count = 0
+    while not want or count < want:
+        left = deadline - time.monotonic()
+        wait_ms = int(min(left, MAX_PULL_WAIT_S) * 1000)
+        if wait_ms <= 0:
+            break
+        request = pb.PullRequest(max_messages=min(want - count, 8192) if want else 0, wait_ms=wait_ms)
+        res = rpc("Pull", stub.Pull, request, metadata, timeout=wait_ms / 1000 + PULL_DEADLINE_MARGIN_S)
+        for m in res.messages:
+            print(f"{getattr(m, 'from')}: {show_payload(m.payload)}", flush=True)
+            count += 1
+    say(f"pull: {count} message(s)")
+    if want and count < want:
+        raise Failure(f"Pull: timed out after {timeout:g}s with {count} of {want} messages",
+                      EXIT_TIMEOUT)
+    return count
+
+
 def show_status(status, say):
     t = status.totals
     say(f"status: node {status.node_id}, {t.connected} connected, "
@@ -271,7 +311,7 @@ def run(args):
                 f"{res.dropped_oldest} pushed out an older message")
 
         if args.receive is not None:
-            receive(stub, args.receive, args.timeout, metadata, say)
+            (pull if args.pull else receive)(stub, args.receive, args.timeout, metadata, say)
 
         status = rpc("GetStatus", stub.GetStatus, pb.GetStatusRequest(), metadata, timeout=args.timeout)
         show_status(status, say)

@@ -48,11 +48,11 @@ export function addApiClientOptions (command: Command): Command {
     .addOption(new Option('--api <address>', 'the daemon\'s API: HOST:PORT (as in its ready line), or http(s)://HOST:PORT').env('MIRNET_API').default(DEFAULT_API_ADDRESS, DEFAULT_API_ADDRESS).argParser(apiAddress))
     .addOption(new Option('--api-token-file <file>', 'send "authorization: Bearer <token>" with this file\'s content (mode 0600), for a daemon started with --api-token-file').env('MIRNET_API_TOKEN_FILE'))
     .addOption(new Option('--allow-insecure-api-token-file', 'accept an API token file that group or others can read').env('MIRNET_ALLOW_INSECURE_API_TOKEN_FILE'))
-    .addOption(new Option('--api-tls-ca <file>', 'call the API over TLS, trusting the PEM CA certificates of this file (default with https://: Node\'s root CAs)').env('MIRNET_API_TLS_CA'))
+    .addOption(new Option('--api-tls-ca <file>', 'call the API over TLS, trusting the PEM CA certificates of this file (an https:// --api without it trusts Node\'s root CAs)').env('MIRNET_API_TLS_CA'))
     .addOption(new Option('--api-tls-client-cert <file>', 'call the API over TLS with this PEM client certificate, for a daemon started with --api-tls-client-ca (needs --api-tls-client-key)').env('MIRNET_API_TLS_CLIENT_CERT'))
     .addOption(new Option('--api-tls-client-key <file>', 'PEM private key of --api-tls-client-cert (mode 0600)').env('MIRNET_API_TLS_CLIENT_KEY'))
     .addOption(new Option('--allow-insecure-api-tls-key', 'accept an API TLS client key file that group or others can read').env('MIRNET_ALLOW_INSECURE_API_TLS_KEY'))
-    .addOption(new Option('--api-tls-server-name <name>', 'the name the daemon\'s certificate must carry (default: the host of --api)').env('MIRNET_API_TLS_SERVER_NAME'))
+    .addOption(new Option('--api-tls-server-name <name>', 'the name the daemon\'s certificate must carry, if not the host of --api').env('MIRNET_API_TLS_SERVER_NAME'))
 }
 
 /** TLS is asked for by an `https://` address or by any of the TLS options. */

@@ -3,9 +3,10 @@ import { Command, CommanderError } from 'commander'
 /**
  * Each subcommand's module, loaded only when it is the one being run: `serve`
  * does not hold what `cluster` or `k8s` need, and `keygen` does not load the
- * daemon. In help order.
+ * daemon. In help order; docs/configuration.md is generated from them
+ * (scripts/config-docs.ts).
  */
-const COMMANDS: Array<[names: string[], define: () => Promise<(program: Command) => void>]> = [
+export const COMMANDS: Array<[names: string[], define: () => Promise<(program: Command) => void>]> = [
   [['keygen', 'id', 'install-key'], async () => (await import('./keys.ts')).keyCommands],
   [['serve'], async () => (await import('./serve.ts')).serveCommand],
   [['status'], async () => (await import('./status.ts')).statusCommand],

@@ -106,10 +106,12 @@ row per lane to and from that member:
 A column ending in /S is the rate per second of the one before it, over the
 time between the last two samples (a counter that went back, because the
 daemon restarted, counts from zero). Above the table: members, connected
-members, the inbox (received messages waiting for a Receive stream), open
-Receive streams, messages delivered to them, and the losses other than
-DROPPED (lost in flight: written to a member whose daemon restarted before
-acknowledging them; discarded: still queued when a member was removed).
+members, the inbox (received messages waiting for a Receive stream or a
+Pull), open Receive streams, messages delivered to Receive streams and Pull
+responses, and the losses other than DROPPED (lost in flight: written to a
+member whose daemon restarted before acknowledging them; discarded: still
+queued when a member was removed; abandoned: taken by a stream or a Pull
+whose client may not have read them).
 Below it, each member's last connection error, if it has one, and the
 tentative peers: inbound connections from peers not in the
 membership, with the messages held for them (HELD, HELD BYTES) in case they

@@ -142,3 +142,30 @@ export async function * receiveMessages (
     abort.abort()
   }
 }
+
+/** How long a {@link pullMessages} call may take beyond its `waitMs` before its deadline passes. */
+export const PULL_DEADLINE_MARGIN_MS = 10_000
+
+/**
+ * One Pull: the messages waiting now on `lanes` (default: every lane), at
+ * most `maxMessages` (default: the daemon's, 256), waiting up to `waitMs`
+ * (default 0: not at all) for a first one; empty when none came. The call's
+ * deadline is `timeoutMs`, by default `waitMs` plus
+ * {@link PULL_DEADLINE_MARGIN_MS}, so that an empty answer, not
+ * DEADLINE_EXCEEDED, ends a wait without messages.
+ *
+ * For a consumer that reads when it is ready and wants the freshest messages:
+ * nothing is taken from the daemon's inbox before the call. Use
+ * {@link receiveMessages} for throughput.
+ */
+export async function pullMessages (
+  client: MirnetClient,
+  options: { maxMessages?: number, lanes?: string[], waitMs?: number, signal?: AbortSignal, timeoutMs?: number } = {}
+): Promise<Array<{ from: string, payload: Uint8Array, lane: string }>> {
+  const waitMs = options.waitMs ?? 0
+  const res = await client.pull(
+    { maxMessages: options.maxMessages ?? 0, lanes: options.lanes ?? [], waitMs },
+    { signal: options.signal, timeoutMs: options.timeoutMs ?? waitMs + PULL_DEADLINE_MARGIN_MS }
+  )
+  return res.messages
+}

@@ -1,3 +1,6 @@
+import { systemClock } from './clock.ts'
+import type { Clock } from './clock.ts'
+
 /**
  * Capped exponential backoff with full jitter: attempt n (0-based) waits a
  * random time in [0, min(cap, initial * 2^n)). The first retry therefore comes
@@ -6,11 +9,14 @@
 export class Backoff {
   readonly initialDelayMs: number
   readonly maxDelayMs: number
+  readonly #random: () => number
   #attempt = 0
 
-  constructor (initialDelayMs: number, maxDelayMs: number) {
+  /** `random` returns a number in [0, 1), as Math.random (the default) does; a seeded one makes the delays reproducible. */
+  constructor (initialDelayMs: number, maxDelayMs: number, random: () => number = Math.random) {
     this.initialDelayMs = initialDelayMs
     this.maxDelayMs = maxDelayMs
+    this.#random = random
   }
 
   get attempt (): number { return this.#attempt }
@@ -19,7 +25,7 @@ export class Backoff {
   next (): number {
     const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(this.#attempt, 30))
     this.#attempt++
-    return Math.random() * ceiling
+    return this.#random() * ceiling
   }
 
   reset (): void {
@@ -27,16 +33,27 @@ export class Backoff {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export async function delay (ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms` of `clock`, or at once when `signal` aborts (never rejects). */
+export async function delay (ms: number, signal: AbortSignal, clock: Clock = systemClock): Promise<void> {
   if (signal.aborted) return
   await new Promise<void>(resolve => {
     const done = (): void => {
-      clearTimeout(timer)
+      clock.clearTimeout(timer)
       signal.removeEventListener('abort', done)
       resolve()
     }
-    const timer = setTimeout(done, ms)
+    const timer = clock.setTimeout(done, ms)
     signal.addEventListener('abort', done, { once: true })
   })
+}
+
+/**
+ * An AbortSignal that aborts with a `TimeoutError` after `ms` of `clock`
+ * (AbortSignal.timeout, on the given clock). Call `clear()` once it is no
+ * longer needed, so that no timer is left behind.
+ */
+export function timeoutSignal (ms: number, clock: Clock = systemClock): { signal: AbortSignal, clear: () => void } {
+  const controller = new AbortController()
+  const timer = clock.setTimeout(() => { controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')) }, ms)
+  return { signal: controller.signal, clear: () => { clock.clearTimeout(timer) } }
 }

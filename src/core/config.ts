@@ -94,12 +94,24 @@ export interface NetworkModuleInit {
    */
   keepaliveTimeoutMs?: number
   /**
-   * Received messages held per lane for consumers; past it, Receivers stop
-   * acknowledging that lane, so its senders' windows fill and their queues
-   * drop oldest, while the other lanes flow.
+   * Received messages held per lane for consumers; past it, the lane gives
+   * its senders no credit, so their queues drop oldest, while the other
+   * lanes flow.
    * @default 4096
    */
   inboxCapacity?: number
+  /**
+   * A lane whose consumer falls behind by more than this is paced: its
+   * credit keeps the backlog near what the consumer takes in this time (see
+   * inbox-credit.ts), so a slow consumer reads messages about this old.
+   * @default 100
+   */
+  inboxTargetMs?: number
+  /**
+   * The credit a paced lane gives at least, and where every lane starts.
+   * @default 32
+   */
+  inboxMinCredit?: number
   /**
    * Received payload bytes held per lane for consumers (see `inboxCapacity`).
    * @default 64 MiB
@@ -152,6 +164,8 @@ const DEFAULTS: NumericSettings = {
   keepaliveTimeoutMs: C.DEFAULT_KEEPALIVE_TIMEOUT_MS,
   inboxCapacity: C.DEFAULT_INBOX_CAPACITY,
   inboxMaxBytes: C.DEFAULT_INBOX_MAX_BYTES,
+  inboxTargetMs: C.DEFAULT_INBOX_TARGET_MS,
+  inboxMinCredit: C.DEFAULT_INBOX_MIN_CREDIT,
   tentativeMaxReceivers: C.DEFAULT_TENTATIVE_MAX_RECEIVERS,
   tentativeMaxMessages: C.DEFAULT_TENTATIVE_MAX_MESSAGES,
   tentativeMaxBytes: C.DEFAULT_TENTATIVE_MAX_BYTES,
@@ -173,7 +187,7 @@ export function resolveConfig (init: NetworkModuleInit = {}): NetworkModuleConfi
     }
     config[key] = value
   }
-  for (const key of ['queueCapacity', 'inboxCapacity', 'tentativeMaxReceivers', 'tentativeMaxMessages', 'windowMessages', 'windowBytes', 'chunkBytes'] as const) {
+  for (const key of ['queueCapacity', 'inboxCapacity', 'inboxMinCredit', 'tentativeMaxReceivers', 'tentativeMaxMessages', 'windowMessages', 'windowBytes', 'chunkBytes'] as const) {
     if (!Number.isInteger(config[key])) throw new InvalidConfigError(`${key} must be an integer, got ${config[key]}`)
   }
   if (config.queueMaxBytes < config.maxFrameBytes) {

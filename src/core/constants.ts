@@ -3,7 +3,7 @@
  */
 
 /** libp2p protocol id of the mirnet wire format (see docs/wire-format.md). */
-export const PROTOCOL_ID = '/mirnet/2.0.0'
+export const PROTOCOL_ID = '/mirnet/3.0.0'
 
 export const KiB = 1024
 export const MiB = 1024 * KiB
@@ -70,10 +70,14 @@ export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 3_000
 export const DEFAULT_IDLE_KEEPALIVE_INTERVAL_MS = 5_000
 /** A receiver acknowledges new messages at most this long after taking them. */
 export const ACK_DELAY_MS = 20
-/** Messages held for consumers before Receivers pause their streams. */
+/** Messages held per lane for consumers before the lane gives no more credit. */
 export const DEFAULT_INBOX_CAPACITY = 4_096
-/** Payload bytes held for consumers before Receivers pause their streams. */
+/** Payload bytes held per lane for consumers before the lane gives no more credit. */
 export const DEFAULT_INBOX_MAX_BYTES = 64 * MiB
+/** A consumer behind by more than this paces its lane (inbox-credit.ts). */
+export const DEFAULT_INBOX_TARGET_MS = 100
+/** The least credit of a paced lane, and every lane's first. */
+export const DEFAULT_INBOX_MIN_CREDIT = 32
 /** Inbound streams from non-members kept at once; one more evicts the oldest. */
 export const DEFAULT_TENTATIVE_MAX_RECEIVERS = 16
 /** Most recent messages a tentative receiver keeps. */

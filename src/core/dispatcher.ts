@@ -1,11 +1,13 @@
-import { Backoff, delay } from './backoff.ts'
+import { Backoff, delay, timeoutSignal } from './backoff.ts'
 import { FRAME_REFERENCE_MIN_BYTES, STRICT_BURST_BYTES } from './constants.ts'
 import { PeerUnresponsiveError } from './errors.ts'
 import { FramePlan } from './frame-codec.ts'
+import { stalledMs, unresponsiveReason } from './keepalive.ts'
 import { LaneScheduler } from './lane-scheduler.ts'
 import { encodeHelloFrame, encodeResumeFrame, newIncarnation } from './link-protocol.ts'
 import { OutboundLink } from './outbound-link.ts'
 import { SendLane } from './send-lane.ts'
+import type { Clock } from './clock.ts'
 import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
 import type { Ticker } from './ticker.ts'
@@ -19,6 +21,10 @@ export interface DispatcherComponents {
   onStateChange: (nodeId: string, state: LinkState) => void
   /** Runs the keepalive check of every open link, every `keepaliveTimeoutMs / 3`. */
   keepaliveTicker: Ticker
+  /** Time for every timer and clock read (the ticker's clock too). */
+  clock: Clock
+  /** Random numbers in [0, 1) for the backoff's jitter; Math.random when not given. */
+  random?: () => number
 }
 
 export interface DispatcherConfig {
@@ -101,7 +107,7 @@ export class Dispatcher {
     this.#log = components.logger
     this.#lanes = config.lanes.map(lane => new SendLane(lane, config.chunkBytes))
     this.#scheduler = new LaneScheduler(config.lanes, config.chunkBytes, STRICT_BURST_BYTES)
-    this.#backoff = new Backoff(config.reconnectInitialDelayMs, config.reconnectMaxDelayMs)
+    this.#backoff = new Backoff(config.reconnectInitialDelayMs, config.reconnectMaxDelayMs, components.random)
     this.#loop = this.#run()
   }
 
@@ -205,15 +211,18 @@ export class Dispatcher {
       const attempt = this.#attempt.signal
       this.#setState({ t: 'connecting' })
       let channel: Channel
+      const dialTimeout = timeoutSignal(this.#config.dialTimeoutMs, this.#components.clock)
       try {
         channel = await this.#components.transport.dial(this.#address, {
-          signal: AbortSignal.any([attempt, AbortSignal.timeout(this.#config.dialTimeoutMs)])
+          signal: AbortSignal.any([attempt, dialTimeout.signal])
         })
       } catch (err) {
         if (closing.aborted) break
         this.#recordError(err, 'dial failed')
         await this.#pause(attempt)
         continue
+      } finally {
+        dialTimeout.clear()
       }
       if (connectedBefore) this.#reconnects++
       connectedBefore = true
@@ -248,10 +257,10 @@ export class Dispatcher {
   /** The link of a new channel; its events reach this Dispatcher only while it is the current link. */
   #openLink (channel: Channel): OutboundLink {
     const lanes = this.#lanes
-    const link: OutboundLink = new OutboundLink(channel, lanes.length, {
+    const link: OutboundLink = new OutboundLink(channel, lanes.length, this.#components.clock, {
       onAnswer: (answer) => {
         if (this.#link !== link || link.closed) return
-        for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i])
+        for (let i = 0; i < lanes.length; i++) lanes[i].resume(answer.known, answer.next[i], answer.credit[i])
         try {
           // where each lane starts now: the receiver numbers this stream's messages from here
           link.channel.send(encodeResumeFrame(lanes.map(l => l.retainedSeq)))
@@ -264,12 +273,12 @@ export class Dispatcher {
         this.#log.debug({ address: this.#address }, 'connected')
         this.#wakeUp()
       },
-      onAck: (lane, next, partialBytes, held) => {
+      onAck: (lane, next, partialBytes, credit, held) => {
         if (this.#link !== link) return false
         const l = lanes[lane]
         const before = l.unconfirmed
         const wasHeld = l.held
-        l.ack(next, partialBytes, held, Date.now())
+        l.ack(next, partialBytes, credit, this.#components.clock.now())
         this.#wakeUp()
         return l.unconfirmed < before || held || wasHeld !== held
       },
@@ -280,15 +289,15 @@ export class Dispatcher {
 
   /** Wait up to `dialYieldMs` for the member's own stream; an address change or close ends the wait. */
   async #yieldToPeer (attempt: AbortSignal): Promise<void> {
-    await delay(this.#config.dialYieldMs, AbortSignal.any([attempt, this.#peerArrived.signal]))
+    await delay(this.#config.dialYieldMs, AbortSignal.any([attempt, this.#peerArrived.signal]), this.#components.clock)
   }
 
   /** Back off before the next dial; skipped when the attempt was aborted (address change, close). */
   async #pause (attempt: AbortSignal): Promise<void> {
     if (attempt.aborted) return
     const ms = this.#backoff.next()
-    this.#setState({ t: 'backoff', until: Date.now() + ms })
-    await delay(ms, attempt)
+    this.#setState({ t: 'backoff', until: this.#components.clock.now() + ms })
+    await delay(ms, attempt, this.#components.clock)
   }
 
   /** Half-close so the write buffer goes out; reset if that takes longer than `closeGraceMs`. */
@@ -297,7 +306,7 @@ export class Dispatcher {
     const grace = new AbortController()
     const closed = await Promise.race([
       link.channel.close().then(() => true, (err: unknown) => { this.#recordError(err, 'graceful close failed'); return false }),
-      delay(this.#config.closeGraceMs, grace.signal).then(() => false)
+      delay(this.#config.closeGraceMs, grace.signal, this.#components.clock).then(() => false)
     ])
     grace.abort()
     if (!closed) link.channel.abort(new Error('dispatcher closed'))
@@ -305,37 +314,26 @@ export class Dispatcher {
 
   /** Keepalive of `link`, run by the node's ticker: drop a connection whose peer stopped answering. */
   #watch (link: OutboundLink): () => void {
-    const timeoutMs = this.#config.keepaliveTimeoutMs
+    const config = { timeoutMs: this.#config.keepaliveTimeoutMs, idleIntervalMs: this.#config.idleKeepaliveIntervalMs }
     const ticker = this.#components.keepaliveTicker
-    const checkMs = ticker.periodMs
-    const progressGraceMs = timeoutMs / 2
-    const silenceMs = 3 * this.#config.idleKeepaliveIntervalMs
-    let lastCheck = Date.now()
+    const clock = this.#components.clock
+    let lastCheck = clock.now()
     return ticker.add(() => {
-      const now = Date.now()
-      // a late check means this process was stalled, not the peer silent: what
-      // arrived meanwhile is read after the timers, so the stall does not count
-      const late = now - lastCheck - checkMs
+      const now = clock.now()
+      const stall = stalledMs(now, lastCheck, ticker.periodMs)
       lastCheck = now
-      if (late > checkMs) {
-        link.lastHeardMs += late
-        link.lastProgressMs += late
-      }
+      link.lastHeardMs += stall
+      link.lastProgressMs += stall
       if (link.closed) return
-      const unconfirmed = this.#unconfirmed()
-      const silentMs = now - link.lastHeardMs
-      const stuckMs = unconfirmed > 0 || !link.answered ? now - link.lastProgressMs : 0
-      // a one-way cut: acks come back but stopped advancing; the oldest message
-      // outstanding is older than the timeout and the last progress is not recent
-      const oldest = this.#oldestUnacknowledgedMs()
-      const oneWay = oldest !== undefined && now - oldest > timeoutMs && stuckMs > progressGraceMs
-      if (silentMs <= silenceMs && stuckMs <= timeoutMs && !oneWay) return
-      const reason = silentMs > silenceMs
-        ? `nothing heard from the peer for ${silentMs} ms`
-        : !link.answered
-            ? `the peer did not answer the hello for ${stuckMs} ms`
-            : `the peer acknowledged none of ${unconfirmed} messages for ${stuckMs} ms without saying it is holding them`
-      this.#log.info({ address: this.#address, silentMs, stuckMs }, 'peer unresponsive, dropping the connection')
+      const reason = unresponsiveReason(now, {
+        lastHeardMs: link.lastHeardMs,
+        lastProgressMs: link.lastProgressMs,
+        answered: link.answered,
+        unconfirmed: this.#unconfirmed(),
+        oldestUnacknowledgedMs: this.#oldestUnacknowledgedMs()
+      }, config)
+      if (reason === undefined) return
+      this.#log.info({ address: this.#address, silentMs: now - link.lastHeardMs, sinceProgressMs: now - link.lastProgressMs }, 'peer unresponsive, dropping the connection')
       link.channel.abortConnection(new PeerUnresponsiveError(reason))
     })
   }
@@ -353,7 +351,7 @@ export class Dispatcher {
       while (!link.closed && !attempt.aborted) {
         if (link.answered) {
           const nothingOutstanding = this.#unconfirmed() === 0
-          const now = Date.now()
+          const now = this.#components.clock.now()
           while (plan.bytes < cap) {
             const lane = scheduler.pick(this.#nextSize)
             if (lane < 0) break

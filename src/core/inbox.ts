@@ -1,6 +1,9 @@
+import { systemClock } from './clock.ts'
 import { AbortError } from './errors.ts'
+import { ConsumerPace } from './inbox-credit.ts'
 import { ALL_LANES } from './lanes.ts'
 import { LaneScheduler } from './lane-scheduler.ts'
+import type { Clock } from './clock.ts'
 import type { SchedulerLane } from './lane-scheduler.ts'
 
 /** A message received from a member. */
@@ -17,21 +20,38 @@ export interface InboxInit {
   capacity: number
   /** Payload bytes held per lane before producers are told the lane is full. */
   maxBytes: number
-  /** The lanes (name, priority and weight, for taking from several lanes at once). */
-  lanes: ReadonlyArray<SchedulerLane & { name: string }>
+  /** The lanes (name, priority and weight, for taking from several lanes at once; the window bounds the credit). */
+  lanes: ReadonlyArray<SchedulerLane & { name: string, windowMessages: number }>
   /** Quantum of the round robin among weighted lanes when taking from several. */
   quantumBytes?: number
+  /** A consumer behind by more than this paces its lane (inbox-credit.ts). */
+  targetMs: number
+  /** The least credit of a paced lane. */
+  minCredit: number
+  clock?: Clock
+}
+
+/** A receiver waiting for a lane's credit to grow; it may raise `above` while it waits. */
+export interface CreditWaiter {
+  /** Called once the lane's credit is above this. */
+  above: number
+  callback: () => void
 }
 
 class InboxLane {
   readonly name: string
   items: ReceivedMessage[] = []
+  /** When each item arrived (clock ms), alongside `items`. */
+  times: number[] = []
   head = 0
   bytes = 0
   spaceWaiters: Array<() => void> = []
+  creditWaiters: CreditWaiter[] = []
+  readonly pace: ConsumerPace
 
-  constructor (name: string) {
+  constructor (name: string, pace: ConsumerPace) {
     this.name = name
+    this.pace = pace
   }
 
   get length (): number { return this.items.length - this.head }
@@ -41,9 +61,11 @@ class InboxLane {
     this.bytes -= m.payload.byteLength
     if (this.head === this.items.length) {
       this.items = []
+      this.times = []
       this.head = 0
     } else if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head)
+      this.times = this.times.slice(this.head)
       this.head = 0
     }
     return m
@@ -57,12 +79,14 @@ interface DataWaiter {
 
 /**
  * The module's output: received messages, one FIFO per lane (so FIFO per
- * sender and lane), waiting for consumers. It never drops. Producers
- * (Receivers, the self path) push, check `full(lane)`, and when a lane is
- * full stop acknowledging it and register with `whenSpace(lane)`; they are
- * called back once the lane has drained to half. Senders' windows bound what
- * arrives meanwhile, so a full lane holds at most its capacity plus one
- * window per sender, and the other lanes flow on.
+ * sender and lane), waiting for consumers. It never drops. Receivers push
+ * and advertise each lane's `credit(lane)` to their senders (how many more
+ * messages each may write), which follows how fast the lane's consumer
+ * takes (inbox-credit.ts); a receiver whose credit ran low registers with
+ * `whenCredit(lane)` and is called back when it has grown. So a lane holds
+ * at most its capacity (plus what one credit let each sender write), what
+ * a slow consumer reads is about the target delay old, and the other lanes
+ * flow on. The self path checks `full(lane)` and waits with `whenSpace`.
  *
  * A consumer takes from a set of lanes (a mask); from several, strict lanes
  * first and the others by weight, as the senders schedule them.
@@ -72,6 +96,7 @@ export class Inbox {
   readonly maxBytes: number
   readonly #lanes: InboxLane[]
   readonly #scheduler: LaneScheduler
+  readonly #clock: Clock
   #length = 0
   #bytes = 0
   #closed = false
@@ -81,7 +106,14 @@ export class Inbox {
   constructor (init: InboxInit) {
     this.capacity = init.capacity
     this.maxBytes = init.maxBytes
-    this.#lanes = init.lanes.map(l => new InboxLane(l.name))
+    this.#clock = init.clock ?? systemClock
+    this.#lanes = init.lanes.map(l => new InboxLane(l.name, new ConsumerPace({
+      windowMessages: l.windowMessages,
+      capacity: init.capacity,
+      maxBytes: init.maxBytes,
+      targetMs: init.targetMs,
+      minCredit: init.minCredit
+    })))
     this.#scheduler = new LaneScheduler(init.lanes, init.quantumBytes ?? 16 * 1024, 256 * 1024)
   }
 
@@ -102,13 +134,39 @@ export class Inbox {
     return l.length >= this.capacity || l.bytes >= this.maxBytes
   }
 
-  push (from: string, lane: number, payload: Uint8Array): void {
+  push (from: string, lane: number, payload: Uint8Array, nowMs = this.#clock.now()): void {
     const l = this.#lanes[lane]
     l.items.push({ from, payload, lane: l.name })
+    l.times.push(nowMs)
     l.bytes += payload.byteLength
     this.#length++
     this.#bytes += payload.byteLength
     if (this.#dataWaiters.length > 0) this.#wakeConsumers(1 << lane)
+  }
+
+  /**
+   * How many more messages a sender may write on `lane` now: the pace of
+   * the lane's consumer (inbox-credit.ts), within the lane's capacity.
+   */
+  credit (lane: number, nowMs = this.#clock.now()): number {
+    const l = this.#lanes[lane]
+    const backlog = l.length
+    l.pace.update(nowMs, backlog, backlog > 0 ? nowMs - l.times[l.head] : 0)
+    return l.pace.credit(backlog, l.bytes)
+  }
+
+  /** The pace of `lane` (for status and tests). */
+  pace (lane: number): ConsumerPace { return this.#lanes[lane].pace }
+
+  /** Call `waiter.callback` once, when the credit of `lane` is above `waiter.above` (or the inbox closes). */
+  whenCredit (lane: number, waiter: CreditWaiter): void {
+    this.#lanes[lane].creditWaiters.push(waiter)
+  }
+
+  /** The most credit `lane` can give: its window, within its capacity. */
+  maxCredit (lane: number): number {
+    const c = this.#lanes[lane].pace.config
+    return Math.min(c.windowMessages, c.capacity)
   }
 
   /** Call `callback` once, when `lane` has drained to half its limits (or the inbox closes). */
@@ -145,12 +203,29 @@ export class Inbox {
     this.#length--
     this.#bytes -= m.payload.byteLength
     this.#delivered++
+    l.pace.onTaken(1, l.length)
+    if (l.creditWaiters.length > 0) this.#wakeCreditWaiters(lane, l)
     if (l.spaceWaiters.length > 0 && l.length <= this.capacity / 2 && l.bytes <= this.maxBytes / 2) {
       const waiters = l.spaceWaiters
       l.spaceWaiters = []
       for (const w of waiters) w()
     }
     return m
+  }
+
+  #wakeCreditWaiters (lane: number, l: InboxLane): void {
+    const credit = this.credit(lane)
+    const waiters = l.creditWaiters
+    let due = false
+    for (let i = 0; i < waiters.length && !due; i++) due = credit > waiters[i].above
+    if (!due) return
+    // a callback may register again: on the fresh array
+    l.creditWaiters = []
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]
+      if (credit > w.above) w.callback()
+      else l.creditWaiters.push(w)
+    }
   }
 
   /**
@@ -235,6 +310,9 @@ export class Inbox {
       const producers = l.spaceWaiters
       l.spaceWaiters = []
       for (const p of producers) p()
+      const receivers = l.creditWaiters
+      l.creditWaiters = []
+      for (const r of receivers) r.callback()
     }
   }
 }

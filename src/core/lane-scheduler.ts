@@ -13,7 +13,10 @@
  *
  * An item larger than a lane's quantum (a whole message taken from the
  * inbox) goes when its lane's turn comes with credit left; the lane's credit
- * goes negative and it sits out rounds until it has earned it back.
+ * goes negative and it sits out rounds until it has earned it back. Rounds
+ * in which every lane with an item is still in debt are skipped at once, as
+ * if they had passed: a lane in debt is never refused while no other lane
+ * has anything to write.
  *
  * Pure: no timers, no I/O; the caller says what each lane could write.
  */
@@ -70,6 +73,32 @@ export class LaneScheduler {
   }
 
   #pickWeighted (sizeOf: NextItemSize): number {
+    const lane = this.#visitWeighted(sizeOf)
+    if (lane >= 0 || !this.#skipIndebtedRounds(sizeOf)) return lane
+    return this.#visitWeighted(sizeOf)
+  }
+
+  /**
+   * When every weighted lane with an item is in debt (none could write in a
+   * whole round), credit each of them the rounds that pass before the first
+   * one is out of debt, as deficit round robin would by going round. False
+   * when no weighted lane has an item.
+   */
+  #skipIndebtedRounds (sizeOf: NextItemSize): boolean {
+    const weighted = this.#weighted
+    let rounds = Number.POSITIVE_INFINITY
+    for (const lane of weighted) {
+      if (sizeOf(lane) < 0) continue
+      rounds = Math.min(rounds, Math.max(0, Math.floor(-this.#deficit[lane] / this.#earn[lane])))
+    }
+    if (rounds === Number.POSITIVE_INFINITY) return false
+    for (const lane of weighted) {
+      if (sizeOf(lane) >= 0) this.#deficit[lane] += rounds * this.#earn[lane]
+    }
+    return true
+  }
+
+  #visitWeighted (sizeOf: NextItemSize): number {
     const weighted = this.#weighted
     const n = weighted.length
     if (n === 0) return -1

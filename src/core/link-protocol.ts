@@ -4,7 +4,7 @@ import { MalformedFrameError, ProtocolVersionError } from './errors.ts'
 import type { Bytes } from './transport.ts'
 
 /**
- * The control part of a mirnet stream (docs/wire-format.md, version 2).
+ * The control part of a mirnet stream (docs/wire-format.md, version 3).
  *
  * Sender to receiver, frames (frame-codec.ts): first the hello, then message
  * frames, each naming its lane and whether it is a whole message or a chunk
@@ -14,8 +14,10 @@ import type { Bytes } from './transport.ts'
  *
  * Receiver to sender, varints: the answer to the hello (whether the receiver
  * knows the incarnation, and per lane the sequence number of the next
- * message it expects), then acks per lane (next expected, bytes taken of the
- * message in progress, and whether the lane is held for a full inbox).
+ * message it expects and its credit), then acks per lane (next expected,
+ * bytes taken of the message in progress, credit, and whether the lane is
+ * held: no credit). The credit is how many messages past `next` the sender
+ * may write: what the receiver's inbox lane takes (inbox-credit.ts).
  *
  * The sender writes nothing after the hello until the answer. Then it
  * writes the resume frame: per lane, the sequence number of the first
@@ -25,7 +27,7 @@ import type { Bytes } from './transport.ts'
  * nothing is delivered twice.
  */
 
-export const LINK_PROTOCOL_VERSION = 2
+export const LINK_PROTOCOL_VERSION = 3
 export const INCARNATION_BYTES = 8
 /**
  * Largest sequence number a hello or a resume frame may name: 2^48 messages
@@ -49,6 +51,8 @@ export interface Answer {
   known: boolean
   /** Per lane, the sequence number of the next message expected. */
   next: number[]
+  /** Per lane, how many messages past `next` the sender may write. */
+  credit: number[]
 }
 
 /** Kinds of message frames (bits 3-4 of the frame's first byte). */
@@ -154,26 +158,29 @@ export function decodeResume (payload: Uint8Array, lanes: number): number[] {
   return start
 }
 
-/** The answer: varint known (0/1), varint lane count, varint next per lane. */
+/** The answer: varint known (0/1), varint lane count, varints next and credit per lane. */
 export function encodeAnswer (answer: Answer): Uint8Array {
-  const values = [answer.known ? 1 : 0, answer.next.length, ...answer.next]
+  const values = [answer.known ? 1 : 0, answer.next.length]
+  for (let lane = 0; lane < answer.next.length; lane++) values.push(answer.next[lane], answer.credit[lane])
   return encodeVarints(values)
 }
 
-/** One lane's ack: varint `2 × lane + held`, varint next, varint bytes taken of the message in progress. */
-export function ackLength (lane: number, next: number, partialBytes: number): number {
-  return encodingLength(lane * 2 + 1) + encodingLength(next) + encodingLength(partialBytes)
+/** One lane's ack: varint `2 × lane + held`, varint next, varint bytes taken of the message in progress, varint credit. */
+export function ackLength (lane: number, next: number, partialBytes: number, credit: number): number {
+  return encodingLength(lane * 2 + 1) + encodingLength(next) + encodingLength(partialBytes) + encodingLength(credit)
 }
 
-/** Write one lane's ack into `out` at `offset`; returns the offset after it. */
-export function writeAck (out: Uint8Array, offset: number, lane: number, held: boolean, next: number, partialBytes: number): number {
-  const tag = lane * 2 + (held ? 1 : 0)
+/** Write one lane's ack into `out` at `offset` (held: the credit is 0); returns the offset after it. */
+export function writeAck (out: Uint8Array, offset: number, lane: number, next: number, partialBytes: number, credit: number): number {
+  const tag = lane * 2 + (credit === 0 ? 1 : 0)
   encodeUint8Array(tag, out, offset)
   offset += encodingLength(tag)
   encodeUint8Array(next, out, offset)
   offset += encodingLength(next)
   encodeUint8Array(partialBytes, out, offset)
-  return offset + encodingLength(partialBytes)
+  offset += encodingLength(partialBytes)
+  encodeUint8Array(credit, out, offset)
+  return offset + encodingLength(credit)
 }
 
 /** Unsigned LEB128 varints, back to back. */
@@ -229,7 +236,8 @@ export class VarintDecoder {
 
 export interface ReverseHandler {
   onAnswer: (answer: Answer) => void
-  onAck: (lane: number, next: number, partialBytes: number, held: boolean) => void
+  /** `held`: the receiver gives no credit now (its inbox lane is behind); it still hears the sender. */
+  onAck: (lane: number, next: number, partialBytes: number, credit: number, held: boolean) => void
 }
 
 /**
@@ -240,13 +248,15 @@ export class ReverseDecoder {
   readonly #handler: ReverseHandler
   readonly #lanes: number
   readonly #varints: VarintDecoder
-  /** Position in the answer (0 known, 1 count, 2.. next per lane), then -1 while reading acks. */
+  /** Position in the answer (0 known, 1 count, 2.. next and credit per lane), then -1 while reading acks. */
   #answerAt = 0
   #known = false
   #next: number[] = []
   #ackField = 0
   #ackTag = 0
   #ackNext = 0
+  #ackPartial = 0
+  #credit: number[] = []
 
   constructor (lanes: number, handler: ReverseHandler) {
     this.#lanes = lanes
@@ -270,9 +280,14 @@ export class ReverseDecoder {
     } else if (this.#ackField === 1) {
       this.#ackNext = value
       this.#ackField = 2
+    } else if (this.#ackField === 2) {
+      this.#ackPartial = value
+      this.#ackField = 3
     } else {
       this.#ackField = 0
-      this.#handler.onAck(this.#ackTag >> 1, this.#ackNext, value, (this.#ackTag & 1) === 1)
+      const held = (this.#ackTag & 1) === 1
+      if (held !== (value === 0)) throw new MalformedFrameError(`an ack of lane ${this.#ackTag >> 1} says held=${String(held)} with credit ${value}`)
+      this.#handler.onAck(this.#ackTag >> 1, this.#ackNext, this.#ackPartial, value, held)
     }
   }
 
@@ -283,13 +298,16 @@ export class ReverseDecoder {
       this.#known = value === 1
     } else if (at === 1) {
       if (value !== this.#lanes) throw new MalformedFrameError(`the answer names ${value} lanes; the hello named ${this.#lanes}`)
-    } else {
+    } else if ((at & 1) === 0) {
       this.#next.push(value)
+    } else {
+      this.#credit.push(value)
     }
-    if (this.#answerAt === 2 + this.#lanes) {
+    if (this.#answerAt === 2 + 2 * this.#lanes) {
       this.#answerAt = -1
-      const answer = { known: this.#known, next: this.#next }
+      const answer = { known: this.#known, next: this.#next, credit: this.#credit }
       this.#next = []
+      this.#credit = []
       this.#handler.onAnswer(answer)
     }
   }

@@ -1,3 +1,4 @@
+import { systemClock } from './clock.ts'
 import { resolveConfig } from './config.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { AbortError, ModuleClosedError, PayloadTooLargeError, StreamClosedError, UnknownDestinationError, UnknownLaneError } from './errors.ts'
@@ -12,6 +13,7 @@ import { TentativePool } from './tentative-pool.ts'
 import { Ticker } from './ticker.ts'
 import type { NetworkModuleConfig, NetworkModuleInit } from './config.ts'
 import type { ReceivedMessage } from './inbox.ts'
+import type { Clock } from './clock.ts'
 import type { Logger } from './logger.ts'
 import type { Member, MemberSpec } from './membership.ts'
 import type { LaneStats, LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
@@ -20,6 +22,10 @@ import type { Channel, Transport } from './transport.ts'
 export interface NetworkModuleComponents {
   transport: Transport
   logger?: Logger
+  /** Time for every timer and clock read of the module and its components; the system clock when not given. */
+  clock?: Clock
+  /** Random numbers in [0, 1) for reconnect jitter; Math.random when not given. */
+  random?: () => number
 }
 
 export interface NetworkModuleOptions extends NetworkModuleInit {
@@ -79,6 +85,8 @@ export class NetworkModule extends EventTarget {
   readonly #tentative: TentativePool
   /** One timer for the keepalive checks of all links. */
   readonly #keepaliveTicker: Ticker
+  readonly #clock: Clock
+  readonly #random: (() => number) | undefined
   #waiters: Waiter[] = []
   /** Dispatchers of removed members, still closing. */
   readonly #retiring = new Set<Promise<void>>()
@@ -96,8 +104,18 @@ export class NetworkModule extends EventTarget {
     // every component's logger is a child of the one given, never of another component's: pino repeats a re-bound key
     this.#baseLog = components.logger ?? silentLogger
     this.#log = this.#baseLog.child({ component: 'network' })
-    this.inbox = new Inbox({ capacity: this.config.inboxCapacity, maxBytes: this.config.inboxMaxBytes, lanes: this.config.lanes, quantumBytes: this.config.chunkBytes })
-    this.#keepaliveTicker = new Ticker(Math.max(10, Math.floor(this.config.keepaliveTimeoutMs / 3)))
+    this.inbox = new Inbox({
+      capacity: this.config.inboxCapacity,
+      maxBytes: this.config.inboxMaxBytes,
+      lanes: this.config.lanes,
+      quantumBytes: this.config.chunkBytes,
+      targetMs: this.config.inboxTargetMs,
+      minCredit: this.config.inboxMinCredit,
+      clock: components.clock
+    })
+    this.#clock = components.clock ?? systemClock
+    this.#random = components.random
+    this.#keepaliveTicker = new Ticker(Math.max(10, Math.floor(this.config.keepaliveTimeoutMs / 3)), this.#clock)
     this.#tentative = new TentativePool(this.config.tentativeMaxReceivers, this.#baseLog.child({ component: 'tentative' }))
   }
 
@@ -328,7 +346,9 @@ export class NetworkModule extends EventTarget {
         transport: this.#transport,
         logger: this.#baseLog.child({ component: 'dispatcher', peer: member.nodeId }),
         onStateChange: this.#onPeerState,
-        keepaliveTicker: this.#keepaliveTicker
+        keepaliveTicker: this.#keepaliveTicker,
+        clock: this.#clock,
+        random: this.#random
       }, { ...this.config, nodeId: member.nodeId, address: member.address, yieldFirstDial: member.identity < this.identity })
     const entry: PeerEntry = { member, dispatcher, received: new ReceiveCounters(this.config.lanes.length) }
     this.#peers.set(member.nodeId, entry)
@@ -370,6 +390,7 @@ export class NetworkModule extends EventTarget {
     const components = {
       inbox: this.inbox,
       logger: nodeId === undefined ? this.#baseLog.child({ component: 'tentative', identity }) : this.#receiverLog(nodeId, identity),
+      clock: this.#clock,
       onClose: this.#onReceiverClosed
     }
     if (nodeId === undefined) {

@@ -1,13 +1,14 @@
 import { StreamClosedError } from './errors.ts'
 import { ReverseDecoder } from './link-protocol.ts'
+import type { Clock } from './clock.ts'
 import type { Answer } from './link-protocol.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 
 export interface OutboundLinkEvents {
   /** The receiver answered the hello. */
   onAnswer: (answer: Answer) => void
-  /** An ack of one lane; returns true when it shows progress (more acknowledged, or the lane is held). */
-  onAck: (lane: number, next: number, partialBytes: number, held: boolean) => boolean
+  /** An ack of one lane; returns true when it shows progress (more acknowledged, or the lane is held: no credit). */
+  onAck: (lane: number, next: number, partialBytes: number, credit: number, held: boolean) => boolean
   /** The channel closed, or drained: the writer may go on. */
   onWake: () => void
 }
@@ -25,26 +26,29 @@ export interface OutboundLinkEvents {
  */
 export class OutboundLink implements ChannelHandler {
   readonly channel: Channel
-  readonly openedAtMs = Date.now()
+  readonly openedAtMs: number
   closed = false
   error?: Error
   answered = false
   /** When anything was last heard from the receiver (ms since epoch). */
-  lastHeardMs = Date.now()
+  lastHeardMs: number
   /**
    * When the receiver last showed progress: acknowledged more, or said a lane
    * is held for a full inbox, or (for a sender that had nothing outstanding)
    * when writing started again. A receiver that keeps acking without progress
    * while messages are outstanding does not get them: a one-way cut.
    */
-  lastProgressMs = Date.now()
+  lastProgressMs: number
+  readonly #clock: Clock
   readonly #events: OutboundLinkEvents
   readonly #reverse: ReverseDecoder
   #drainResolve?: () => void
   #drainReject?: (err: Error) => void
 
-  constructor (channel: Channel, lanes: number, events: OutboundLinkEvents) {
+  constructor (channel: Channel, lanes: number, clock: Clock, events: OutboundLinkEvents) {
     this.channel = channel
+    this.#clock = clock
+    this.openedAtMs = this.lastHeardMs = this.lastProgressMs = clock.now()
     this.#events = events
     this.#reverse = new ReverseDecoder(lanes, {
       onAnswer: (answer) => {
@@ -52,8 +56,8 @@ export class OutboundLink implements ChannelHandler {
         this.lastProgressMs = this.lastHeardMs
         events.onAnswer(answer)
       },
-      onAck: (lane, next, partialBytes, held) => {
-        if (events.onAck(lane, next, partialBytes, held)) this.lastProgressMs = this.lastHeardMs
+      onAck: (lane, next, partialBytes, credit, held) => {
+        if (events.onAck(lane, next, partialBytes, credit, held)) this.lastProgressMs = this.lastHeardMs
       }
     })
     channel.setHandler(this)
@@ -61,7 +65,7 @@ export class OutboundLink implements ChannelHandler {
 
   /** Write a batch. Throws when the channel is closed. */
   send (data: Bytes, nothingOutstanding: boolean): boolean {
-    if (nothingOutstanding) this.lastProgressMs = Date.now()
+    if (nothingOutstanding) this.lastProgressMs = this.#clock.now()
     return this.channel.send(data)
   }
 
@@ -84,7 +88,7 @@ export class OutboundLink implements ChannelHandler {
 
   onData (data: Bytes): void {
     if (this.closed) return
-    this.lastHeardMs = Date.now()
+    this.lastHeardMs = this.#clock.now()
     try {
       this.#reverse.push(data)
     } catch (err) {

@@ -1,12 +1,14 @@
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
-import { ACK_DELAY_MS, ACK_EVERY_BYTES, ACK_EVERY_MESSAGES } from './constants.ts'
+import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
-import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, decodeResume, encodeAnswer, writeAck } from './link-protocol.ts'
+import { LaneAcks } from './lane-acks.ts'
+import { FIRST_CHUNK, LAST_CHUNK, WHOLE, decodeHello, decodeResume, encodeAnswer } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
-import type { Inbox } from './inbox.ts'
+import type { Clock, TimerHandle } from './clock.ts'
+import type { CreditWaiter, Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
 import type { Logger } from './logger.ts'
 import type { TentativeStats } from './peer-stats.ts'
@@ -15,6 +17,8 @@ import type { Bytes, Channel, ChannelHandler } from './transport.ts'
 export interface ReceiverComponents {
   inbox: Inbox
   logger: Logger
+  /** Time for the ack and keepalive timers. */
+  clock: Clock
   /** Called once when the channel has closed, for whatever reason. */
   onClose: (receiver: Receiver, err?: Error) => void
 }
@@ -24,7 +28,7 @@ export interface ReceiverConfig {
   /** Most recent messages kept while tentative. */
   tentativeMaxMessages: number
   tentativeMaxBytes: number
-  /** While a lane is held, the receiver says so at least this often. */
+  /** While a lane is held (no credit), the receiver says so at least this often. */
   keepaliveIntervalMs: number
   /** An idle receiver acks this often. */
   idleKeepaliveIntervalMs: number
@@ -45,10 +49,14 @@ interface HeldMessage {
  *
  * A member's Receiver delivers to the inbox at once and acknowledges per
  * lane: within ACK_DELAY_MS, at once after ACK_EVERY_BYTES or
- * ACK_EVERY_MESSAGES. While a lane of the inbox is full it withholds that
- * lane's acks (saying the lane is held, every `keepaliveIntervalMs`), so the
- * sender's window for that lane fills and its queue drops oldest, while the
- * other lanes flow. The channel itself is never paused.
+ * ACK_EVERY_MESSAGES or half the credit. Every ack carries the lane's
+ * credit, how many more messages the sender may write, which the inbox
+ * sets by how fast the lane's consumer takes (inbox-credit.ts): a lane
+ * whose consumer is behind gives little or none (saying the lane is held,
+ * every `keepaliveIntervalMs`), so its senders' queues drop oldest, while
+ * the other lanes flow. When the credit has grown the receiver says so. A
+ * sender that writes past its credit is cut off. The channel itself is
+ * never paused.
  *
  * A non-member's Receiver is tentative: it keeps only the most recent
  * messages (bounded in count and bytes) until `promote()` makes it a
@@ -60,7 +68,7 @@ interface HeldMessage {
  */
 export class Receiver implements ChannelHandler {
   readonly identity: string
-  readonly createdAtMs = Date.now()
+  readonly createdAtMs: number
   readonly #channel: Channel
   readonly #components: ReceiverComponents
   readonly #config: ReceiverConfig
@@ -80,16 +88,15 @@ export class Receiver implements ChannelHandler {
   /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
   #writable = true
   #writeFailed = false
-  // per lane, on this stream
-  readonly #ackedNext: number[]
-  readonly #ackedPartial: number[]
-  readonly #unackedBytes: number[]
-  readonly #unackedMessages: number[]
-  /** Lanes whose acks are withheld for a full inbox lane. */
-  readonly #withheld: boolean[]
-  #withheldCount = 0
-  #ackTimer?: ReturnType<typeof setTimeout>
-  #keepaliveTimer?: ReturnType<typeof setTimeout>
+  /** Per lane, on this stream: what was acknowledged and granted. */
+  readonly #acks: LaneAcks
+  /** Per lane, waiting for the inbox to say the credit has grown (registered while `waiting`). */
+  readonly #creditWaiters: Array<CreditWaiter & { waiting: boolean }>
+  /** Scratch: the credit and partial bytes of each lane in the acks being written. */
+  readonly #credits: number[]
+  readonly #partials: number[]
+  #ackTimer?: TimerHandle
+  #keepaliveTimer?: TimerHandle
   #lastWriteMs = 0
   // whole messages decoded from the chunk in hand, delivered when it is done
   readonly #batchLanes: number[] = []
@@ -102,17 +109,27 @@ export class Receiver implements ChannelHandler {
     this.#channel = channel
     this.#components = components
     this.#config = config
+    this.createdAtMs = components.clock.now()
     this.#log = components.logger
     this.#laneCount = config.lanes.length
     // a frame is a tag byte, for a first chunk a varint, and at most maxFrameBytes of payload
     this.#decoder = new FrameDecoder(config.maxFrameBytes + 1 + 8, this.#onFrame, this.#onChunkDone)
     const n = this.#laneCount
     this.#assemblers = new Array(n).fill(undefined)
-    this.#ackedNext = new Array<number>(n).fill(0)
-    this.#ackedPartial = new Array<number>(n).fill(0)
-    this.#unackedBytes = new Array<number>(n).fill(0)
-    this.#unackedMessages = new Array<number>(n).fill(0)
-    this.#withheld = new Array<boolean>(n).fill(false)
+    this.#acks = new LaneAcks(n)
+    this.#creditWaiters = Array.from({ length: n }, (_, lane) => {
+      const waiter = {
+        above: 0,
+        waiting: false,
+        callback: (): void => {
+          waiter.waiting = false
+          this.#writeAcks(false)
+        }
+      }
+      return waiter
+    })
+    this.#credits = new Array<number>(n).fill(0)
+    this.#partials = new Array<number>(n).fill(0)
     if (member === undefined) {
       this.#heldTentative = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
       this.#counters = new ReceiveCounters(n)
@@ -192,7 +209,7 @@ export class Receiver implements ChannelHandler {
       if (payload.byteLength - 1 > this.#config.maxFrameBytes) {
         throw new FrameTooLargeError(`message of ${payload.byteLength - 1} bytes exceeds the maximum of ${this.#config.maxFrameBytes} bytes`)
       }
-      this.#unackedBytes[lane] += payload.byteLength - 1
+      this.#acks.unackedBytes[lane] += payload.byteLength - 1
       this.#take(lane, payload.subarray(1), true)
       return true
     }
@@ -206,20 +223,23 @@ export class Receiver implements ChannelHandler {
       }
       const part = payload.subarray(1 + encodingLength(total))
       assembler.start(total, part)
-      this.#unackedBytes[lane] += part.byteLength
+      this.#acks.unackedBytes[lane] += part.byteLength
       return true
     }
     const part = payload.subarray(1)
     const message = assembler.append(part, kind === LAST_CHUNK)
-    this.#unackedBytes[lane] += part.byteLength
+    this.#acks.unackedBytes[lane] += part.byteLength
     if (message !== undefined) this.#take(lane, message, false)
     return true
   }
 
-  /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. */
+  /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. Throws `MalformedFrameError` past the credit. */
   #take (lane: number, payload: Uint8Array, view: boolean): void {
+    if (this.#acks.pastCredit(lane, this.#counters.next[lane])) {
+      throw new MalformedFrameError(`the sender wrote past its credit on lane "${this.#config.lanes[lane].name}" (message ${this.#counters.next[lane]}, credit up to ${this.#acks.limit[lane]})`)
+    }
     this.#counters.took(lane, payload.byteLength)
-    this.#unackedMessages[lane]++
+    this.#acks.unackedMessages[lane]++
     const held = this.#heldTentative
     if (held !== undefined) {
       // copy: a view would pin the whole chunk it came in for as long as it is held
@@ -278,11 +298,12 @@ export class Receiver implements ChannelHandler {
       for (let lane = 0; lane < this.#laneCount; lane++) counters.next[lane] = hello.retained[lane]
     }
     counters.incarnation = hello.incarnation
-    for (let lane = 0; lane < this.#laneCount; lane++) this.#ackedNext[lane] = counters.next[lane]
     this.#helloRetained = hello.retained
     this.#answerKnown = known
     this.#helloSeen = true
-    this.#write(encodeAnswer({ known, next: counters.next }))
+    const now = this.#components.clock.now()
+    for (let lane = 0; lane < this.#laneCount; lane++) this.#credits[lane] = this.#creditOf(lane, now)
+    this.#write(encodeAnswer({ known, next: counters.next, credit: this.#credits }))
     this.#scheduleKeepalive()
   }
 
@@ -302,9 +323,12 @@ export class Receiver implements ChannelHandler {
       // the sender still held messages that had arrived: they are not sent again
       if (this.#answerKnown && expected > this.#helloRetained[lane]) counters.duplicates[lane] += expected - this.#helloRetained[lane]
       counters.next[lane] = start[lane]
-      this.#ackedNext[lane] = start[lane]
+      // the answer's credit counts from where the lane starts
+      this.#acks.start(lane, start[lane], this.#credits[lane])
+      this.#watchCredit(lane)
     }
     this.#resumed = true
+    this.#scheduleKeepalive()
   }
 
   onData (data: Bytes): void {
@@ -319,89 +343,59 @@ export class Receiver implements ChannelHandler {
     if (this.#helloSeen) this.#afterData()
   }
 
-  /** Decide what to acknowledge after taking messages: withhold full lanes, ack at once past the thresholds, else soon. */
+  /** Acknowledge at once past the thresholds, else soon (LaneAcks.urgency). */
   #afterData (): void {
-    let urgent = false
-    let progress = false
-    const lanes = this.#config.lanes
-    const member = this.#heldTentative === undefined
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      const bytes = this.#unackedBytes[lane]
-      const messages = this.#unackedMessages[lane]
-      if (bytes === 0 && messages === 0) continue
-      if (this.#withheld[lane]) {
-        const window = lanes[lane]
-        // a sender's byte window may grow up to its lane's queue bytes on a long link
-        if (bytes > 2 * Math.max(window.windowBytes, window.queueMaxBytes) + 2 * 64 * 1024 || messages > 2 * window.windowMessages) {
-          this.#fail(new MalformedFrameError(`the sender exceeded its window on lane "${window.name}": ${messages} messages, ${bytes} bytes unacknowledged`))
-          return
-        }
-        continue
-      }
-      if (member && this.#components.inbox.full(lane)) {
-        this.#withhold(lane)
-        continue
-      }
-      progress = true
-      if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES) urgent = true
-    }
-    if (urgent) this.#ack()
-    else if (progress && this.#ackTimer === undefined) this.#ackTimer = setTimeout(this.#ack, ACK_DELAY_MS)
+    const urgency = this.#acks.urgency()
+    if (urgency === 'now') this.#ack()
+    else if (urgency === 'soon' && this.#ackTimer === undefined) this.#ackTimer = this.#components.clock.setTimeout(this.#ack, ACK_DELAY_MS)
   }
 
-  /** Stop acknowledging `lane` until the inbox has room on it; say so at once and every keepalive interval. */
-  #withhold (lane: number): void {
-    this.#withheld[lane] = true
-    this.#withheldCount++
-    this.#components.inbox.whenSpace(lane, () => { this.#release(lane) })
-    this.#writeAcks(true)
-    this.#scheduleKeepalive()
+  /** The credit of `lane` for this sender: the inbox lane's (inbox-credit.ts); a tentative sender's is its window (it keeps the most recent anyway). */
+  #creditOf (lane: number, nowMs: number): number {
+    if (this.#heldTentative !== undefined) return this.#config.lanes[lane].windowMessages
+    return this.#components.inbox.credit(lane, nowMs)
   }
 
-  #release (lane: number): void {
-    if (!this.#withheld[lane]) return
-    this.#withheld[lane] = false
-    this.#withheldCount--
-    if (this.#closed || this.#components.inbox.closed) return
-    this.#afterData()
-    if (!this.#withheld[lane]) this.#ack()
-    this.#scheduleKeepalive()
+  /** While the credit of `lane` is below the most it can be, have the inbox call back when it has grown by half (from none: by any). */
+  #watchCredit (lane: number): void {
+    if (this.#heldTentative !== undefined) return
+    const inbox = this.#components.inbox
+    const most = inbox.maxCredit(lane)
+    const credit = this.#acks.advertised[lane]
+    if (credit >= most) return
+    const waiter = this.#creditWaiters[lane]
+    waiter.above = Math.min(credit + (credit >> 1), most - 1)
+    if (waiter.waiting) return
+    waiter.waiting = true
+    inbox.whenCredit(lane, waiter)
   }
 
   readonly #ack = (): void => {
     // also called directly: a pending delayed ack is then covered
-    clearTimeout(this.#ackTimer)
+    this.#components.clock.clearTimeout(this.#ackTimer)
     this.#ackTimer = undefined
     this.#writeAcks(false)
   }
 
   /**
-   * Write the acks of every lane that made progress and is not withheld; with
-   * `all`, of every lane (withheld ones repeat what they last acked, marked held).
+   * Write the acks of every lane that made progress or whose credit changed
+   * notably; with `all`, of every lane.
    */
   #writeAcks (all: boolean): void {
     if (this.#closed || !this.#resumed) return
-    const next = this.#counters.next
-    let size = 0
+    const credits = this.#credits
+    const partials = this.#partials
+    const now = this.#components.clock.now()
     for (let lane = 0; lane < this.#laneCount; lane++) {
-      size += ackLength(lane, next[lane], this.#partial(lane))
+      credits[lane] = this.#creditOf(lane, now)
+      partials[lane] = this.#partial(lane)
     }
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      if (this.#withheld[lane]) {
-        if (all) offset = writeAck(out, offset, lane, true, this.#ackedNext[lane], this.#ackedPartial[lane])
-        continue
-      }
-      const partial = this.#partial(lane)
-      if (!all && next[lane] === this.#ackedNext[lane] && partial === this.#ackedPartial[lane]) continue
-      offset = writeAck(out, offset, lane, false, next[lane], partial)
-      this.#ackedNext[lane] = next[lane]
-      this.#ackedPartial[lane] = partial
-      this.#unackedBytes[lane] = 0
-      this.#unackedMessages[lane] = 0
-    }
-    if (offset > 0) this.#write(offset === size ? out : out.subarray(0, offset))
+    const held = this.#acks.heldCount
+    const bytes = this.#acks.encode(this.#counters.next, partials, credits, all)
+    if (bytes === undefined) return
+    for (let lane = 0; lane < this.#laneCount; lane++) this.#watchCredit(lane)
+    this.#write(bytes)
+    if ((held > 0) !== (this.#acks.heldCount > 0)) this.#scheduleKeepalive()
   }
 
   #partial (lane: number): number {
@@ -410,23 +404,24 @@ export class Receiver implements ChannelHandler {
 
   /** One timer per receiver, due when the next keepalive ack would be: soon while a lane is held, rarely when idle. */
   #scheduleKeepalive (): void {
-    clearTimeout(this.#keepaliveTimer)
+    const clock = this.#components.clock
+    clock.clearTimeout(this.#keepaliveTimer)
     if (this.#closed) return
-    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - Date.now())
-    this.#keepaliveTimer = setTimeout(this.#onKeepalive, dueMs)
+    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - clock.now())
+    this.#keepaliveTimer = clock.setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
-    const intervalMs = this.#withheldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    if (Date.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
+    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    if (this.#components.clock.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
     this.#scheduleKeepalive()
   }
 
   #write (bytes: Uint8Array): void {
     if (!this.#writable || this.#closed || this.#writeFailed) return
-    this.#lastWriteMs = Date.now()
+    this.#lastWriteMs = this.#components.clock.now()
     try {
       this.#writable = this.#channel.send(bytes)
     } catch (err) {
@@ -457,12 +452,6 @@ export class Receiver implements ChannelHandler {
       return
     }
     // the sender finished cleanly: acknowledge everything, then close our side too
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      if (this.#withheld[lane]) {
-        this.#withheld[lane] = false
-        this.#withheldCount--
-      }
-    }
     this.#ack()
     this.#channel.close().catch((err: unknown) => { this.#log.debug({ err: String(err) }, 'close after end failed') })
   }
@@ -470,8 +459,8 @@ export class Receiver implements ChannelHandler {
   onClose (err?: Error): void {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#ackTimer)
-    clearTimeout(this.#keepaliveTimer)
+    this.#components.clock.clearTimeout(this.#ackTimer)
+    this.#components.clock.clearTimeout(this.#keepaliveTimer)
     this.#components.onClose(this, err)
   }
 

@@ -64,8 +64,10 @@ export class SendLane {
   #chunkAtMs: number[] = []
   #chunkHead = 0
   readonly #window: WindowEstimator
-  /** The receiver said it holds this lane back for a full inbox. */
+  /** The receiver's last word: no credit now. */
   held = false
+  /** Messages from this sequence number on may not be written yet: the receiver's `next + credit`. */
+  #limitSeq = 0
 
   readonly counters = {
     sentMessages: 0,
@@ -154,7 +156,7 @@ export class SendLane {
    * Settles what the last stream left open; the stream then resumes at
    * max(next, retainedSeq), resending every held message from there.
    */
-  resume (known: boolean, next: number): void {
+  resume (known: boolean, next: number, credit: number): void {
     if (known) {
       this.#acknowledge(next)
       if (this.#settled < this.#retainedSeq) {
@@ -182,7 +184,9 @@ export class SendLane {
     this.#chunkAtMs = []
     this.#chunkHead = 0
     this.#window.restart()
-    this.held = false
+    // the answer's credit counts from where this stream starts
+    this.#limitSeq = this.#retainedSeq + credit
+    this.held = credit === 0
     this.#open = true
   }
 
@@ -192,13 +196,18 @@ export class SendLane {
     this.#current = undefined
   }
 
-  /** At `nowMs`: every message below `next` was taken, and `partialBytes` of message `next`. */
-  ack (next: number, partialBytes: number, held: boolean, nowMs: number): void {
+  /**
+   * At `nowMs`: every message below `next` was taken, and `partialBytes` of
+   * message `next`; the receiver takes `credit` more messages past `next`
+   * (none: the lane is held).
+   */
+  ack (next: number, partialBytes: number, credit: number, nowMs: number): void {
     if (!this.#open) return
     const writeSeq = this.#writeSeq
     if (next > writeSeq) next = writeSeq
     if (next < this.#settled) return
-    this.held = held
+    this.held = credit === 0
+    this.#limitSeq = next + credit
     const startBytes = this.#startBytes as Float64Array
     const acked = next < writeSeq ? startBytes[next % startBytes.length] + partialBytes : this.#streamBytes
     if (acked > this.#ackedBytes) {
@@ -266,7 +275,7 @@ export class SendLane {
       return Math.min(this.#chunkBytes, current.byteLength - this.#currentOffset)
     }
     if (this.#cursor >= this.#length) return -1
-    if (inFlightBytes >= this.#window.windowBytes || this.#writeSeq - this.#settled >= this.lane.windowMessages) return -1
+    if (inFlightBytes >= this.#window.windowBytes || this.#writeSeq - this.#settled >= this.lane.windowMessages || this.#writeSeq >= this.#limitSeq) return -1
     const size = (this.#ring[(this.#head + this.#cursor) % this.lane.queueCapacity] as Uint8Array).byteLength
     return Math.min(this.#chunkBytes, size)
   }

@@ -1,3 +1,6 @@
+import { systemClock } from './clock.ts'
+import type { Clock, TimerHandle } from './clock.ts'
+
 /**
  * One interval timer for many periodic tasks: a node with many links wakes up
  * once per period, not once per link. The timer runs only while tasks are
@@ -6,16 +9,18 @@
 export class Ticker {
   readonly periodMs: number
   readonly #tasks = new Set<() => void>()
-  #timer?: ReturnType<typeof setInterval>
+  readonly clock: Clock
+  #timer?: TimerHandle
 
-  constructor (periodMs: number) {
+  constructor (periodMs: number, clock: Clock = systemClock) {
     this.periodMs = periodMs
+    this.clock = clock
   }
 
   /** Run `task` every period from now on; returns the function that removes it. */
   add (task: () => void): () => void {
     this.#tasks.add(task)
-    this.#timer ??= setInterval(this.#tick, this.periodMs)
+    this.#timer ??= this.clock.setInterval(this.#tick, this.periodMs)
     return () => { this.#remove(task) }
   }
 
@@ -26,7 +31,7 @@ export class Ticker {
   #remove (task: () => void): void {
     this.#tasks.delete(task)
     if (this.#tasks.size === 0 && this.#timer !== undefined) {
-      clearInterval(this.#timer)
+      this.clock.clearInterval(this.#timer)
       this.#timer = undefined
     }
   }

@@ -7,6 +7,7 @@ import { parseTimeout } from '@connectrpc/connect/protocol-grpc'
 import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import { toConnectError } from './errors.ts'
+import { http2StreamContextValues } from './response-outcome.ts'
 import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -130,6 +131,8 @@ export class ApiServer {
       },
       acceptCompression: [],
       readMaxBytes: options.readMaxBytes,
+      // handlers can learn whether a response reached its client whole (Pull counts what it did not)
+      contextValues: http2StreamContextValues,
       // metrics outermost, so refused calls are counted with their code
       interceptors: [
         ...(options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]),

@@ -14,6 +14,11 @@ export class UnauthenticatedError extends Error {
   override name = 'UnauthenticatedError'
 }
 
+/** A call the daemon can no longer serve because it is stopping. */
+export class DaemonStoppingError extends Error {
+  override name = 'DaemonStoppingError'
+}
+
 /**
  * The one place where errors become RPC status codes. Messages are kept as
  * they are: they already name the offending value.
@@ -28,6 +33,7 @@ export function toConnectError (err: unknown, signal?: AbortSignal): ConnectErro
   if (err instanceof InvalidRequestError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err)
   if (err instanceof UnauthenticatedError) return new ConnectError(err.message, Code.Unauthenticated, undefined, undefined, err)
   if (err instanceof UnknownDestinationError) return new ConnectError(err.message, Code.NotFound, undefined, undefined, err)
+  if (err instanceof DaemonStoppingError) return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err)
   if (err instanceof ModuleClosedError) return new ConnectError('the daemon is shutting down', Code.Unavailable, undefined, undefined, err)
   if (err instanceof AbortError) return new ConnectError(err.message, Code.Canceled, undefined, undefined, err)
   return ConnectError.from(err, Code.Internal)

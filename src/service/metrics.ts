@@ -124,13 +124,13 @@ const DEFINITIONS: Definition[] = [
       emit({ reason: 'closed' }, l.closedMessages)
     }
   },
-  { name: 'mirnet_inbox_messages', type: 'gauge', help: 'Received messages waiting for a Receive stream', fill: single(s => s.inbox.messages) },
+  { name: 'mirnet_inbox_messages', type: 'gauge', help: 'Received messages waiting for a Receive stream or a Pull', fill: single(s => s.inbox.messages) },
   { name: 'mirnet_inbox_bytes', type: 'gauge', help: 'Payload bytes waiting in the inbox', fill: single(s => s.inbox.bytes) },
-  { name: 'mirnet_inbox_lane_messages', type: 'gauge', labelNames: [LANE], help: 'Received messages on a lane waiting for a Receive stream', fill: (s, _c, emit) => { for (const l of s.inbox.lanes) emit({ [LANE]: l.lane }, l.messages) } },
+  { name: 'mirnet_inbox_lane_messages', type: 'gauge', labelNames: [LANE], help: 'Received messages on a lane waiting for a Receive stream or a Pull', fill: (s, _c, emit) => { for (const l of s.inbox.lanes) emit({ [LANE]: l.lane }, l.messages) } },
   { name: 'mirnet_inbox_lane_bytes', type: 'gauge', labelNames: [LANE], help: 'Payload bytes on a lane waiting in the inbox', fill: (s, _c, emit) => { for (const l of s.inbox.lanes) emit({ [LANE]: l.lane }, l.bytes) } },
-  { name: 'mirnet_inbox_taken_messages_total', type: 'counter', help: 'Messages taken from the inbox by Receive streams', fill: single(s => s.inbox.delivered) },
-  { name: 'mirnet_receive_delivered_messages_total', type: 'counter', help: 'Messages written to Receive streams', fill: single((_s, c) => c.deliveredMessages) },
-  { name: 'mirnet_receive_abandoned_messages_total', type: 'counter', help: 'Messages taken by a Receive stream that its client may never have read (the stream was cancelled)', fill: single((_s, c) => c.abandonedMessages) },
+  { name: 'mirnet_inbox_taken_messages_total', type: 'counter', help: 'Messages taken from the inbox by Receive streams and Pull calls', fill: single(s => s.inbox.delivered) },
+  { name: 'mirnet_receive_delivered_messages_total', type: 'counter', help: 'Messages written to Receive streams and Pull responses', fill: single((_s, c) => c.deliveredMessages) },
+  { name: 'mirnet_receive_abandoned_messages_total', type: 'counter', help: 'Messages taken by a Receive stream or a Pull that its client may never have read (the stream was cancelled, the Pull response did not reach the client whole)', fill: single((_s, c) => c.abandonedMessages) },
   { name: 'mirnet_receive_streams', type: 'gauge', help: 'Receive streams open now', fill: single((_s, c) => c.receiveStreams) }
 ]
 

@@ -13,9 +13,9 @@ const STATES: Record<LinkState, ConnectionState> = {
 }
 
 export interface ServiceCounters {
-  /** Messages handed to Receive streams. */
+  /** Messages handed to Receive streams and Pull responses. */
   deliveredMessages: number
-  /** Messages taken by a Receive stream and possibly never read by its client. */
+  /** Messages taken by a Receive stream or a Pull and possibly never read by its client. */
   abandonedMessages: number
   /** Receive streams open now. */
   receiveStreams: number

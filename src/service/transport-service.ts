@@ -3,12 +3,13 @@ import { registerGrpcFastPath } from './api-server.ts'
 import { UnknownLaneError } from '../core/errors.ts'
 import { ALL_LANES } from '../core/lanes.ts'
 import { compactPayload } from './compact-payload.ts'
-import { InvalidRequestError, toConnectError } from './errors.ts'
+import { DaemonStoppingError, InvalidRequestError, toConnectError } from './errors.ts'
+import { whenResponseEnds } from './response-outcome.ts'
 import { toStatusResponse } from './status.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
 import type { ReceivedMessage } from '../core/inbox.ts'
-import type { GetInfoResponseSchema, OutboundMessage, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { GetInfoResponseSchema, OutboundMessage, PullRequest, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MessageInitShape } from '@bufbuild/protobuf'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
 
@@ -18,11 +19,13 @@ export const DEFAULT_RECEIVE_BATCH = 256
 export const MAX_RECEIVE_BATCH = 8192
 /** Payload bytes per Receive response (one message may exceed it alone). */
 export const RECEIVE_BATCH_BYTES = 4 * 1024 * 1024
+/** Longest a Pull waits for a first message; larger `wait_ms` are capped. */
+export const MAX_PULL_WAIT_MS = 60_000
 /** Largest `min_connected` AwaitConnections accepts. */
 export const MAX_MIN_CONNECTED = 100_000
 
 export interface TransportServiceOptions {
-  /** Aborted when the daemon stops: Receive streams then end cleanly. */
+  /** Aborted when the daemon stops: Receive streams then end cleanly, a waiting Pull fails with UNAVAILABLE. */
   stopping: AbortSignal
 }
 
@@ -85,6 +88,7 @@ export class TransportServiceHandlers {
         return { queued: BigInt(counts.queued), droppedOldest: BigInt(counts.droppedOldest), requests: BigInt(n) }
       },
       receive: (req, ctx) => this.#receive(req, ctx),
+      pull: async (req, ctx) => ({ messages: await this.#pull(req, ctx) }),
       awaitConnections: async (req, ctx) => {
         const n = req.minConnected
         if (n < 1 || n > MAX_MIN_CONNECTED) {
@@ -195,6 +199,68 @@ export class TransportServiceHandlers {
     return mask
   }
 
+  /** Messages per response as a Receive or Pull asks (0: the default), capped. */
+  #batchSize (requested: number): number {
+    return requested === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(requested, MAX_RECEIVE_BATCH)
+  }
+
+  /**
+   * Take what the lanes asked for hold, up to the request's limits; when they
+   * hold nothing, wait up to `wait_ms` for a message and take then. Nothing
+   * is taken before it can be returned: a call that ends while waiting
+   * (cancelled, deadline, daemon stopping) takes nothing. What was taken
+   * counts as delivered when handed to connect-node, and as abandoned too
+   * when the response then fails to reach the client whole.
+   */
+  async #pull (req: PullRequest, ctx: HandlerContext): Promise<ReceivedMessage[]> {
+    try {
+      const mask = this.#receiveMask(req.lanes)
+      const max = this.#batchSize(req.maxMessages)
+      const inbox = this.#net.inbox
+      ctx.signal.throwIfAborted()
+      let messages = inbox.take(max, RECEIVE_BATCH_BYTES, mask)
+      const waitMs = Math.min(req.waitMs, MAX_PULL_WAIT_MS)
+      if (messages.length === 0 && waitMs > 0) {
+        if (!await this.#waitForPull(mask, waitMs, ctx.signal)) return messages
+        // the call may have ended while the wait's continuation was queued: then take nothing
+        ctx.signal.throwIfAborted()
+        messages = inbox.take(max, RECEIVE_BATCH_BYTES, mask)
+      }
+      const n = messages.length
+      if (n > 0) {
+        const counters = this.counters
+        counters.deliveredMessages += n
+        whenResponseEnds(ctx, whole => { if (!whole) counters.abandonedMessages += n })
+      }
+      return messages
+    } catch (err) {
+      throw toConnectError(err, ctx.signal)
+    }
+  }
+
+  /**
+   * True once the lanes of `mask` hold a message, false when `waitMs` passed
+   * first. Throws when the call ends (its signal's reason) or the daemon stops
+   * (`DaemonStoppingError`) first.
+   */
+  async #waitForPull (mask: number, waitMs: number, callSignal: AbortSignal): Promise<boolean> {
+    // a timer cleared when the wait ends: AbortSignal.timeout would hold each call's signal for the whole wait_ms
+    const timeout = new AbortController()
+    const timer = setTimeout(() => { timeout.abort() }, waitMs)
+    try {
+      if (await this.#net.inbox.wait(AbortSignal.any([callSignal, this.#stopping, timeout.signal]), mask)) return true
+    } catch (err) {
+      callSignal.throwIfAborted()
+      if (this.#stopping.aborted) throw new DaemonStoppingError('the daemon is shutting down', { cause: err })
+      if (timeout.signal.aborted) return false
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+    // the inbox closed, holding nothing for these lanes
+    throw new DaemonStoppingError('the daemon is shutting down')
+  }
+
   async * #receive (req: ReceiveRequest, ctx: HandlerContext): AsyncGenerator<{ messages: ReceivedMessage[] }> {
     let laneMask: number
     try {
@@ -202,8 +268,7 @@ export class TransportServiceHandlers {
     } catch (err) {
       throw toConnectError(err, ctx.signal)
     }
-    const maxBatch = req.maxBatchMessages
-    const batchSize = maxBatch === 0 ? DEFAULT_RECEIVE_BATCH : Math.min(maxBatch, MAX_RECEIVE_BATCH)
+    const batchSize = this.#batchSize(req.maxBatchMessages)
     const inbox = this.#net.inbox
     const counters = this.counters
     const signal = AbortSignal.any([ctx.signal, this.#stopping])

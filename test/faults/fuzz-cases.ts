@@ -1,12 +1,12 @@
 /**
- * Fuzz cases for the mirnet wire format, link protocol version 2
+ * Fuzz cases for the mirnet wire format, link protocol version 3
  * (docs/wire-format.md), each with the verdict the format gives it, worked
  * out here independently of the daemon's decoder. A case is everything the
- * sender writes on a `/mirnet/2.0.0` stream, hello included. It is valid
+ * sender writes on a `/mirnet/3.0.0` stream, hello included. It is valid
  * when it is a whole number of frames, each with a 1–8 byte LEB128 length
  * of at most `maxFrameBytes` plus a tag byte and a size varint, where
  *
- * - the first frame is a version 2 hello naming the receiver's 3 lanes,
+ * - the first frame is a version 3 hello naming the receiver's 3 lanes,
  *   each with a sequence number of at most 2^48 (a version 1 hello, or any
  *   other, is refused);
  * - the second is the resume frame: tag 0x20 and one varint per lane, each
@@ -23,6 +23,8 @@
 
 /** Lanes of the daemon under test (the default configuration: control, consensus, bulk). */
 export const LANES = 3
+/** The version byte of the hello this format describes (link protocol 3). */
+const HELLO_VERSION = 3
 
 const WHOLE = 0
 const FIRST = 1
@@ -92,9 +94,9 @@ function sequenceNumbers (p: Uint8Array, at: number, lanes: number): bigint[] | 
   return at === p.byteLength ? out : undefined
 }
 
-/** The sequence numbers of a version 2 hello with `lanes` lanes, or undefined if `p` is not one. */
+/** The sequence numbers of a version 3 hello with `lanes` lanes, or undefined if `p` is not one. */
 function helloRetained (p: Uint8Array, lanes: number): bigint[] | undefined {
-  if (p.byteLength < 10 || p[0] !== 2 || p[9] !== lanes) return undefined
+  if (p.byteLength < 10 || p[0] !== HELLO_VERSION || p[9] !== lanes) return undefined
   return sequenceNumbers(p, 10, lanes)
 }
 
@@ -181,13 +183,13 @@ export function frame (payload: number[]): number[] {
   return [...leb128(payload.length), ...payload]
 }
 
-/** A version 2 hello frame with a random incarnation and `retained` per lane, and the resume frame that starts every lane there. */
+/** A version 3 hello frame with a random incarnation and `retained` per lane, and the resume frame that starts every lane there. */
 export function hello (random: () => number, retained: Array<number | bigint> = new Array(LANES).fill(0)): number[] {
   return [...helloOnly(random, retained), ...resume(retained)]
 }
 
 function helloOnly (random: () => number, retained: Array<number | bigint>): number[] {
-  return frame([2, ...randomBytes(random, 8), retained.length, ...retained.flatMap(r => leb128(r))])
+  return frame([HELLO_VERSION, ...randomBytes(random, 8), retained.length, ...retained.flatMap(r => leb128(r))])
 }
 
 function resume (start: Array<number | bigint>): number[] {
@@ -336,20 +338,22 @@ const GENERATORS: Array<[string, number, Generator]> = [
   }],
   // a version 1 hello (version, incarnation, first sequence number), then frames as version 1 wrote them
   ['hello-v1', 4, r => [...frame([1, ...randomBytes(r, 8), ...leb128(int(r, 1000))]), ...frame(randomBytes(r, 20)), ...messageFrames(r, 50)]],
-  // other hellos that are not a version 2 hello for 3 lanes
+  // a version 2 hello (before the credit), then what a version 2 sender wrote
+  ['hello-v2', 3, r => [...frame([2, ...randomBytes(r, 8), 3, 0, 0, 0]), ...frame([0x20, 0, 0, 0]), ...messageFrames(r, 50)]],
+  // other hellos that are not a version 3 hello for 3 lanes
   ['hello-bad', 5, r => {
     const inc = randomBytes(r, 8)
     return [...pick(r, [
-      () => frame([2, ...inc, 0]), // no lanes
-      () => frame([2, ...inc, 2, 0, 0]), // fewer lanes than the receiver's
-      () => frame([2, ...inc, 4, 0, 0, 0, 0]), // more
-      () => frame([2, ...inc, 8, ...new Array<number>(8).fill(0)]),
+      () => frame([HELLO_VERSION, ...inc, 0]), // no lanes
+      () => frame([HELLO_VERSION, ...inc, 2, 0, 0]), // fewer lanes than the receiver's
+      () => frame([HELLO_VERSION, ...inc, 4, 0, 0, 0, 0]), // more
+      () => frame([HELLO_VERSION, ...inc, 8, ...new Array<number>(8).fill(0)]),
       () => frame([pick(r, [0, 3, 15, 0x40, 0xff]), ...inc, 3, 0, 0, 0]), // another version, or none
-      () => frame([2, ...inc.slice(0, int(r, 7))]), // short
-      () => frame([2, ...inc, 3, 0, 0]), // a varint missing
-      () => frame([2, ...inc, 3, 0, 0, 0, ...randomBytes(r, 1 + int(r, 5))]), // trailing bytes
-      () => frame([2, ...inc, 3, 0, ...leb128(2n ** 53n + BigInt(int(r, 1000))), 0]), // a sequence number past 2^53
-      () => frame([2, ...inc, 3, 0, 0x80, 0x80]) // an unterminated varint
+      () => frame([HELLO_VERSION, ...inc.slice(0, int(r, 7))]), // short
+      () => frame([HELLO_VERSION, ...inc, 3, 0, 0]), // a varint missing
+      () => frame([HELLO_VERSION, ...inc, 3, 0, 0, 0, ...randomBytes(r, 1 + int(r, 5))]), // trailing bytes
+      () => frame([HELLO_VERSION, ...inc, 3, 0, ...leb128(2n ** 53n + BigInt(int(r, 1000))), 0]), // a sequence number past 2^53
+      () => frame([HELLO_VERSION, ...inc, 3, 0, 0x80, 0x80]) // an unterminated varint
     ])(), ...messageFrames(r, 50)]
   }],
   // a hello that says the sender holds messages from some sequence number on (up to past 2^48)

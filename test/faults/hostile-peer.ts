@@ -6,20 +6,20 @@
  *
  * Tasks:
  * - `swarm`: `count` fresh random identities, `batch` at a time, each dials
- *   the target, opens a `/mirnet/2.0.0` stream and writes `bytesPerPeer` of
+ *   the target, opens a `/mirnet/3.0.0` stream and writes `bytesPerPeer` of
  *   valid frames; the most recent `hold` peers stay connected.
  * - `impostor`: one fresh identity that writes `messages` numbered frames
  *   (`impostor:<n>`) and stays connected.
  * - `squatter`: one fresh identity listening on `listen` (a member's address,
- *   taken while the member is down) that counts the `/mirnet/2.0.0` streams
+ *   taken while the member is down) that counts the `/mirnet/3.0.0` streams
  *   and bytes anyone manages to open to it.
  * - `fuzz`: one identity (`keyHex`, the protobuf private key in hex, or a
  *   fresh one) runs `count` fuzz cases, one stream each (see fuzz-cases.ts;
- *   a case brings its own hello, mostly a valid version 2 one), and checks
+ *   a case brings its own hello, mostly a valid version 3 one), and checks
  *   that the target resets exactly the invalid ones and that its connection
  *   survives every case.
  *
- * Streams open as a version 2 Dispatcher opens them: a hello naming the
+ * Streams open as a version 3 Dispatcher opens them: a hello naming the
  * target's 3 lanes with nothing retained. Messages go on lane 0 as whole
  * messages (a length, the tag byte 0, the payload).
  *
@@ -82,7 +82,7 @@ async function sendAll (stream: Stream, data: Uint8Array): Promise<void> {
 }
 
 /**
- * A `/mirnet/2.0.0` stream with a version 2 hello written (nothing retained on
+ * A `/mirnet/3.0.0` stream with a version 3 hello written (nothing retained on
  * any lane), as a Dispatcher opens one: what follows is read as message
  * frames. With `hello: false` nothing is written: the caller writes its own.
  */

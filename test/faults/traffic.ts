@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { receiveMessages } from '../../src/client/client.ts'
+import { Code, ConnectError } from '@connectrpc/connect'
+import { pullMessages, receiveMessages } from '../../src/client/client.ts'
 import { delay } from '../../src/core/backoff.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
 
@@ -149,6 +150,8 @@ export interface ConsumerInit {
   readPerSec?: number
   /** Keep the age (ms from the sender's Send to reading) of every message read, in `ages`. @default false */
   recordAges?: boolean
+  /** Read with Pull calls of up to `maxBatch` messages instead of a Receive stream. @default false */
+  pull?: boolean
 }
 
 interface Waiter {
@@ -192,7 +195,7 @@ export class Consumer {
   constructor (client: MirnetClient, init: ConsumerInit = {}) {
     this.#readPerSec = init.readPerSec
     this.#recordAges = init.recordAges ?? false
-    this.#loop = this.#run(client, init.maxBatch ?? 256)
+    this.#loop = init.pull === true ? this.#runPull(client, init.maxBatch ?? 256) : this.#run(client, init.maxBatch ?? 256)
     live.add(this)
   }
 
@@ -269,6 +272,27 @@ export class Consumer {
       this.outcome = signal.aborted ? 'stopped' : 'ended'
     } catch (err) {
       this.outcome = signal.aborted ? 'stopped' : err as Error
+    }
+  }
+
+  async #runPull (client: MirnetClient, maxBatch: number): Promise<void> {
+    const signal = this.#abort.signal
+    const started = performance.now()
+    let read = 0
+    try {
+      while (!signal.aborted) {
+        const batch = await pullMessages(client, { maxMessages: maxBatch, waitMs: 1000, signal })
+        for (const m of batch) this.#take(m.from, m.lane, m.payload)
+        read += batch.length
+        if (this.#readPerSec !== undefined) {
+          const wait = started + read * 1000 / this.#readPerSec - performance.now()
+          if (wait > 0) await delay(wait, signal)
+        }
+      }
+      this.outcome = 'stopped'
+    } catch (err) {
+      // a stopping daemon answers a waiting Pull with UNAVAILABLE: the end of the stream of pulls
+      this.outcome = signal.aborted ? 'stopped' : err instanceof ConnectError && err.code === Code.Unavailable ? 'ended' : err as Error
     }
   }
 

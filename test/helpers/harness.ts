@@ -2,6 +2,7 @@ import { NetworkModule } from '../../src/core/network-module.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { Libp2pTransport } from '../../src/transports/libp2p/libp2p-transport.ts'
 import { MemoryNetwork, MemoryTransport } from '../../src/transports/memory/memory-transport.ts'
+import type { Clock } from '../../src/core/clock.ts'
 import type { NetworkModuleInit } from '../../src/core/config.ts'
 import type { Transport } from '../../src/core/transport.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -52,6 +53,12 @@ export async function connectAll (...nodes: TestNode[]): Promise<void> {
 abstract class BaseHarness {
   protected readonly modules = new Set<NetworkModule>()
   protected readonly transports = new Set<Transport>()
+  /** The modules' clock (virtual in some tests); the system clock when not given. */
+  protected readonly clock: Clock | undefined
+
+  constructor (options: { clock?: Clock } = {}) {
+    this.clock = options.clock
+  }
 
   async cleanup (): Promise<void> {
     await Promise.all([...this.modules].map(async m => { await m.close() }))
@@ -61,7 +68,7 @@ abstract class BaseHarness {
   }
 
   protected async startModule (transport: Transport, nodeId: string, init: NetworkModuleInit): Promise<NetworkModule> {
-    const module = new NetworkModule({ transport }, { nodeId, ...init })
+    const module = new NetworkModule({ transport, clock: this.clock }, { nodeId, ...init })
     this.modules.add(module)
     await module.start()
     return module

@@ -128,6 +128,7 @@ func main() {
 	checkSendStream(a)
 	checkReceive(b)
 	checkGetStatus(a, b)
+	checkPull(a, b)
 	checkHealth(connA)
 	checkSecure(*addrSecure, *caFile, *certFile, *keyFile, *tokenFile)
 }
@@ -354,6 +355,59 @@ func checkReceive(b mirnetv1.TransportServiceClient) {
 	pass("%s", wantCode(err, codes.InvalidArgument, "Receive"))
 }
 
+// pull calls Pull on client with a deadline above wait_ms.
+func pull(client mirnetv1.TransportServiceClient, req *mirnetv1.PullRequest) (*mirnetv1.PullResponse, error) {
+	c, cancel := ctx()
+	defer cancel()
+	return client.Pull(c, req)
+}
+
+func checkPull(a, b mirnetv1.TransportServiceClient) {
+	begin("Pull with nothing waiting: empty after wait_ms")
+	start := time.Now()
+	res, err := pull(b, &mirnetv1.PullRequest{WaitMs: 200})
+	must(err, "Pull")
+	if took := time.Since(start); len(res.Messages) != 0 || took < 190*time.Millisecond {
+		fail("got [%s] after %v, want nothing after 200ms", show(res.Messages), took)
+	}
+	pass("")
+
+	if _, err := send(a, msg("block 2", "", "b"), msg("block 3", "", "b"), msg("vote 2", "control", "b")); err != nil {
+		fail("Send: %v", err)
+	}
+
+	begin("Pull only lane control, waiting for it")
+	res, err = pull(b, &mirnetv1.PullRequest{Lanes: []string{"control"}, WaitMs: 10000})
+	must(err, "Pull")
+	if show(res.Messages) != "a/control: vote 2" {
+		fail("got [%s], want [a/control: vote 2]", show(res.Messages))
+	}
+	pass("%s", show(res.Messages))
+
+	begin("Pull max_messages 1, then the next")
+	var got []*mirnetv1.InboundMessage
+	for i := 0; i < 2; i++ {
+		res, err = pull(b, &mirnetv1.PullRequest{MaxMessages: 1, WaitMs: 10000})
+		must(err, "Pull")
+		if len(res.Messages) != 1 {
+			fail("pull %d got [%s], want one message", i+1, show(res.Messages))
+		}
+		got = append(got, res.Messages...)
+	}
+	if want := "a/consensus: block 2, a/consensus: block 3"; show(got) != want {
+		fail("got [%s], want [%s]", show(got), want)
+	}
+	pass("%s", show(got))
+
+	begin("Pull on an unknown lane: INVALID_ARGUMENT")
+	_, err = pull(b, &mirnetv1.PullRequest{Lanes: []string{"no-such-lane"}})
+	m := wantCode(err, codes.InvalidArgument, "Pull")
+	if !strings.Contains(m, "no-such-lane") {
+		fail("message %q does not name the lane", m)
+	}
+	pass("%s", m)
+}
+
 func peer(s *mirnetv1.GetStatusResponse, id string) *mirnetv1.PeerStatus {
 	for _, p := range s.Peers {
 		if p.NodeId == id {
@@ -483,6 +537,10 @@ func checkSecure(addr, caFile, certFile, keyFile, tokenFile string) {
 		_, err = stream.Recv()
 	}
 	pass("%s", wantCode(err, codes.Unauthenticated, "Receive"))
+
+	begin("TLS: no token on Pull: UNAUTHENTICATED")
+	_, err = client.Pull(c, &mirnetv1.PullRequest{WaitMs: 1000})
+	pass("%s", wantCode(err, codes.Unauthenticated, "Pull"))
 
 	// every call of this connection with the token
 	authed := dial(addr, grpc.WithTransportCredentials(creds), grpc.WithPerRPCCredentials(bearerToken(token)))

@@ -47,6 +47,22 @@ type TransportServiceClient interface {
 	// (counted as abandoned_messages); stop receiving when nothing is expected,
 	// or accept that.
 	Receive(ctx context.Context, in *ReceiveRequest, opts ...grpc.CallOption) (TransportService_ReceiveClient, error)
+	// Pull takes up to max_messages messages waiting in the inbox (of lanes, or
+	// of every lane), in arrival order, waiting up to wait_ms for the first one,
+	// and returns them; it returns an empty response when none arrived within
+	// wait_ms. Nothing is taken ahead of the call, so nothing waits in HTTP/2
+	// buffers: a consumer that pulls when it is ready reads the freshest
+	// messages its lanes hold, where a Receive stream would hand it what was
+	// taken up to a flow-control window earlier. Pull and Receive share the
+	// messages as Receive streams do. Messages a Pull took are lost if its
+	// response does not reach the client whole (the client cancels, its
+	// deadline passes or the connection breaks after they were taken): they
+	// count as abandoned_messages. A deadline that passes while waiting fails
+	// the call with DEADLINE_EXCEEDED and takes nothing; so does a
+	// cancellation with CANCELLED. A daemon shutting down answers a waiting
+	// Pull with UNAVAILABLE once its inbox holds nothing for it. An unknown
+	// lane fails the call with INVALID_ARGUMENT.
+	Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (*PullResponse, error)
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
 	// at the call's deadline. A min_connected outside 1..100000 fails with
@@ -158,6 +174,15 @@ func (x *transportServiceReceiveClient) Recv() (*ReceiveResponse, error) {
 	return m, nil
 }
 
+func (c *transportServiceClient) Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (*PullResponse, error) {
+	out := new(PullResponse)
+	err := c.cc.Invoke(ctx, "/mirnet.v1.TransportService/Pull", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *transportServiceClient) AwaitConnections(ctx context.Context, in *AwaitConnectionsRequest, opts ...grpc.CallOption) (*AwaitConnectionsResponse, error) {
 	out := new(AwaitConnectionsResponse)
 	err := c.cc.Invoke(ctx, "/mirnet.v1.TransportService/AwaitConnections", in, out, opts...)
@@ -210,6 +235,22 @@ type TransportServiceServer interface {
 	// (counted as abandoned_messages); stop receiving when nothing is expected,
 	// or accept that.
 	Receive(*ReceiveRequest, TransportService_ReceiveServer) error
+	// Pull takes up to max_messages messages waiting in the inbox (of lanes, or
+	// of every lane), in arrival order, waiting up to wait_ms for the first one,
+	// and returns them; it returns an empty response when none arrived within
+	// wait_ms. Nothing is taken ahead of the call, so nothing waits in HTTP/2
+	// buffers: a consumer that pulls when it is ready reads the freshest
+	// messages its lanes hold, where a Receive stream would hand it what was
+	// taken up to a flow-control window earlier. Pull and Receive share the
+	// messages as Receive streams do. Messages a Pull took are lost if its
+	// response does not reach the client whole (the client cancels, its
+	// deadline passes or the connection breaks after they were taken): they
+	// count as abandoned_messages. A deadline that passes while waiting fails
+	// the call with DEADLINE_EXCEEDED and takes nothing; so does a
+	// cancellation with CANCELLED. A daemon shutting down answers a waiting
+	// Pull with UNAVAILABLE once its inbox holds nothing for it. An unknown
+	// lane fails the call with INVALID_ARGUMENT.
+	Pull(context.Context, *PullRequest) (*PullResponse, error)
 	// AwaitConnections returns once at least min_connected members (the own
 	// node included) have an open connection, or fails with DEADLINE_EXCEEDED
 	// at the call's deadline. A min_connected outside 1..100000 fails with
@@ -239,6 +280,9 @@ func (UnimplementedTransportServiceServer) SendStream(TransportService_SendStrea
 }
 func (UnimplementedTransportServiceServer) Receive(*ReceiveRequest, TransportService_ReceiveServer) error {
 	return status.Errorf(codes.Unimplemented, "method Receive not implemented")
+}
+func (UnimplementedTransportServiceServer) Pull(context.Context, *PullRequest) (*PullResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Pull not implemented")
 }
 func (UnimplementedTransportServiceServer) AwaitConnections(context.Context, *AwaitConnectionsRequest) (*AwaitConnectionsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AwaitConnections not implemented")
@@ -360,6 +404,24 @@ func (x *transportServiceReceiveServer) Send(m *ReceiveResponse) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _TransportService_Pull_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PullRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TransportServiceServer).Pull(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/mirnet.v1.TransportService/Pull",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TransportServiceServer).Pull(ctx, req.(*PullRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TransportService_AwaitConnections_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AwaitConnectionsRequest)
 	if err := dec(in); err != nil {
@@ -411,6 +473,10 @@ var _TransportService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Send",
 			Handler:    _TransportService_Send_Handler,
+		},
+		{
+			MethodName: "Pull",
+			Handler:    _TransportService_Pull_Handler,
 		},
 		{
 			MethodName: "AwaitConnections",

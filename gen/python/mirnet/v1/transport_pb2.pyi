@@ -205,6 +205,22 @@ class PeerStatus(_message.Message):
     unconfirmed_messages: int
     def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., peer_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., inbound_open: bool = ..., queued_messages: _Optional[int] = ..., queued_bytes: _Optional[int] = ..., sent_messages: _Optional[int] = ..., sent_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., dropped_bytes: _Optional[int] = ..., lost_in_flight_messages: _Optional[int] = ..., discarded_messages: _Optional[int] = ..., received_messages: _Optional[int] = ..., received_bytes: _Optional[int] = ..., reconnects: _Optional[int] = ..., last_error: _Optional[str] = ..., acknowledged_messages: _Optional[int] = ..., unconfirmed_messages: _Optional[int] = ..., resent_messages: _Optional[int] = ..., lanes: _Optional[_Iterable[_Union[LaneStatus, _Mapping]]] = ...) -> None: ...
 
+class PullRequest(_message.Message):
+    __slots__ = ["lanes", "max_messages", "wait_ms"]
+    LANES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    lanes: _containers.RepeatedScalarFieldContainer[str]
+    max_messages: int
+    wait_ms: int
+    def __init__(self, max_messages: _Optional[int] = ..., lanes: _Optional[_Iterable[str]] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+
+class PullResponse(_message.Message):
+    __slots__ = ["messages"]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[InboundMessage]
+    def __init__(self, messages: _Optional[_Iterable[_Union[InboundMessage, _Mapping]]] = ...) -> None: ...
+
 class ReceiveRequest(_message.Message):
     __slots__ = ["lanes", "max_batch_messages"]
     LANES_FIELD_NUMBER: _ClassVar[int]

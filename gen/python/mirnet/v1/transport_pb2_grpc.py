@@ -46,6 +46,11 @@ class TransportServiceStub(object):
                 request_serializer=mirnet_dot_v1_dot_transport__pb2.ReceiveRequest.SerializeToString,
                 response_deserializer=mirnet_dot_v1_dot_transport__pb2.ReceiveResponse.FromString,
                 )
+        self.Pull = channel.unary_unary(
+                '/mirnet.v1.TransportService/Pull',
+                request_serializer=mirnet_dot_v1_dot_transport__pb2.PullRequest.SerializeToString,
+                response_deserializer=mirnet_dot_v1_dot_transport__pb2.PullResponse.FromString,
+                )
         self.AwaitConnections = channel.unary_unary(
                 '/mirnet.v1.TransportService/AwaitConnections',
                 request_serializer=mirnet_dot_v1_dot_transport__pb2.AwaitConnectionsRequest.SerializeToString,
@@ -123,6 +128,27 @@ class TransportServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Pull(self, request, context):
+        """Pull takes up to max_messages messages waiting in the inbox (of lanes, or
+        of every lane), in arrival order, waiting up to wait_ms for the first one,
+        and returns them; it returns an empty response when none arrived within
+        wait_ms. Nothing is taken ahead of the call, so nothing waits in HTTP/2
+        buffers: a consumer that pulls when it is ready reads the freshest
+        messages its lanes hold, where a Receive stream would hand it what was
+        taken up to a flow-control window earlier. Pull and Receive share the
+        messages as Receive streams do. Messages a Pull took are lost if its
+        response does not reach the client whole (the client cancels, its
+        deadline passes or the connection breaks after they were taken): they
+        count as abandoned_messages. A deadline that passes while waiting fails
+        the call with DEADLINE_EXCEEDED and takes nothing; so does a
+        cancellation with CANCELLED. A daemon shutting down answers a waiting
+        Pull with UNAVAILABLE once its inbox holds nothing for it. An unknown
+        lane fails the call with INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AwaitConnections(self, request, context):
         """AwaitConnections returns once at least min_connected members (the own
         node included) have an open connection, or fails with DEADLINE_EXCEEDED
@@ -168,6 +194,11 @@ def add_TransportServiceServicer_to_server(servicer, server):
                     servicer.Receive,
                     request_deserializer=mirnet_dot_v1_dot_transport__pb2.ReceiveRequest.FromString,
                     response_serializer=mirnet_dot_v1_dot_transport__pb2.ReceiveResponse.SerializeToString,
+            ),
+            'Pull': grpc.unary_unary_rpc_method_handler(
+                    servicer.Pull,
+                    request_deserializer=mirnet_dot_v1_dot_transport__pb2.PullRequest.FromString,
+                    response_serializer=mirnet_dot_v1_dot_transport__pb2.PullResponse.SerializeToString,
             ),
             'AwaitConnections': grpc.unary_unary_rpc_method_handler(
                     servicer.AwaitConnections,
@@ -278,6 +309,23 @@ class TransportService(object):
         return grpc.experimental.unary_stream(request, target, '/mirnet.v1.TransportService/Receive',
             mirnet_dot_v1_dot_transport__pb2.ReceiveRequest.SerializeToString,
             mirnet_dot_v1_dot_transport__pb2.ReceiveResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Pull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/mirnet.v1.TransportService/Pull',
+            mirnet_dot_v1_dot_transport__pb2.PullRequest.SerializeToString,
+            mirnet_dot_v1_dot_transport__pb2.PullResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

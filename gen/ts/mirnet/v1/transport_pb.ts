@@ -23,7 +23,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file mirnet/v1/transport.proto.
  */
 export const file_mirnet_v1_transport: GenFile = /*@__PURE__*/
-  fileDesc("ChltaXJuZXQvdjEvdHJhbnNwb3J0LnByb3RvEgltaXJuZXQudjEiEAoOR2V0SW5mb1JlcXVlc3QiogEKD0dldEluZm9SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEg8KB3BlZXJfaWQYAiABKAkSGAoQbGlzdGVuX2FkZHJlc3NlcxgDIAMoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgEIAEoBBIiCgVsYW5lcxgFIAMoCzITLm1pcm5ldC52MS5MYW5lSW5mbxIUCgxkZWZhdWx0X2xhbmUYBiABKAkipAEKCExhbmVJbmZvEgwKBG5hbWUYASABKAkSDgoGbnVtYmVyGAIgASgNEg4KBnN0cmljdBgDIAEoCBIOCgZ3ZWlnaHQYBCABKA0SFgoOcXVldWVfbWVzc2FnZXMYBSABKAQSEwoLcXVldWVfYnl0ZXMYBiABKAQSFwoPd2luZG93X21lc3NhZ2VzGAcgASgEEhQKDHdpbmRvd19ieXRlcxgIIAEoBCIjCgROb2RlEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkiMAoOQ29ubmVjdFJlcXVlc3QSHgoFbm9kZXMYASADKAsyDy5taXJuZXQudjEuTm9kZSJCCg9Db25uZWN0UmVzcG9uc2USDQoFYWRkZWQYASADKAkSDwoHcmVtb3ZlZBgCIAMoCRIPCgdjaGFuZ2VkGAMgAygJIkYKD091dGJvdW5kTWVzc2FnZRIUCgxkZXN0aW5hdGlvbnMYASADKAkSDwoHcGF5bG9hZBgCIAEoDBIMCgRsYW5lGAMgASgJIjsKC1NlbmRSZXF1ZXN0EiwKCG1lc3NhZ2VzGAEgAygLMhoubWlybmV0LnYxLk91dGJvdW5kTWVzc2FnZSI2CgxTZW5kUmVzcG9uc2USDgoGcXVldWVkGAEgASgEEhYKDmRyb3BwZWRfb2xkZXN0GAIgASgEIkEKEVNlbmRTdHJlYW1SZXF1ZXN0EiwKCG1lc3NhZ2VzGAEgAygLMhoubWlybmV0LnYxLk91dGJvdW5kTWVzc2FnZSJOChJTZW5kU3RyZWFtUmVzcG9uc2USDgoGcXVldWVkGAEgASgEEhYKDmRyb3BwZWRfb2xkZXN0GAIgASgEEhAKCHJlcXVlc3RzGAMgASgEIjsKDlJlY2VpdmVSZXF1ZXN0EhoKEm1heF9iYXRjaF9tZXNzYWdlcxgBIAEoDRINCgVsYW5lcxgCIAMoCSI9Cg5JbmJvdW5kTWVzc2FnZRIMCgRmcm9tGAEgASgJEg8KB3BheWxvYWQYAiABKAwSDAoEbGFuZRgDIAEoCSI+Cg9SZWNlaXZlUmVzcG9uc2USKwoIbWVzc2FnZXMYASADKAsyGS5taXJuZXQudjEuSW5ib3VuZE1lc3NhZ2UiMAoXQXdhaXRDb25uZWN0aW9uc1JlcXVlc3QSFQoNbWluX2Nvbm5lY3RlZBgBIAEoBSItChhBd2FpdENvbm5lY3Rpb25zUmVzcG9uc2USEQoJY29ubmVjdGVkGAEgASgNIhIKEEdldFN0YXR1c1JlcXVlc3QinwQKClBlZXJTdGF0dXMSDwoHbm9kZV9pZBgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg8KB3BlZXJfaWQYAyABKAkSKQoFc3RhdGUYBCABKA4yGi5taXJuZXQudjEuQ29ubmVjdGlvblN0YXRlEhQKDGluYm91bmRfb3BlbhgFIAEoCBIXCg9xdWV1ZWRfbWVzc2FnZXMYBiABKAQSFAoMcXVldWVkX2J5dGVzGAcgASgEEhUKDXNlbnRfbWVzc2FnZXMYCCABKAQSEgoKc2VudF9ieXRlcxgJIAEoBBIYChBkcm9wcGVkX21lc3NhZ2VzGAogASgEEhUKDWRyb3BwZWRfYnl0ZXMYCyABKAQSHwoXbG9zdF9pbl9mbGlnaHRfbWVzc2FnZXMYDCABKAQSGgoSZGlzY2FyZGVkX21lc3NhZ2VzGA0gASgEEhkKEXJlY2VpdmVkX21lc3NhZ2VzGA4gASgEEhYKDnJlY2VpdmVkX2J5dGVzGA8gASgEEhIKCnJlY29ubmVjdHMYECABKAQSEgoKbGFzdF9lcnJvchgRIAEoCRIdChVhY2tub3dsZWRnZWRfbWVzc2FnZXMYEiABKAQSHAoUdW5jb25maXJtZWRfbWVzc2FnZXMYEyABKAQSFwoPcmVzZW50X21lc3NhZ2VzGBQgASgEEiQKBWxhbmVzGBUgAygLMhUubWlybmV0LnYxLkxhbmVTdGF0dXMihwMKCkxhbmVTdGF0dXMSDAoEbGFuZRgBIAEoCRIXCg9xdWV1ZWRfbWVzc2FnZXMYAiABKAQSFAoMcXVldWVkX2J5dGVzGAMgASgEEhUKDXNlbnRfbWVzc2FnZXMYBCABKAQSEgoKc2VudF9ieXRlcxgFIAEoBBIYChBkcm9wcGVkX21lc3NhZ2VzGAYgASgEEhUKDWRyb3BwZWRfYnl0ZXMYByABKAQSHQoVYWNrbm93bGVkZ2VkX21lc3NhZ2VzGAggASgEEhwKFHVuY29uZmlybWVkX21lc3NhZ2VzGAkgASgEEh8KF2xvc3RfaW5fZmxpZ2h0X21lc3NhZ2VzGAogASgEEhcKD3Jlc2VudF9tZXNzYWdlcxgLIAEoBBIZChFyZWNlaXZlZF9tZXNzYWdlcxgMIAEoBBIWCg5yZWNlaXZlZF9ieXRlcxgNIAEoBBIaChJkdXBsaWNhdGVfbWVzc2FnZXMYDiABKAQSGgoSZGlzY2FyZGVkX21lc3NhZ2VzGA8gASgEIoABCg1UZW50YXRpdmVQZWVyEg8KB3BlZXJfaWQYASABKAkSFQoNaGVsZF9tZXNzYWdlcxgCIAEoBBISCgpoZWxkX2J5dGVzGAMgASgEEhgKEGRyb3BwZWRfbWVzc2FnZXMYBCABKAQSGQoRcmVjZWl2ZWRfbWVzc2FnZXMYBSABKAQihAMKDFN0YXR1c1RvdGFscxIVCg1zZW50X21lc3NhZ2VzGAEgASgEEhgKEGRyb3BwZWRfbWVzc2FnZXMYAiABKAQSHwoXbG9zdF9pbl9mbGlnaHRfbWVzc2FnZXMYAyABKAQSGgoSZGlzY2FyZGVkX21lc3NhZ2VzGAQgASgEEhkKEXJlY2VpdmVkX21lc3NhZ2VzGAUgASgEEhoKEmRlbGl2ZXJlZF9tZXNzYWdlcxgGIAEoBBIWCg5pbmJveF9tZXNzYWdlcxgHIAEoBBIRCgljb25uZWN0ZWQYCCABKA0SGQoRdGVudGF0aXZlX2V2aWN0ZWQYCSABKAQSGgoSYWJhbmRvbmVkX21lc3NhZ2VzGAogASgEEhcKD3JlY2VpdmVfc3RyZWFtcxgLIAEoDRIdChVhY2tub3dsZWRnZWRfbWVzc2FnZXMYDCABKAQSHAoUdW5jb25maXJtZWRfbWVzc2FnZXMYDSABKAQSFwoPcmVzZW50X21lc3NhZ2VzGA4gASgEIrEBChFHZXRTdGF0dXNSZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEg8KB3BlZXJfaWQYAiABKAkSJAoFcGVlcnMYAyADKAsyFS5taXJuZXQudjEuUGVlclN0YXR1cxIrCgl0ZW50YXRpdmUYBCADKAsyGC5taXJuZXQudjEuVGVudGF0aXZlUGVlchInCgZ0b3RhbHMYBSABKAsyFy5taXJuZXQudjEuU3RhdHVzVG90YWxzKsYBCg9Db25uZWN0aW9uU3RhdGUSIAocQ09OTkVDVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEh8KG0NPTk5FQ1RJT05fU1RBVEVfQ09OTkVDVElORxABEhkKFUNPTk5FQ1RJT05fU1RBVEVfT1BFThACEhwKGENPTk5FQ1RJT05fU1RBVEVfQkFDS09GRhADEhsKF0NPTk5FQ1RJT05fU1RBVEVfQ0xPU0VEEAQSGgoWQ09OTkVDVElPTl9TVEFURV9MT0NBTBAFMoUEChBUcmFuc3BvcnRTZXJ2aWNlEkAKB0dldEluZm8SGS5taXJuZXQudjEuR2V0SW5mb1JlcXVlc3QaGi5taXJuZXQudjEuR2V0SW5mb1Jlc3BvbnNlEkAKB0Nvbm5lY3QSGS5taXJuZXQudjEuQ29ubmVjdFJlcXVlc3QaGi5taXJuZXQudjEuQ29ubmVjdFJlc3BvbnNlEjcKBFNlbmQSFi5taXJuZXQudjEuU2VuZFJlcXVlc3QaFy5taXJuZXQudjEuU2VuZFJlc3BvbnNlEksKClNlbmRTdHJlYW0SHC5taXJuZXQudjEuU2VuZFN0cmVhbVJlcXVlc3QaHS5taXJuZXQudjEuU2VuZFN0cmVhbVJlc3BvbnNlKAESQgoHUmVjZWl2ZRIZLm1pcm5ldC52MS5SZWNlaXZlUmVxdWVzdBoaLm1pcm5ldC52MS5SZWNlaXZlUmVzcG9uc2UwARJbChBBd2FpdENvbm5lY3Rpb25zEiIubWlybmV0LnYxLkF3YWl0Q29ubmVjdGlvbnNSZXF1ZXN0GiMubWlybmV0LnYxLkF3YWl0Q29ubmVjdGlvbnNSZXNwb25zZRJGCglHZXRTdGF0dXMSGy5taXJuZXQudjEuR2V0U3RhdHVzUmVxdWVzdBocLm1pcm5ldC52MS5HZXRTdGF0dXNSZXNwb25zZUI0WjJnaXRodWIuY29tL21pcm5ldC9taXJuZXQvZ2VuL2dvL21pcm5ldC92MTttaXJuZXR2MWIGcHJvdG8z");
+  fileDesc("ChltaXJuZXQvdjEvdHJhbnNwb3J0LnByb3RvEgltaXJuZXQudjEiEAoOR2V0SW5mb1JlcXVlc3QiogEKD0dldEluZm9SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEg8KB3BlZXJfaWQYAiABKAkSGAoQbGlzdGVuX2FkZHJlc3NlcxgDIAMoCRIZChFtYXhfcGF5bG9hZF9ieXRlcxgEIAEoBBIiCgVsYW5lcxgFIAMoCzITLm1pcm5ldC52MS5MYW5lSW5mbxIUCgxkZWZhdWx0X2xhbmUYBiABKAkipAEKCExhbmVJbmZvEgwKBG5hbWUYASABKAkSDgoGbnVtYmVyGAIgASgNEg4KBnN0cmljdBgDIAEoCBIOCgZ3ZWlnaHQYBCABKA0SFgoOcXVldWVfbWVzc2FnZXMYBSABKAQSEwoLcXVldWVfYnl0ZXMYBiABKAQSFwoPd2luZG93X21lc3NhZ2VzGAcgASgEEhQKDHdpbmRvd19ieXRlcxgIIAEoBCIjCgROb2RlEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkiMAoOQ29ubmVjdFJlcXVlc3QSHgoFbm9kZXMYASADKAsyDy5taXJuZXQudjEuTm9kZSJCCg9Db25uZWN0UmVzcG9uc2USDQoFYWRkZWQYASADKAkSDwoHcmVtb3ZlZBgCIAMoCRIPCgdjaGFuZ2VkGAMgAygJIkYKD091dGJvdW5kTWVzc2FnZRIUCgxkZXN0aW5hdGlvbnMYASADKAkSDwoHcGF5bG9hZBgCIAEoDBIMCgRsYW5lGAMgASgJIjsKC1NlbmRSZXF1ZXN0EiwKCG1lc3NhZ2VzGAEgAygLMhoubWlybmV0LnYxLk91dGJvdW5kTWVzc2FnZSI2CgxTZW5kUmVzcG9uc2USDgoGcXVldWVkGAEgASgEEhYKDmRyb3BwZWRfb2xkZXN0GAIgASgEIkEKEVNlbmRTdHJlYW1SZXF1ZXN0EiwKCG1lc3NhZ2VzGAEgAygLMhoubWlybmV0LnYxLk91dGJvdW5kTWVzc2FnZSJOChJTZW5kU3RyZWFtUmVzcG9uc2USDgoGcXVldWVkGAEgASgEEhYKDmRyb3BwZWRfb2xkZXN0GAIgASgEEhAKCHJlcXVlc3RzGAMgASgEIjsKDlJlY2VpdmVSZXF1ZXN0EhoKEm1heF9iYXRjaF9tZXNzYWdlcxgBIAEoDRINCgVsYW5lcxgCIAMoCSI9Cg5JbmJvdW5kTWVzc2FnZRIMCgRmcm9tGAEgASgJEg8KB3BheWxvYWQYAiABKAwSDAoEbGFuZRgDIAEoCSI+Cg9SZWNlaXZlUmVzcG9uc2USKwoIbWVzc2FnZXMYASADKAsyGS5taXJuZXQudjEuSW5ib3VuZE1lc3NhZ2UiQwoLUHVsbFJlcXVlc3QSFAoMbWF4X21lc3NhZ2VzGAEgASgNEg0KBWxhbmVzGAIgAygJEg8KB3dhaXRfbXMYAyABKA0iOwoMUHVsbFJlc3BvbnNlEisKCG1lc3NhZ2VzGAEgAygLMhkubWlybmV0LnYxLkluYm91bmRNZXNzYWdlIjAKF0F3YWl0Q29ubmVjdGlvbnNSZXF1ZXN0EhUKDW1pbl9jb25uZWN0ZWQYASABKAUiLQoYQXdhaXRDb25uZWN0aW9uc1Jlc3BvbnNlEhEKCWNvbm5lY3RlZBgBIAEoDSISChBHZXRTdGF0dXNSZXF1ZXN0Ip8ECgpQZWVyU3RhdHVzEg8KB25vZGVfaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIPCgdwZWVyX2lkGAMgASgJEikKBXN0YXRlGAQgASgOMhoubWlybmV0LnYxLkNvbm5lY3Rpb25TdGF0ZRIUCgxpbmJvdW5kX29wZW4YBSABKAgSFwoPcXVldWVkX21lc3NhZ2VzGAYgASgEEhQKDHF1ZXVlZF9ieXRlcxgHIAEoBBIVCg1zZW50X21lc3NhZ2VzGAggASgEEhIKCnNlbnRfYnl0ZXMYCSABKAQSGAoQZHJvcHBlZF9tZXNzYWdlcxgKIAEoBBIVCg1kcm9wcGVkX2J5dGVzGAsgASgEEh8KF2xvc3RfaW5fZmxpZ2h0X21lc3NhZ2VzGAwgASgEEhoKEmRpc2NhcmRlZF9tZXNzYWdlcxgNIAEoBBIZChFyZWNlaXZlZF9tZXNzYWdlcxgOIAEoBBIWCg5yZWNlaXZlZF9ieXRlcxgPIAEoBBISCgpyZWNvbm5lY3RzGBAgASgEEhIKCmxhc3RfZXJyb3IYESABKAkSHQoVYWNrbm93bGVkZ2VkX21lc3NhZ2VzGBIgASgEEhwKFHVuY29uZmlybWVkX21lc3NhZ2VzGBMgASgEEhcKD3Jlc2VudF9tZXNzYWdlcxgUIAEoBBIkCgVsYW5lcxgVIAMoCzIVLm1pcm5ldC52MS5MYW5lU3RhdHVzIocDCgpMYW5lU3RhdHVzEgwKBGxhbmUYASABKAkSFwoPcXVldWVkX21lc3NhZ2VzGAIgASgEEhQKDHF1ZXVlZF9ieXRlcxgDIAEoBBIVCg1zZW50X21lc3NhZ2VzGAQgASgEEhIKCnNlbnRfYnl0ZXMYBSABKAQSGAoQZHJvcHBlZF9tZXNzYWdlcxgGIAEoBBIVCg1kcm9wcGVkX2J5dGVzGAcgASgEEh0KFWFja25vd2xlZGdlZF9tZXNzYWdlcxgIIAEoBBIcChR1bmNvbmZpcm1lZF9tZXNzYWdlcxgJIAEoBBIfChdsb3N0X2luX2ZsaWdodF9tZXNzYWdlcxgKIAEoBBIXCg9yZXNlbnRfbWVzc2FnZXMYCyABKAQSGQoRcmVjZWl2ZWRfbWVzc2FnZXMYDCABKAQSFgoOcmVjZWl2ZWRfYnl0ZXMYDSABKAQSGgoSZHVwbGljYXRlX21lc3NhZ2VzGA4gASgEEhoKEmRpc2NhcmRlZF9tZXNzYWdlcxgPIAEoBCKAAQoNVGVudGF0aXZlUGVlchIPCgdwZWVyX2lkGAEgASgJEhUKDWhlbGRfbWVzc2FnZXMYAiABKAQSEgoKaGVsZF9ieXRlcxgDIAEoBBIYChBkcm9wcGVkX21lc3NhZ2VzGAQgASgEEhkKEXJlY2VpdmVkX21lc3NhZ2VzGAUgASgEIoQDCgxTdGF0dXNUb3RhbHMSFQoNc2VudF9tZXNzYWdlcxgBIAEoBBIYChBkcm9wcGVkX21lc3NhZ2VzGAIgASgEEh8KF2xvc3RfaW5fZmxpZ2h0X21lc3NhZ2VzGAMgASgEEhoKEmRpc2NhcmRlZF9tZXNzYWdlcxgEIAEoBBIZChFyZWNlaXZlZF9tZXNzYWdlcxgFIAEoBBIaChJkZWxpdmVyZWRfbWVzc2FnZXMYBiABKAQSFgoOaW5ib3hfbWVzc2FnZXMYByABKAQSEQoJY29ubmVjdGVkGAggASgNEhkKEXRlbnRhdGl2ZV9ldmljdGVkGAkgASgEEhoKEmFiYW5kb25lZF9tZXNzYWdlcxgKIAEoBBIXCg9yZWNlaXZlX3N0cmVhbXMYCyABKA0SHQoVYWNrbm93bGVkZ2VkX21lc3NhZ2VzGAwgASgEEhwKFHVuY29uZmlybWVkX21lc3NhZ2VzGA0gASgEEhcKD3Jlc2VudF9tZXNzYWdlcxgOIAEoBCKxAQoRR2V0U3RhdHVzUmVzcG9uc2USDwoHbm9kZV9pZBgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEiQKBXBlZXJzGAMgAygLMhUubWlybmV0LnYxLlBlZXJTdGF0dXMSKwoJdGVudGF0aXZlGAQgAygLMhgubWlybmV0LnYxLlRlbnRhdGl2ZVBlZXISJwoGdG90YWxzGAUgASgLMhcubWlybmV0LnYxLlN0YXR1c1RvdGFscyrGAQoPQ29ubmVjdGlvblN0YXRlEiAKHENPTk5FQ1RJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIfChtDT05ORUNUSU9OX1NUQVRFX0NPTk5FQ1RJTkcQARIZChVDT05ORUNUSU9OX1NUQVRFX09QRU4QAhIcChhDT05ORUNUSU9OX1NUQVRFX0JBQ0tPRkYQAxIbChdDT05ORUNUSU9OX1NUQVRFX0NMT1NFRBAEEhoKFkNPTk5FQ1RJT05fU1RBVEVfTE9DQUwQBTK+BAoQVHJhbnNwb3J0U2VydmljZRJACgdHZXRJbmZvEhkubWlybmV0LnYxLkdldEluZm9SZXF1ZXN0GhoubWlybmV0LnYxLkdldEluZm9SZXNwb25zZRJACgdDb25uZWN0EhkubWlybmV0LnYxLkNvbm5lY3RSZXF1ZXN0GhoubWlybmV0LnYxLkNvbm5lY3RSZXNwb25zZRI3CgRTZW5kEhYubWlybmV0LnYxLlNlbmRSZXF1ZXN0GhcubWlybmV0LnYxLlNlbmRSZXNwb25zZRJLCgpTZW5kU3RyZWFtEhwubWlybmV0LnYxLlNlbmRTdHJlYW1SZXF1ZXN0Gh0ubWlybmV0LnYxLlNlbmRTdHJlYW1SZXNwb25zZSgBEkIKB1JlY2VpdmUSGS5taXJuZXQudjEuUmVjZWl2ZVJlcXVlc3QaGi5taXJuZXQudjEuUmVjZWl2ZVJlc3BvbnNlMAESNwoEUHVsbBIWLm1pcm5ldC52MS5QdWxsUmVxdWVzdBoXLm1pcm5ldC52MS5QdWxsUmVzcG9uc2USWwoQQXdhaXRDb25uZWN0aW9ucxIiLm1pcm5ldC52MS5Bd2FpdENvbm5lY3Rpb25zUmVxdWVzdBojLm1pcm5ldC52MS5Bd2FpdENvbm5lY3Rpb25zUmVzcG9uc2USRgoJR2V0U3RhdHVzEhsubWlybmV0LnYxLkdldFN0YXR1c1JlcXVlc3QaHC5taXJuZXQudjEuR2V0U3RhdHVzUmVzcG9uc2VCNFoyZ2l0aHViLmNvbS9taXJuZXQvbWlybmV0L2dlbi9nby9taXJuZXQvdjE7bWlybmV0djFiBnByb3RvMw");
 
 /**
  * GetInfoRequest has no fields.
@@ -104,7 +104,8 @@ export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
  */
 export type LaneInfo = Message<"mirnet.v1.LaneInfo"> & {
   /**
-   * Lane name, as used in OutboundMessage.lane and ReceiveRequest.lanes.
+   * Lane name, as used in OutboundMessage.lane, ReceiveRequest.lanes and
+   * PullRequest.lanes.
    *
    * @generated from field: string name = 1;
    */
@@ -478,6 +479,68 @@ export const ReceiveResponseSchema: GenMessage<ReceiveResponse> = /*@__PURE__*/
   messageDesc(file_mirnet_v1_transport, 13);
 
 /**
+ * PullRequest asks for the messages waiting now, or soon.
+ *
+ * @generated from message mirnet.v1.PullRequest
+ */
+export type PullRequest = Message<"mirnet.v1.PullRequest"> & {
+  /**
+   * Most messages to return; 0 means the default (256); larger values are
+   * capped at 8192. A response also stops before 4 MiB of payload (one
+   * message may exceed that alone).
+   *
+   * @generated from field: uint32 max_messages = 1;
+   */
+  maxMessages: number;
+
+  /**
+   * Only messages on these lanes; empty means every lane. An unknown lane
+   * fails the call with INVALID_ARGUMENT.
+   *
+   * @generated from field: repeated string lanes = 2;
+   */
+  lanes: string[];
+
+  /**
+   * How long to wait for a first message when none is waiting, in
+   * milliseconds; 0 returns at once. Larger values than 60000 are capped at
+   * 60000. Give the call a deadline longer than this.
+   *
+   * @generated from field: uint32 wait_ms = 3;
+   */
+  waitMs: number;
+};
+
+/**
+ * Describes the message mirnet.v1.PullRequest.
+ * Use `create(PullRequestSchema)` to create a new message.
+ */
+export const PullRequestSchema: GenMessage<PullRequest> = /*@__PURE__*/
+  messageDesc(file_mirnet_v1_transport, 14);
+
+/**
+ * PullResponse holds the messages a Pull took.
+ *
+ * @generated from message mirnet.v1.PullResponse
+ */
+export type PullResponse = Message<"mirnet.v1.PullResponse"> & {
+  /**
+   * In arrival order (FIFO per sender and lane); empty when none arrived
+   * within wait_ms.
+   *
+   * @generated from field: repeated mirnet.v1.InboundMessage messages = 1;
+   */
+  messages: InboundMessage[];
+};
+
+/**
+ * Describes the message mirnet.v1.PullResponse.
+ * Use `create(PullResponseSchema)` to create a new message.
+ */
+export const PullResponseSchema: GenMessage<PullResponse> = /*@__PURE__*/
+  messageDesc(file_mirnet_v1_transport, 15);
+
+/**
  * AwaitConnectionsRequest says how many connected members to wait for.
  *
  * @generated from message mirnet.v1.AwaitConnectionsRequest
@@ -496,7 +559,7 @@ export type AwaitConnectionsRequest = Message<"mirnet.v1.AwaitConnectionsRequest
  * Use `create(AwaitConnectionsRequestSchema)` to create a new message.
  */
 export const AwaitConnectionsRequestSchema: GenMessage<AwaitConnectionsRequest> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 14);
+  messageDesc(file_mirnet_v1_transport, 16);
 
 /**
  * AwaitConnectionsResponse reports the count reached.
@@ -517,7 +580,7 @@ export type AwaitConnectionsResponse = Message<"mirnet.v1.AwaitConnectionsRespon
  * Use `create(AwaitConnectionsResponseSchema)` to create a new message.
  */
 export const AwaitConnectionsResponseSchema: GenMessage<AwaitConnectionsResponse> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 15);
+  messageDesc(file_mirnet_v1_transport, 17);
 
 /**
  * GetStatusRequest has no fields.
@@ -532,7 +595,7 @@ export type GetStatusRequest = Message<"mirnet.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 16);
+  messageDesc(file_mirnet_v1_transport, 18);
 
 /**
  * PeerStatus is the state and counters of one member.
@@ -700,7 +763,7 @@ export type PeerStatus = Message<"mirnet.v1.PeerStatus"> & {
  * Use `create(PeerStatusSchema)` to create a new message.
  */
 export const PeerStatusSchema: GenMessage<PeerStatus> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 17);
+  messageDesc(file_mirnet_v1_transport, 19);
 
 /**
  * LaneStatus is the state and counters of one lane to and from one member.
@@ -811,7 +874,7 @@ export type LaneStatus = Message<"mirnet.v1.LaneStatus"> & {
  * Use `create(LaneStatusSchema)` to create a new message.
  */
 export const LaneStatusSchema: GenMessage<LaneStatus> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 18);
+  messageDesc(file_mirnet_v1_transport, 20);
 
 /**
  * TentativePeer is an inbound connection from a peer not in the membership.
@@ -860,7 +923,7 @@ export type TentativePeer = Message<"mirnet.v1.TentativePeer"> & {
  * Use `create(TentativePeerSchema)` to create a new message.
  */
 export const TentativePeerSchema: GenMessage<TentativePeer> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 19);
+  messageDesc(file_mirnet_v1_transport, 21);
 
 /**
  * StatusTotals sums the counters over all members.
@@ -904,14 +967,14 @@ export type StatusTotals = Message<"mirnet.v1.StatusTotals"> & {
   receivedMessages: bigint;
 
   /**
-   * Messages handed to Receive streams.
+   * Messages handed to Receive streams and Pull responses.
    *
    * @generated from field: uint64 delivered_messages = 6;
    */
   deliveredMessages: bigint;
 
   /**
-   * Messages waiting in the inbox for a Receive stream.
+   * Messages waiting in the inbox for a Receive stream or a Pull.
    *
    * @generated from field: uint64 inbox_messages = 7;
    */
@@ -932,9 +995,11 @@ export type StatusTotals = Message<"mirnet.v1.StatusTotals"> & {
   tentativeEvicted: bigint;
 
   /**
-   * Messages a Receive stream took but its client may not have read: taken
-   * by a stream that ended before writing them, or written in the last batch
-   * before its client cancelled it (cancel with care: see Receive).
+   * Messages a Receive stream or a Pull took but its client may not have
+   * read: taken by a stream that ended before writing them, written in the
+   * last batch before its client cancelled it (cancel with care: see
+   * Receive), or returned by a Pull whose response did not reach the client
+   * whole (see Pull).
    *
    * @generated from field: uint64 abandoned_messages = 10;
    */
@@ -974,7 +1039,7 @@ export type StatusTotals = Message<"mirnet.v1.StatusTotals"> & {
  * Use `create(StatusTotalsSchema)` to create a new message.
  */
 export const StatusTotalsSchema: GenMessage<StatusTotals> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 20);
+  messageDesc(file_mirnet_v1_transport, 22);
 
 /**
  * GetStatusResponse is a snapshot of the daemon's state.
@@ -1023,7 +1088,7 @@ export type GetStatusResponse = Message<"mirnet.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_mirnet_v1_transport, 21);
+  messageDesc(file_mirnet_v1_transport, 23);
 
 /**
  * ConnectionState is the state of the outbound connection to a member.
@@ -1168,6 +1233,30 @@ export const TransportService: GenService<{
     methodKind: "server_streaming";
     input: typeof ReceiveRequestSchema;
     output: typeof ReceiveResponseSchema;
+  },
+  /**
+   * Pull takes up to max_messages messages waiting in the inbox (of lanes, or
+   * of every lane), in arrival order, waiting up to wait_ms for the first one,
+   * and returns them; it returns an empty response when none arrived within
+   * wait_ms. Nothing is taken ahead of the call, so nothing waits in HTTP/2
+   * buffers: a consumer that pulls when it is ready reads the freshest
+   * messages its lanes hold, where a Receive stream would hand it what was
+   * taken up to a flow-control window earlier. Pull and Receive share the
+   * messages as Receive streams do. Messages a Pull took are lost if its
+   * response does not reach the client whole (the client cancels, its
+   * deadline passes or the connection breaks after they were taken): they
+   * count as abandoned_messages. A deadline that passes while waiting fails
+   * the call with DEADLINE_EXCEEDED and takes nothing; so does a
+   * cancellation with CANCELLED. A daemon shutting down answers a waiting
+   * Pull with UNAVAILABLE once its inbox holds nothing for it. An unknown
+   * lane fails the call with INVALID_ARGUMENT.
+   *
+   * @generated from rpc mirnet.v1.TransportService.Pull
+   */
+  pull: {
+    methodKind: "unary";
+    input: typeof PullRequestSchema;
+    output: typeof PullResponseSchema;
   },
   /**
    * AwaitConnections returns once at least min_connected members (the own
