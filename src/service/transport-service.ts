@@ -6,6 +6,7 @@ import { compactPayload } from './compact-payload.ts'
 import { DaemonStoppingError, InvalidRequestError, toConnectError } from './errors.ts'
 import { whenResponseEnds } from './response-outcome.ts'
 import { toStatusResponse } from './status.ts'
+import { watchPeers } from './watch-peers.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
 import type { ReceivedMessage } from '../core/inbox.ts'
@@ -89,6 +90,7 @@ export class TransportServiceHandlers {
       },
       receive: (req, ctx) => this.#receive(req, ctx),
       pull: async (req, ctx) => ({ messages: await this.#pull(req, ctx) }),
+      watchPeers: (_req, ctx) => watchPeers(net, AbortSignal.any([ctx.signal, this.#stopping])),
       awaitConnections: async (req, ctx) => {
         const n = req.minConnected
         if (n < 1 || n > MAX_MIN_CONNECTED) {
