@@ -135,8 +135,8 @@ function describe (infos: DaemonInfo[]): string {
     `  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"messages":[{"destinations":["${to.nodeId}"],"payload":"aGVsbG8="}]}' http://${first.api}/mirnet.v1.TransportService/Send`,
     `Receive on ${to.nodeId} (streams until Ctrl-C):`,
     `  npx buf curl --protocol grpc --http2-prior-knowledge http://${to.api}/mirnet.v1.TransportService/Receive`,
-    `Status of ${first.nodeId}:`,
-    `  npx buf curl --protocol grpc --http2-prior-knowledge http://${first.api}/mirnet.v1.TransportService/GetStatus`,
+    `Watch ${first.nodeId}'s members, lanes and rates (Ctrl-C stops):`,
+    `  npx mirnet status --watch --api ${first.api}`,
     '',
     'Ctrl-C stops them all.',
     ''
