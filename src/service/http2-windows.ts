@@ -6,7 +6,7 @@
  * both event loops: a SendStream or Receive stream of large messages crawls.
  */
 
-/** Window of each stream (a Receive response carries up to 4 MiB). */
+/** Window of each stream (a SendStream request may carry a 16 MiB message). */
 export const API_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 /** Window of a whole connection. */
 export const API_SESSION_WINDOW_BYTES = 16 * 1024 * 1024
