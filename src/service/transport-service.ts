@@ -1,5 +1,5 @@
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import { registerGrpcFastPath } from './api-server.ts'
+import { fastUnary } from './api-server.ts'
 import { UnknownLaneError } from '../core/errors.ts'
 import { ALL_LANES } from '../core/lanes.ts'
 import { compactPayload } from './compact-payload.ts'
@@ -13,6 +13,7 @@ import type { ReceivedMessage } from '../core/inbox.ts'
 import type { GetInfoResponseSchema, OutboundMessage, PullRequest, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MessageInitShape } from '@bufbuild/protobuf'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
+import type { FastUnaryMethod } from './api-server.ts'
 
 /** Messages per Receive response when the request does not say. */
 export const DEFAULT_RECEIVE_BATCH = 256
@@ -57,8 +58,11 @@ export class TransportServiceHandlers {
 
   register (router: ConnectRouter): void {
     router.service(TransportService, this.#impl())
-    // Send is the hot unary call: plain gRPC clients skip connect's pipeline
-    registerGrpcFastPath(router, TransportService.method.send, req => this.#call(undefined, () => this.#send(req)))
+  }
+
+  /** Send is the hot unary call: its binary gRPC calls skip connect's pipeline (ApiServerOptions.fastUnary). */
+  fastUnary (): FastUnaryMethod[] {
+    return [fastUnary(TransportService.method.send, req => this.#call(undefined, () => this.#send(req)))]
   }
 
   #send (req: SendRequest): MessageInitShape<typeof SendResponseSchema> {
