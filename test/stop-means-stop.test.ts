@@ -124,6 +124,8 @@ describe('stopping what the README starts stops the daemon', () => {
       const child = started
       let stderr = ''
       child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+      // once every process holding its stdout and stderr has exited and all they wrote is read
+      const closed = new Promise<void>(resolve => { child.once('close', () => { resolve() }) })
 
       const daemons = await readyDaemons(child, () => stderr)
       expect(daemons[0].api).toBe(`127.0.0.1:${port}`)
@@ -142,6 +144,7 @@ describe('stopping what the README starts stops the daemon', () => {
         throw new Error(`${err.message}; still running: ${left.join('; ')}`)
       })
       for (const d of daemons) expect(tree.find(p => p.pid === d.pid && isRunning(p))).toBeUndefined()
+      await closed
       // each stopped gracefully (the signal reached its handler) rather than being killed
       expect(stderr.split('\n').filter(line => line.includes('"msg":"stopped"'))).toHaveLength(daemons.length)
       // and the next start can have the ports
