@@ -197,6 +197,8 @@ export class TlsTransport implements Transport {
       ALPNProtocols: [TLS_ALPN_PROTOCOL],
       rejectUnauthorized: false
     })
+    // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
+    socket.on('error', this.#onTcpError)
     this.#handshaking.add(socket)
     try {
       const identity = await new Promise<string>((resolve, reject) => {
@@ -240,7 +242,11 @@ export class TlsTransport implements Transport {
     }
   }
 
-  /** The TLS socket above reports the failure; this only keeps node from throwing an unhandled 'error'. */
+  /**
+   * For the TCP socket under a TLS socket, which reports the failure itself,
+   * and a dialed TLS socket after its dial settled: keeps node from throwing
+   * an unhandled 'error'.
+   */
   readonly #onTcpError = (err: Error): void => {
     this.#log?.debug({ err: err.message }, 'TCP socket error')
   }
