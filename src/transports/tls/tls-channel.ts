@@ -123,7 +123,9 @@ export class TlsChannel implements Channel {
  * cannot tell from a graceful close). The reset goes to the TCP socket under
  * the TLS socket, which then closes too; resetting it *and* destroying the
  * TLS socket in the same turn crashes node (24.x) in its TLS wrap, so the TLS
- * socket is destroyed directly only when it is already on its way out.
+ * socket is destroyed directly only when it is already on its way out, or a
+ * turn later if the reset did not close it (a TCP socket without its handle
+ * any more cannot be reset).
  */
 export function resetConnection (socket: TLSSocket, tcp: Socket): void {
   if (socket.destroyed || tcp.destroyed) {
@@ -131,4 +133,5 @@ export function resetConnection (socket: TLSSocket, tcp: Socket): void {
     return
   }
   tcp.resetAndDestroy()
+  setImmediate(() => { if (!socket.destroyed) socket.destroy() })
 }

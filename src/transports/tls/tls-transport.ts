@@ -86,8 +86,8 @@ export class TlsTransport implements Transport {
   readonly #log?: Logger
   readonly #servers: Server[] = []
   readonly #channels = new Set<TlsChannel>()
-  /** Sockets in their handshake, inbound and outbound. */
-  readonly #handshaking = new Set<Socket>()
+  /** Every open TLS socket and the TCP socket under it, so that `stop()` can drop them all. */
+  readonly #sockets = new Map<TLSSocket, Socket>()
   #pendingInbound = 0
   #inbound = 0
   #started = false
@@ -154,14 +154,13 @@ export class TlsTransport implements Transport {
       rejectUnauthorized: false,
       ALPNProtocols: [TLS_ALPN_PROTOCOL]
     })
-    this.#handshaking.add(socket)
+    this.#own(socket, tcp)
     let handshaking = true
     const done = (): void => {
       if (!handshaking) return
       handshaking = false
       this.#pendingInbound--
       clearTimeout(timer)
-      this.#handshaking.delete(socket)
     }
     const refuse = (err: Error): void => {
       done()
@@ -199,47 +198,43 @@ export class TlsTransport implements Transport {
     })
     // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
     socket.on('error', this.#onTcpError)
-    this.#handshaking.add(socket)
-    try {
-      const identity = await new Promise<string>((resolve, reject) => {
-        const fail = (err: Error): void => { cleanup(); resetConnection(socket, tcp); reject(err) }
-        const onAbort = (): void => { fail(options.signal.reason as Error) }
-        const onError = (err: Error): void => { fail(new HandshakeFailedError(`TLS connection to ${address} failed: ${err.message}`)) }
-        const onClose = (): void => { fail(new HandshakeFailedError(`TLS connection to ${address} closed during the handshake`)) }
-        const timer = setTimeout(() => { fail(new HandshakeTimeoutError(`no TLS handshake with ${address} within ${this.#handshakeTimeoutMs} ms`)) }, this.#handshakeTimeoutMs)
-        const cleanup = (): void => {
-          clearTimeout(timer)
-          options.signal.removeEventListener('abort', onAbort)
-          socket.off('error', onError)
-          socket.off('close', onClose)
-        }
-        options.signal.addEventListener('abort', onAbort, { once: true })
-        socket.on('error', onError)
-        socket.once('close', onClose)
-        socket.once('secureConnect', () => {
-          let actual
-          try {
-            actual = verifiedPeer(socket)
-          } catch (err) {
-            fail(err as Error)
-            return
-          }
-          if (actual !== expected) {
-            fail(new IdentityMismatchError(`node at ${host}:${port} is ${actual}, not ${String(expected)}`))
-            return
-          }
-          cleanup()
-          resolve(actual)
-        })
-      })
-      if (this.#stopped) {
-        resetConnection(socket, tcp)
-        throw new TransportStoppedError('the TLS transport stopped during the dial')
+    this.#own(socket, tcp)
+    const identity = await new Promise<string>((resolve, reject) => {
+      const fail = (err: Error): void => { cleanup(); resetConnection(socket, tcp); reject(err) }
+      const onAbort = (): void => { fail(options.signal.reason as Error) }
+      const onError = (err: Error): void => { fail(new HandshakeFailedError(`TLS connection to ${address} failed: ${err.message}`)) }
+      const onClose = (): void => { fail(new HandshakeFailedError(`TLS connection to ${address} closed during the handshake`)) }
+      const timer = setTimeout(() => { fail(new HandshakeTimeoutError(`no TLS handshake with ${address} within ${this.#handshakeTimeoutMs} ms`)) }, this.#handshakeTimeoutMs)
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        options.signal.removeEventListener('abort', onAbort)
+        socket.off('error', onError)
+        socket.off('close', onClose)
       }
-      return this.#track(new TlsChannel(socket, tcp, identity, c => this.#channels.delete(c)))
-    } finally {
-      this.#handshaking.delete(socket)
+      options.signal.addEventListener('abort', onAbort, { once: true })
+      socket.on('error', onError)
+      socket.once('close', onClose)
+      socket.once('secureConnect', () => {
+        let actual
+        try {
+          actual = verifiedPeer(socket)
+        } catch (err) {
+          fail(err as Error)
+          return
+        }
+        if (actual !== expected) {
+          fail(new IdentityMismatchError(`node at ${host}:${port} is ${actual}, not ${String(expected)}`))
+          return
+        }
+        cleanup()
+        resolve(actual)
+      })
+    })
+    if (this.#stopped) {
+      resetConnection(socket, tcp)
+      throw new TransportStoppedError('the TLS transport stopped during the dial')
     }
+    return this.#track(new TlsChannel(socket, tcp, identity, c => this.#channels.delete(c)))
   }
 
   /**
@@ -249,6 +244,11 @@ export class TlsTransport implements Transport {
    */
   readonly #onTcpError = (err: Error): void => {
     this.#log?.debug({ err: err.message }, 'TCP socket error')
+  }
+
+  #own (socket: TLSSocket, tcp: Socket): void {
+    this.#sockets.set(socket, tcp)
+    socket.once('close', () => { this.#sockets.delete(socket) })
   }
 
   #track (channel: TlsChannel): TlsChannel {
@@ -266,8 +266,9 @@ export class TlsTransport implements Transport {
     if (this.#stopped) return
     this.#stopped = true
     const closing = this.#servers.map(async server => { await new Promise<void>(resolve => { server.close(() => { resolve() }) }) })
-    for (const socket of this.#handshaking) socket.destroy()
     for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the TLS transport stopped'))
+    // handshakes, and any connection a channel no longer holds: the listener waits for all of them
+    for (const [socket, tcp] of this.#sockets) resetConnection(socket, tcp)
     await Promise.all(closing)
   }
 }
