@@ -139,12 +139,12 @@ export class TlsTransport implements Transport {
 
   #accept (tcp: Socket, onInbound: (channel: Channel) => void): void {
     const remote = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`
+    tcp.on('error', this.#onTcpError)
     if (this.#stopped || this.#pendingInbound >= this.#maxPendingHandshakes || this.#inbound >= this.#maxInboundConnections) {
       this.#log?.debug({ remote, pending: this.#pendingInbound, inbound: this.#inbound }, 'refusing an inbound connection: at the limit')
       tcp.resetAndDestroy()
       return
     }
-    tcp.on('error', this.#onTcpError)
     this.#pendingInbound++
     this.#inbound++
     const socket = new TLSSocket(tcp, {
