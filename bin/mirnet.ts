@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The mirnet command line; runs under Node >= 22 with type stripping.
 import { execWithDaemonDefaults } from '../src/cli/daemon-heap-defaults.ts'
+import { stopWithNpm } from '../src/cli/stop-with-npm.ts'
 
 // before anything else is loaded: V8 and malloc take their settings at start
 if (process.argv[2] === 'serve') execWithDaemonDefaults()
+// `npx mirnet` runs under a shell that does not pass npm's SIGTERM on
+stopWithNpm()
 const { main } = await import('../src/cli/main.ts')
 process.exit(await main(process.argv))

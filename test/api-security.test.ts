@@ -66,7 +66,11 @@ function connectEsCalls (self: Self): Record<string, (c: MirnetClient) => Promis
       throw new Error('Receive ended without a message')
     },
     awaitConnections: async c => (await c.awaitConnections({ minConnected: 1 }, { timeoutMs: 30_000 })).connected,
-    getStatus: async c => (await c.getStatus({})).nodeId
+    getStatus: async c => (await c.getStatus({})).nodeId,
+    watchPeers: async c => {
+      for await (const e of c.watchPeers({}, { timeoutMs: 30_000 })) return e.nodeId
+      throw new Error('WatchPeers ended without an event')
+    }
   }
 }
 
@@ -106,13 +110,21 @@ function grpcJsCalls (self: Self): Record<string, (c: GrpcClient, md: Metadata) 
       })
     }),
     awaitConnections: async (c, md) => (await unary(c, 'awaitConnections', { minConnected: 1 }, md)).connected,
-    getStatus: async (c, md) => (await unary(c, 'getStatus', {}, md)).nodeId
+    getStatus: async (c, md) => (await unary(c, 'getStatus', {}, md)).nodeId,
+    watchPeers: async (c, md) => await new Promise((resolve, reject) => {
+      const call = c.watchPeers({}, md) as NodeJS.ReadableStream & { cancel: () => void }
+      call.once('error', reject)
+      call.once('data', (event: { nodeId: string }) => {
+        resolve(event.nodeId)
+        call.cancel()
+      })
+    })
   }
 }
 
 /** What each call of the tables above gives when it works. */
 function expectedResults (self: Self): Record<string, unknown> {
-  return { getInfo: self.id, connect: expect.anything(), send: 1n, sendStream: 1n, pull: ['send'], receive: 'sendStream', awaitConnections: 1, getStatus: self.id }
+  return { getInfo: self.id, connect: expect.anything(), send: 1n, sendStream: 1n, pull: ['send'], receive: 'sendStream', awaitConnections: 1, getStatus: self.id, watchPeers: self.id }
 }
 
 function metadata (authorization?: string): Metadata {

@@ -5,6 +5,7 @@ import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { parseLaneSpecs } from '../src/core/lanes.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import { codeOf } from './helpers/rpc.ts'
+import { eventually } from './helpers/wait.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
 import type { NetworkModuleInit } from '../src/core/config.ts'
@@ -186,11 +187,8 @@ describe('TransportService lanes', () => {
       await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 10_000 })
       await ca.send({ messages: Array.from({ length: 3 }, () => ({ destinations: ['b', 'a'], payload: text('xyz') })) })
       expect((await receive(cb, [], 3)).map(([lane]) => lane)).toEqual(['consensus', 'consensus', 'consensus'])
-      let status = await ca.getStatus({})
-      while (status.peers.find(p => p.nodeId === 'b')?.acknowledgedMessages !== 3n) {
-        await new Promise(resolve => setTimeout(resolve, 10))
-        status = await ca.getStatus({})
-      }
+      const status = await eventually('b to acknowledge the 3 messages at a', async () => await ca.getStatus({}),
+        s => s.peers.find(p => p.nodeId === 'b')?.acknowledgedMessages === 3n)
       for (const p of status.peers) {
         expect(p.lanes.map(l => l.lane)).toEqual(['control', 'consensus', 'bulk'])
         const sum = (field: 'sentMessages' | 'sentBytes' | 'acknowledgedMessages' | 'queuedMessages' | 'resentMessages' | 'receivedMessages'): bigint =>
@@ -213,10 +211,8 @@ describe('TransportService lanes', () => {
       const large = new Uint8Array(2 * 1024 * 1024).fill(7)
       await c.send({ messages: [{ destinations: ['a'], payload: text('small') }, { destinations: ['a'], payload: large }] })
       // the own node's path hands the inbox the very payload the service queued
-      const [small, big] = await (async () => {
-        while (d.net.inbox.length < 2) await new Promise(resolve => setTimeout(resolve, 5))
-        return d.net.inbox.take(2)
-      })()
+      await eventually('both messages in the own node\'s inbox', () => d.net.inbox.length, n => n >= 2)
+      const [small, big] = d.net.inbox.take(2)
       expect(str(small.payload)).toBe('small')
       expect(small.payload.buffer.byteLength).toBe(5)
       expect(big.payload.byteLength).toBe(large.byteLength)

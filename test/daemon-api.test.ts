@@ -8,6 +8,7 @@ import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { ConnectionState, SendRequestSchema, TransportService } from '../gen/ts/mirnet/v1/transport_pb.ts'
 import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import { codeOf } from './helpers/rpc.ts'
+import { eventually } from './helpers/wait.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
 import type { MirnetClient } from '../src/client/client.ts'
 import type { ReceiveResponse } from '../gen/ts/mirnet/v1/transport_pb.ts'
@@ -133,7 +134,7 @@ describe('TransportService', () => {
         break
       }
       // the cancel reaches the daemon: no stream is left to take the next message
-      while ((await ca.getStatus({})).totals?.receiveStreams !== 0) await new Promise(resolve => setImmediate(resolve))
+      await eventually('the daemon to see the Receive stream cancelled', async () => (await ca.getStatus({})).totals?.receiveStreams, n => n === 0)
       await ca.send({ messages: [{ destinations: ['a'], payload: text('second') }] })
       const next = await firstBatch(ca)
       expect(next.messages.map(m => str(m.payload))).toEqual(['second'])
@@ -240,11 +241,8 @@ describe('TransportService', () => {
     await cb.connect({ nodes: [nodes[1]] }) // b does not know a yet: a is tentative at b
     await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 10_000 })
     await ca.send({ messages: [{ destinations: ['b'], payload: text('early') }] })
-    for (;;) {
-      const s = await cb.getStatus({})
-      if (s.tentative.length === 1 && s.tentative[0].heldMessages === 1n) break
-      await new Promise(resolve => setTimeout(resolve, 10))
-    }
+    await eventually('b to hold a\'s message for a tentative peer', async () => (await cb.getStatus({})).tentative,
+      t => t.length === 1 && t[0].heldMessages === 1n)
     const status = await cb.getStatus({})
     expect(status.nodeId).toBe('b')
     expect(status.tentative[0].peerId).toBe((await ca.getInfo({})).peerId)

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { connect } from 'node:net'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { BUF, Scratch, firstLine, freePort, mirnet, run, stop } from './helpers/processes.ts'
+import { eventually } from './helpers/wait.ts'
 import type { Ready } from './helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -267,7 +268,7 @@ describe('mirnet CLI', () => {
       expect([m.from, str(m.payload)]).toEqual(['node-0', 'hi'])
       break
     }
-    await eventuallyContains(() => stdout, 'buf curl --protocol grpc --http2-prior-knowledge')
+    await eventually('the buf curl example on stdout', () => stdout, s => s.includes('buf curl --protocol grpc --http2-prior-knowledge'))
     expect(await stop(cluster, 'SIGINT')).toBe(0)
     // its daemons are gone with it: nothing listens on their API ports any more
     for (const n of ready.nodes) expect(await connectsTo(n.api)).toBe('ECONNREFUSED')
@@ -280,11 +281,7 @@ describe('mirnet CLI', () => {
     const ready = await firstLine<{ event: string, nodes: Ready[] }>(cluster, 60_000)
     expect(await stop(cluster, 'SIGKILL')).toBe(null)
     for (const n of ready.nodes) {
-      const deadline = Date.now() + 10_000
-      while (await connectsTo(n.api) === 'connected') {
-        if (Date.now() > deadline) throw new Error(`${n.nodeId} still serves after its cluster was killed`)
-        await new Promise(resolve => setTimeout(resolve, 50))
-      }
+      await eventually(`${n.nodeId} to stop serving after its cluster was killed`, async () => await connectsTo(n.api), r => r !== 'connected')
     }
   })
 })
@@ -296,13 +293,5 @@ async function connectsTo (address: string): Promise<string> {
     socket.once('connect', () => { socket.destroy(); resolve('connected') })
     socket.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? err.message) })
   })
-}
-
-async function eventuallyContains (get: () => string, needle: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!get().includes(needle)) {
-    if (Date.now() > deadline) throw new Error(`output never contained ${needle}: ${get()}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 

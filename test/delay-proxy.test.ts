@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { connect, createServer } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { DelayProxy, addressVia } from '../bench/lib/delay-proxy.ts'
+import { eventually } from './helpers/wait.ts'
 import type { AddressInfo, Server, Socket } from 'node:net'
 
 const DELAY_MS = 40
@@ -125,8 +126,8 @@ describe('DelayProxy', () => {
       const { client, server } = await dial(p)
       const atServer = new Collector(server)
       client.write(message(1))
-      // let the proxy read the first message under the long delay before the change
-      await new Promise(resolve => setTimeout(resolve, 20))
+      // the proxy holds the first message under the long delay before the change
+      await eventually('the proxy to hold the first message', () => p.stats().peakBufferedBytes, n => n >= MESSAGE_BYTES)
       p.delayMs = 0
       client.write(message(2))
       await atServer.until(2 * MESSAGE_BYTES)
@@ -145,7 +146,7 @@ describe('DelayProxy', () => {
       client.resume()
       server.end()
       await clientClosed
-      await waitFor(() => p.stats().open === 0)
+      await eventually('the proxy to have no connection open', () => p.stats().open, n => n === 0, 5_000)
       expect(p.stats().errors).toBe(0)
     })
   })
@@ -207,7 +208,7 @@ describe('DelayProxy', () => {
       expect(err.code).toBe('ECONNREFUSED')
       expect(p.stats().open).toBe(0)
       // the target's server is all that is left of the test's handles
-      await waitFor(() => tcpHandles() === 1)
+      await eventually('one TCP handle left', () => tcpHandles(), n => n === 1, 5_000)
     })
   })
 })
@@ -217,11 +218,3 @@ describe('addressVia()', () => {
     expect(addressVia('/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWabc', 5002)).toBe('/ip4/127.0.0.1/tcp/5002/p2p/12D3KooWabc')
   })
 })
-
-async function waitFor (condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}

@@ -66,6 +66,7 @@ const CHECKS = [
   'Pull only lane control, waiting for it',
   'Pull max_messages 1, then the next',
   'Pull on an unknown lane: INVALID_ARGUMENT',
+  "WatchPeers: every member's state first",
   'grpc.health.v1 Check',
   'TLS with an unknown CA: UNAVAILABLE',
   'TLS without a client certificate: UNAVAILABLE',

@@ -4,21 +4,33 @@ import { ConsumerPace } from '../src/core/inbox-credit.ts'
 const config = { windowMessages: 4096, capacity: 4096, maxBytes: 64 << 20, targetMs: 100, minCredit: 32 }
 
 describe('ConsumerPace: the credit a lane of the inbox gives (pure, on given times)', () => {
-  it('starts at the least credit and doubles every interval in which the consumer emptied the lane, up to the window', () => {
+  it('starts at the least credit and doubles it every time the consumer empties the lane, up to the window', () => {
     const pace = new ConsumerPace(config)
-    let now = 0
-    pace.update(now, 0, 0)
+    pace.update(0, 0, 0)
     expect([pace.paced, pace.credit(0, 0)]).toEqual([true, 32])
     const credits: number[] = []
     for (let i = 0; i < 8; i++) {
-      // the consumer takes everything that arrives at once
+      // the consumer takes everything that arrives at once, within the same millisecond
       pace.onTaken(pace.credit(0, 0), 0)
-      now += 100
-      pace.update(now, 0, 0)
+      pace.update(1, 0, 0)
       credits.push(pace.credit(0, 0))
     }
     expect(credits).toEqual([64, 128, 256, 512, 1024, 2048, 4096, 4096])
     expect(pace.paced).toBe(false)
+  })
+
+  it('does not grow for a consumer that never empties the lane', () => {
+    const pace = new ConsumerPace(config)
+    let now = 0
+    pace.update(now, 0, 0)
+    for (let i = 0; i < 20; i++) {
+      // 1 of the 32 taken every 10 ms: 100 msg/s, the oldest waiting longer than the target
+      pace.onTaken(1, 31)
+      now += 10
+      pace.update(now, 31, 300)
+    }
+    expect(pace.paced).toBe(true)
+    expect(pace.credit(31, 0)).toBe(1)
   })
 
   it('gives a consumer that falls behind about what it takes in the target delay, less what waits', () => {

@@ -23,14 +23,7 @@ describe('Libp2pTransport', () => {
       await stranger.stop()
     }
     await eventually('every stranger to be gone', () => server.node.getConnections().length === 0)
-    const left = await (async () => {
-      const deadline = Date.now() + 10_000
-      for (;;) {
-        const all = await server.node.peerStore.all()
-        if (all.length === 0 || Date.now() > deadline) return all.length
-        await new Promise(resolve => setTimeout(resolve, 20))
-      }
-    })()
+    const left = await eventually('the peer store to forget every stranger', async () => (await server.node.peerStore.all()).length, n => n === 0)
     expect(left).toBe(0)
   })
 })

@@ -55,6 +55,14 @@ describe('Logs', () => {
     const MESSAGES = 3000
     const grpc = grpcJsClient(a.info.api)
     const client = createMirnetClient(a.info.api)
+    // b reads while a sends: a lane nobody reads gives its senders little credit, and a's queue would drop
+    const received = (async () => {
+      let got = 0
+      for await (const _ of receiveMessages(createMirnetClient(b.info.api), { timeoutMs: 30_000 })) {
+        if (++got === MESSAGES) break
+      }
+      return got
+    })()
     try {
       for (let call = 0; call < MESSAGES / 100; call++) {
         const request = { messages: Array.from({ length: 100 }, (_, i) => ({ destinations: ['b', 'a'], payload: new TextEncoder().encode(`${call}:${i}`) })) }
@@ -66,10 +74,7 @@ describe('Logs', () => {
         }
         await client.getStatus({})
       }
-      let got = 0
-      for await (const _ of receiveMessages(createMirnetClient(b.info.api), { timeoutMs: 30_000 })) {
-        if (++got === MESSAGES) break
-      }
+      expect(await received).toBe(MESSAGES)
       await eventually('a to take its own messages', () => peer(a.net, 'a')?.sentMessages === MESSAGES)
     } finally {
       grpc.close()

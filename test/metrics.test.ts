@@ -45,13 +45,7 @@ async function codeOf (call: Promise<unknown>): Promise<Code> {
 
 /** Scrape until `done` holds, failing after `timeoutMs`. */
 async function scrapeUntil (address: string, what: string, done: (s: Scrape) => boolean, timeoutMs = 20_000): Promise<Scrape> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const s = await scrape(address)
-    if (done(s)) return s
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+  return await eventually(what, async () => await scrape(address), done, timeoutMs)
 }
 
 const rpc = (method: string, code: string): Record<string, string> => ({ service: SERVICE, method, code })

@@ -7,13 +7,16 @@
  * proposers (its /bench endpoint) that each put a value and wait until the
  * leader applied it: commits/s and commit latency. The WAL is not fsynced
  * (-fsync=false) so that the figure is the transport's, not the disk's.
+ * `mirnet-go-rtt`: what the daemon hop costs without raft, a Go client's
+ * message through two daemons and back (bench/go/pingpong, one in flight).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { connectAll, startDaemon } from '../lib/daemons.ts'
 import { alternate, median, round } from '../lib/stats.ts'
 import { firstLine, freePort, stop } from '../../test/helpers/processes.ts'
@@ -27,6 +30,7 @@ const MEMBERS = 3
 const IN_FLIGHT = 64
 const VALUE_BYTES = 128
 type System = 'mirnet' | 'direct-tcp'
+const execFileAsync = promisify(execFile)
 
 interface BenchFigures { commits: number, failed: number, seconds: number, commitsPerSec: number, p50Ms: number, p99Ms: number }
 
@@ -40,9 +44,13 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const seconds = ctx.quick ? 1 : 5
   const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-raft-'))
   try {
-    ctx.progress('building examples/raft-kv')
+    ctx.progress('building examples/raft-kv and bench/go/pingpong')
     const binary = join(dir, 'raft-kv')
-    await goBuild({ main: 'github.com/mirnet/mirnet/examples/raft-kv', out: binary, extraGopath: [await etcdRaftGopath()] })
+    const pingBinary = join(dir, 'pingpong')
+    await Promise.all([
+      goBuild({ main: 'github.com/mirnet/mirnet/examples/raft-kv', out: binary, extraGopath: [await etcdRaftGopath()] }),
+      goBuild({ main: 'github.com/mirnet/mirnet/bench/go/pingpong', out: pingBinary })
+    ])
     const figures: Record<System, BenchFigures[]> = { mirnet: [], 'direct-tcp': [] }
     let n = 0
     const measure = async (system: System): Promise<number> => {
@@ -57,7 +65,9 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const rates = await alternate(rounds, { mirnet: async () => await measure('mirnet'), 'direct-tcp': async () => await measure('direct-tcp') },
       (r, system, value) => { ctx.progress(`round ${r + 1}/${rounds} ${system}: ${Math.round(value)} commits/s`) })
     const p50 = (s: System): number => median(figures[s].map(f => f.p50Ms))
-    return (['mirnet', 'direct-tcp'] as const).map(system => ({
+    ctx.progress('Go ping-pong through two daemons')
+    const rtt = await pingPong(pingBinary, seconds)
+    const rows: BenchResult[] = (['mirnet', 'direct-tcp'] as const).map(system => ({
       scenario: 'raft' as const,
       system,
       payloadBytes: VALUE_BYTES,
@@ -69,6 +79,17 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
         ? `${MEMBERS} members, ${IN_FLIGHT} proposals in flight on the leader, median of ${rounds}; ${round(median(rates.mirnet) / median(rates['direct-tcp']), 2)}x direct-tcp commits/s, ${round(p50('mirnet') / p50('direct-tcp'), 2)}x its p50`
         : `same raft-kv, -transport direct (TCP between the Go processes); median of ${rounds}`
     }))
+    rows.push({
+      scenario: 'raft',
+      system: 'mirnet-go-rtt',
+      payloadBytes: PING_BYTES,
+      msgsPerSec: round(rtt.perSec, 0),
+      p50Ms: round(rtt.p50Ms),
+      p99Ms: round(rtt.p99Ms),
+      seconds,
+      note: 'round trip Go SendStream -> daemon A -> libp2p -> daemon B -> Receive -> Go echo -> B -> A -> Go, one in flight (bench/go/pingpong): the daemon hop without raft'
+    })
+    return rows
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -99,6 +120,20 @@ async function withCluster<T> (binary: string, dir: string, system: System, f: (
     return await f(sockets[(await leaderOf(sockets)) - 1])
   } finally {
     await Promise.all(nodes.map(async c => await stop(c, 'SIGTERM')))
+    await Promise.all(daemons.map(async d => await d.stop()))
+  }
+}
+
+const PING_BYTES = 256
+
+/** Round trips of bench/go/pingpong (built at `binary`) through two fresh daemons, one in flight. */
+async function pingPong (binary: string, seconds: number): Promise<{ perSec: number, p50Ms: number, p99Ms: number }> {
+  const daemons = await Promise.all(['n1', 'n2'].map(async id => await startDaemon(id, { args: ['--listen', '/ip4/127.0.0.1/tcp/0'] })))
+  try {
+    await connectAll(daemons)
+    const { stdout } = await execFileAsync(binary, ['-a', daemons[0].api, '-b', daemons[1].api, '-a-node', 'n1', '-b-node', 'n2', '-bytes', String(PING_BYTES), '-in-flight', '1', '-seconds', String(seconds)], { timeout: (seconds + 30) * 1000 })
+    return JSON.parse(stdout) as { perSec: number, p50Ms: number, p99Ms: number }
+  } finally {
     await Promise.all(daemons.map(async d => await d.stop()))
   }
 }

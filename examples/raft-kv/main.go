@@ -30,7 +30,7 @@ func main() {
 	cluster := flag.String("cluster", "", "raft ids of the initial members, comma-separated (e.g. 1,2,3)")
 	kind := flag.String("transport", "mirnet", "mirnet (through the daemon at -mirnet-api) or direct (TCP between the nodes)")
 	mirnetAPI := flag.String("mirnet-api", "127.0.0.1:7000", "host:port of this node's mirnet daemon API")
-	statusEvery := flag.Duration("mirnet-status-interval", 100*time.Millisecond, "how often the daemon's GetStatus is polled to report unreachable peers to raft")
+	statusEvery := flag.Duration("mirnet-status-interval", 100*time.Millisecond, "how often a member whose connection is down (as WatchPeers says) is reported unreachable to raft again")
 	directListen := flag.String("direct-listen", "", "with -transport direct: host:port to listen on for the other nodes")
 	directPeers := flag.String("direct-peers", "", "with -transport direct: id=host:port of every member, comma-separated")
 	httpAddr := flag.String("http", "127.0.0.1:8080", "HTTP front end: host:port, or unix:PATH for a Unix socket")

@@ -34,7 +34,7 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
     .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
-It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api"}…]},
+It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api","pid"}…]},
 then the API addresses and a buf curl example to paste. The daemons take the
 MIRNET_* settings of this environment (MIRNET_LANES, MIRNET_DEFAULT_LANE,
 MIRNET_WINDOW_BYTES…), except the API's token and TLS settings.`)
@@ -89,9 +89,12 @@ async function runCluster (opts: ClusterOptions): Promise<void> {
   const dir = await mkdtemp(join(opts.workDir, 'mirnet-cluster-'))
   const children: ChildProcess[] = []
   let failed: Error | undefined
+  // `on`, not `once`: a second signal while the daemons stop (Ctrl-C under npm
+  // arrives from the terminal and forwarded by npm) must not kill this process
+  // before it has stopped them and removed its folder
   const stopped = new Promise<string>(resolve => {
-    process.once('SIGINT', () => { resolve('SIGINT') })
-    process.once('SIGTERM', () => { resolve('SIGTERM') })
+    process.on('SIGINT', () => { resolve('SIGINT') })
+    process.on('SIGTERM', () => { resolve('SIGTERM') })
   })
   try {
     const infos = await Promise.all(Array.from({ length: opts.nodes }, async (_, i) => {
@@ -132,8 +135,8 @@ function describe (infos: DaemonInfo[]): string {
     `  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"messages":[{"destinations":["${to.nodeId}"],"payload":"aGVsbG8="}]}' http://${first.api}/mirnet.v1.TransportService/Send`,
     `Receive on ${to.nodeId} (streams until Ctrl-C):`,
     `  npx buf curl --protocol grpc --http2-prior-knowledge http://${to.api}/mirnet.v1.TransportService/Receive`,
-    `Status of ${first.nodeId}:`,
-    `  npx buf curl --protocol grpc --http2-prior-knowledge http://${first.api}/mirnet.v1.TransportService/GetStatus`,
+    `Watch ${first.nodeId}'s members, lanes and rates (Ctrl-C stops):`,
+    `  npx mirnet status --watch --api ${first.api}`,
     '',
     'Ctrl-C stops them all.',
     ''

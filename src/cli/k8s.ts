@@ -39,7 +39,7 @@ export function k8sCommand (program: Command): void {
     .description('print Kubernetes manifests (YAML) for a StatefulSet of N mirnet daemons, with fresh keys and the matching membership')
     .addOption(new Option('--replicas <n>', 'members, one pod each').argParser(positiveInt).makeOptionMandatory())
     .addOption(new Option('--namespace <ns>', 'namespace of every object (create it first)').argParser(dnsLabel('namespace')).makeOptionMandatory())
-    .addOption(new Option('--image <image>', 'container image holding mirnet (see README: Container image)').default(DEFAULT_IMAGE))
+    .addOption(new Option('--image <image>', 'container image holding mirnet (see docs/operations.md: the image)').default(DEFAULT_IMAGE))
     .addOption(new Option('--name <name>', 'name of the StatefulSet and its Services; pods are NAME-0 … NAME-(N-1)').argParser(dnsLabel('name', 52)).default('mirnet'))
     .addOption(new Option('--part <part>', 'all; workload: Services, StatefulSet, PodDisruptionBudget (no secrets); identity: keys and API token Secrets, membership ConfigMap').choices(PARTS).default('all'))
     .addHelpText('after', `

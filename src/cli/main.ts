@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander'
 export const COMMANDS: Array<[names: string[], define: () => Promise<(program: Command) => void>]> = [
   [['keygen', 'id', 'install-key'], async () => (await import('./keys.ts')).keyCommands],
   [['serve'], async () => (await import('./serve.ts')).serveCommand],
+  [['status'], async () => (await import('./status.ts')).statusCommand],
   [['cluster'], async () => (await import('./cluster.ts')).clusterCommand],
   [['k8s'], async () => (await import('./k8s.ts')).k8sCommand]
 ]

@@ -31,6 +31,15 @@ export function hostPort (value: string): { host: string, port: number } {
   return { host: m[1] ?? m[2], port: port(m[3]) }
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+
+/** A duration such as `500ms`, `1s`, `1.5s` or `2m` (a bare number is seconds), in milliseconds. */
+export function durationMs (value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim())
+  if (m === null) throw new InvalidArgumentError(`expected a duration such as 500ms, 1s or 2m, got "${value}"`)
+  return Number(m[1]) * DURATION_UNITS_MS[m[2] ?? 's']
+}
+
 /** Comma-separated list (for environment variables) or repeated flags. */
 export function list (value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map(s => s.trim()).filter(s => s.length > 0)]

@@ -70,8 +70,9 @@ Kubernetes gRPC probes (they cannot send headers); server reflection needs it
 too (buf curl -H 'Authorization: Bearer <token>').
 
 On start it prints one JSON line on stdout:
-  {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"[,"metrics":"HOST:PORT"]}
-Logs go to stderr as JSON, one line per event (never per message at info). SIGTERM or SIGINT stops it gracefully (exit 0).
+  {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"[,"metrics":"HOST:PORT"],"pid":…}
+Logs go to stderr as JSON, one line per event (never per message at info). SIGTERM or SIGINT stops it gracefully (exit 0); more of them while it stops are ignored.
+Started by npm (npm start, npm run mirnet, npx mirnet), it also stops when the process that started it is gone.
 Every option can also be given as the MIRNET_* environment variable shown.`)
   command.action(async (opts: ServeOptions) => { await serve(opts) })
 }
@@ -126,17 +127,20 @@ async function loadMembership (path: string): Promise<MemberSpec[]> {
 /**
  * Resolves with the first SIGTERM or SIGINT; listening starts at once, so none
  * is missed. With MIRNET_STOP_WITH_PARENT=1 (set by `mirnet cluster`) the end
- * of stdin counts too: the parent that holds its other end has died.
+ * of stdin counts too: the parent that holds its other end has died. Later
+ * signals are ignored rather than left to kill the daemon mid-stop: Ctrl-C on
+ * `npm start` reaches the daemon twice, from the terminal and forwarded by npm.
  */
 function nextStopSignal (): Promise<string> {
   return new Promise<string>(resolve => {
+    let stopping = false
     const onTerm = (): void => { settle('SIGTERM') }
     const onInt = (): void => { settle('SIGINT') }
     const onParentGone = (): void => { settle('parent exited') }
     const watchParent = process.env.MIRNET_STOP_WITH_PARENT === '1'
     const settle = (reason: string): void => {
-      process.off('SIGTERM', onTerm)
-      process.off('SIGINT', onInt)
+      if (stopping) return
+      stopping = true
       if (watchParent) {
         process.stdin.off('end', onParentGone)
         process.stdin.off('error', onParentGone)
@@ -144,8 +148,8 @@ function nextStopSignal (): Promise<string> {
       }
       resolve(reason)
     }
-    process.once('SIGTERM', onTerm)
-    process.once('SIGINT', onInt)
+    process.on('SIGTERM', onTerm)
+    process.on('SIGINT', onInt)
     if (watchParent) {
       process.stdin.once('end', onParentGone)
       process.stdin.once('error', onParentGone)
@@ -176,7 +180,7 @@ async function serve (opts: ServeOptions): Promise<void> {
     network,
     logger: log
   })
-  process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info }) + '\n')
+  process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info, pid: process.pid }) + '\n')
   const { nodeId: _bound, ...info } = daemon.info
   daemonLog.info(info, 'ready')
   daemonLog.info({ signal: await stopSignal }, 'signal received')

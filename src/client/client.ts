@@ -3,7 +3,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { createClient } from '@connectrpc/connect'
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from '../service/http2-windows.ts'
+import { CLIENT_SESSION_WINDOW_BYTES, CLIENT_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import type { ClientHttp2Stream, Http2Session, OutgoingHttpHeaders } from 'node:http2'
 import type { Client, Interceptor } from '@connectrpc/connect'
 import type { Duplex } from 'node:stream'
@@ -19,7 +19,7 @@ class WideWindowSessionManager extends Http2SessionManager {
     const session = stream.session
     if (session !== undefined && !this.#widened.has(session)) {
       this.#widened.add(session)
-      session.setLocalWindowSize(API_SESSION_WINDOW_BYTES)
+      session.setLocalWindowSize(CLIENT_SESSION_WINDOW_BYTES)
     }
     return stream
   }
@@ -77,7 +77,7 @@ export function createMirnetClient (address: string, options: MirnetClientOption
   const tls = options.tls ?? (address.startsWith('https://') ? {} : undefined)
   const baseUrl = /^https?:\/\//.test(address) ? address : `${tls === undefined ? 'http' : 'https'}://${address}`
   const sessionManager = new WideWindowSessionManager(baseUrl, undefined, {
-    settings: { initialWindowSize: API_STREAM_WINDOW_BYTES },
+    settings: { initialWindowSize: CLIENT_STREAM_WINDOW_BYTES },
     createConnection: (authority: URL) => connectSocket(authority, tls)
   })
   const interceptors: Interceptor[] = []

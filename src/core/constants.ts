@@ -2,9 +2,6 @@
  * Defaults of the networking module, in one place. Units are in the names.
  */
 
-/** libp2p protocol id of the mirnet wire format (see docs/wire-format.md). */
-export const PROTOCOL_ID = '/mirnet/3.0.0'
-
 export const KiB = 1024
 export const MiB = 1024 * KiB
 
@@ -57,7 +54,7 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1_000
 /**
  * A sender that heard nothing on a stream for this long drops the connection
  * and redials; also when its acks stop advancing while messages are
- * outstanding (a one-way cut). A cut is noticed within about this plus 0.5 s.
+ * outstanding (a one-way cut). A cut is noticed within about this plus one check (a third of it).
  */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 3_000
 /**

@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts'
 import type { Ticker } from './ticker.ts'
 import type { LinkState, SendCounters, SendOutcome } from './peer-stats.ts'
 import type { Channel, Transport } from './transport.ts'
+import type { MemberSender } from './member-sender.ts'
 
 export interface DispatcherComponents {
   transport: Transport
@@ -76,7 +77,7 @@ export type DispatcherCounters = SendCounters & { state: LinkState, reconnects: 
  * link silent for too long, or whose acks stop advancing while messages are
  * outstanding, is dropped and redialed.
  */
-export class Dispatcher {
+export class Dispatcher implements MemberSender {
   readonly nodeId: string
   #address: string
   readonly #components: DispatcherComponents

@@ -2,10 +2,11 @@
  * How much a lane of the inbox lets its senders write: the credit that the
  * receivers advertise in their acks (link protocol 3).
  *
- * A lane starts paced at `minCredit` and doubles its budget every interval
- * in which the consumer emptied it (a slow start, as TCP's): a consumer
- * that keeps up soon gets the full window (as much as the lane's capacity
- * leaves room for) and keeps it while it keeps up. A consumer that falls
+ * A lane starts paced at `minCredit` and doubles its budget every time the
+ * consumer empties it (a slow start, as TCP's, by round trips): a consumer
+ * that keeps up gets the full window within a few round trips (as much as
+ * the lane's capacity leaves room for) and keeps it while it keeps up. A
+ * consumer that falls
  * behind — its oldest waiting message older than the target delay — paces
  * the lane: the credit then keeps the backlog near what the consumer takes
  * in the target delay (at least `minCredit`), so what it reads next is at
@@ -48,10 +49,14 @@ export class ConsumerPace {
     this.budget = Math.min(config.minCredit, config.windowMessages)
   }
 
-  /** A consumer took `n` messages, leaving `backlog`. */
+  /** A consumer took `n` messages, leaving `backlog`: an emptied lane doubles a paced budget. */
   onTaken (n: number, backlog: number): void {
     this.#taken += n
-    if (backlog === 0) this.#emptied = true
+    if (backlog !== 0) return
+    this.#emptied = true
+    if (!this.paced) return
+    this.budget = Math.min(this.config.windowMessages, 2 * this.budget)
+    if (this.budget >= this.config.windowMessages) this.paced = false
   }
 
   /** Re-evaluate at `nowMs`, with `backlog` messages waiting, the oldest for `headAgeMs`. */

@@ -3,6 +3,7 @@ import type { DispatcherCounters } from './dispatcher.ts'
 import type { Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
 import type { SendCounters, SendOutcome } from './peer-stats.ts'
+import type { MemberSender } from './member-sender.ts'
 
 class LocalLane {
   readonly queue: DropOldestQueue<Uint8Array>
@@ -38,7 +39,7 @@ class LocalLane {
  * inbox is full that lane's queue holds them (and drops its oldest), as a
  * remote peer's lane would.
  */
-export class LocalDispatcher {
+export class LocalDispatcher implements MemberSender {
   readonly nodeId: string
   readonly address: string
   readonly #inbox: Inbox
@@ -54,6 +55,12 @@ export class LocalDispatcher {
   }
 
   get isOpen (): boolean { return !this.#closed }
+
+  /** The node itself has no address to redial. */
+  setAddress (): void {}
+
+  /** Nothing to wait for: the node itself is never dialed. */
+  peerDialed (): void {}
 
   enqueue (payload: Uint8Array, lane: number): SendOutcome {
     const dropped = this.#lanes[lane].queue.push(payload)

@@ -15,6 +15,7 @@ import type { NetworkModuleConfig, NetworkModuleInit } from './config.ts'
 import type { ReceivedMessage } from './inbox.ts'
 import type { Clock } from './clock.ts'
 import type { Logger } from './logger.ts'
+import type { MemberSender } from './member-sender.ts'
 import type { Member, MemberSpec } from './membership.ts'
 import type { LaneStats, LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
 import type { Channel, Transport } from './transport.ts'
@@ -43,7 +44,7 @@ export interface MembershipChange {
 
 interface PeerEntry {
   member: Member
-  dispatcher: Dispatcher | LocalDispatcher
+  dispatcher: MemberSender
   receiver?: Receiver
   received: ReceiveCounters
 }
@@ -175,7 +176,7 @@ export class NetworkModule extends EventTarget {
           this.#nodeByIdentity.set(member.identity, member.nodeId)
           this.#promote(entry)
         }
-        ;(entry.dispatcher as Dispatcher).setAddress(member.address)
+        entry.dispatcher.setAddress(member.address)
         change.changed.push(member.nodeId)
       }
     }
@@ -361,7 +362,7 @@ export class NetworkModule extends EventTarget {
     if (tentative === undefined) return
     entry.receiver = tentative
     tentative.promote(entry.member.nodeId, entry.received, this.#receiverLog(entry.member.nodeId, tentative.identity))
-    ;(entry.dispatcher as Dispatcher).peerDialed()
+    entry.dispatcher.peerDialed()
   }
 
   #removeMember (entry: PeerEntry): void {
@@ -404,7 +405,7 @@ export class NetworkModule extends EventTarget {
     const entry = this.#peers.get(nodeId) as PeerEntry
     const previous = entry.receiver
     entry.receiver = new Receiver(components, this.config, channel, { nodeId, counters: entry.received })
-    ;(entry.dispatcher as Dispatcher).peerDialed()
+    entry.dispatcher.peerDialed()
     // the peer redialed: its older stream is dead or about to be
     previous?.close(new StreamClosedError('replaced by a newer stream from the same peer'))
   }

@@ -1,9 +1,10 @@
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
-import { ACK_DELAY_MS, ACK_EVERY_BYTES, ACK_EVERY_MESSAGES } from './constants.ts'
+import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
-import { FIRST_CHUNK, LAST_CHUNK, WHOLE, ackLength, decodeHello, decodeResume, encodeAnswer, writeAck } from './link-protocol.ts'
+import { LaneAcks } from './lane-acks.ts'
+import { FIRST_CHUNK, LAST_CHUNK, WHOLE, decodeHello, decodeResume, encodeAnswer } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import type { Clock, TimerHandle } from './clock.ts'
@@ -87,21 +88,13 @@ export class Receiver implements ChannelHandler {
   /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
   #writable = true
   #writeFailed = false
-  // per lane, on this stream
-  readonly #ackedNext: number[]
-  readonly #ackedPartial: number[]
-  readonly #unackedBytes: number[]
-  readonly #unackedMessages: number[]
-  /** The credit last advertised, per lane. */
-  readonly #advertised: number[]
-  /** Per lane, the sequence number the sender may not reach: the furthest `next + credit` advertised on this stream. */
-  readonly #limit: number[]
+  /** Per lane, on this stream: what was acknowledged and granted. */
+  readonly #acks: LaneAcks
   /** Per lane, waiting for the inbox to say the credit has grown (registered while `waiting`). */
   readonly #creditWaiters: Array<CreditWaiter & { waiting: boolean }>
-  /** Scratch: the credit of each lane in the acks being written. */
+  /** Scratch: the credit and partial bytes of each lane in the acks being written. */
   readonly #credits: number[]
-  /** Lanes whose advertised credit is 0 (held). */
-  #heldCount = 0
+  readonly #partials: number[]
   #ackTimer?: TimerHandle
   #keepaliveTimer?: TimerHandle
   #lastWriteMs = 0
@@ -123,13 +116,7 @@ export class Receiver implements ChannelHandler {
     this.#decoder = new FrameDecoder(config.maxFrameBytes + 1 + 8, this.#onFrame, this.#onChunkDone)
     const n = this.#laneCount
     this.#assemblers = new Array(n).fill(undefined)
-    this.#ackedNext = new Array<number>(n).fill(0)
-    this.#ackedPartial = new Array<number>(n).fill(0)
-    this.#unackedBytes = new Array<number>(n).fill(0)
-    this.#unackedMessages = new Array<number>(n).fill(0)
-    // none yet: not held either
-    this.#advertised = new Array<number>(n).fill(-1)
-    this.#limit = new Array<number>(n).fill(0)
+    this.#acks = new LaneAcks(n)
     this.#creditWaiters = Array.from({ length: n }, (_, lane) => {
       const waiter = {
         above: 0,
@@ -142,6 +129,7 @@ export class Receiver implements ChannelHandler {
       return waiter
     })
     this.#credits = new Array<number>(n).fill(0)
+    this.#partials = new Array<number>(n).fill(0)
     if (member === undefined) {
       this.#heldTentative = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
       this.#counters = new ReceiveCounters(n)
@@ -221,7 +209,7 @@ export class Receiver implements ChannelHandler {
       if (payload.byteLength - 1 > this.#config.maxFrameBytes) {
         throw new FrameTooLargeError(`message of ${payload.byteLength - 1} bytes exceeds the maximum of ${this.#config.maxFrameBytes} bytes`)
       }
-      this.#unackedBytes[lane] += payload.byteLength - 1
+      this.#acks.unackedBytes[lane] += payload.byteLength - 1
       this.#take(lane, payload.subarray(1), true)
       return true
     }
@@ -235,23 +223,23 @@ export class Receiver implements ChannelHandler {
       }
       const part = payload.subarray(1 + encodingLength(total))
       assembler.start(total, part)
-      this.#unackedBytes[lane] += part.byteLength
+      this.#acks.unackedBytes[lane] += part.byteLength
       return true
     }
     const part = payload.subarray(1)
     const message = assembler.append(part, kind === LAST_CHUNK)
-    this.#unackedBytes[lane] += part.byteLength
+    this.#acks.unackedBytes[lane] += part.byteLength
     if (message !== undefined) this.#take(lane, message, false)
     return true
   }
 
   /** A whole message arrived on `lane`; `view` when it points into the transport's chunk. Throws `MalformedFrameError` past the credit. */
   #take (lane: number, payload: Uint8Array, view: boolean): void {
-    if (this.#counters.next[lane] >= this.#limit[lane]) {
-      throw new MalformedFrameError(`the sender wrote past its credit on lane "${this.#config.lanes[lane].name}" (message ${this.#counters.next[lane]}, credit up to ${this.#limit[lane]})`)
+    if (this.#acks.pastCredit(lane, this.#counters.next[lane])) {
+      throw new MalformedFrameError(`the sender wrote past its credit on lane "${this.#config.lanes[lane].name}" (message ${this.#counters.next[lane]}, credit up to ${this.#acks.limit[lane]})`)
     }
     this.#counters.took(lane, payload.byteLength)
-    this.#unackedMessages[lane]++
+    this.#acks.unackedMessages[lane]++
     const held = this.#heldTentative
     if (held !== undefined) {
       // copy: a view would pin the whole chunk it came in for as long as it is held
@@ -310,7 +298,6 @@ export class Receiver implements ChannelHandler {
       for (let lane = 0; lane < this.#laneCount; lane++) counters.next[lane] = hello.retained[lane]
     }
     counters.incarnation = hello.incarnation
-    for (let lane = 0; lane < this.#laneCount; lane++) this.#ackedNext[lane] = counters.next[lane]
     this.#helloRetained = hello.retained
     this.#answerKnown = known
     this.#helloSeen = true
@@ -336,11 +323,12 @@ export class Receiver implements ChannelHandler {
       // the sender still held messages that had arrived: they are not sent again
       if (this.#answerKnown && expected > this.#helloRetained[lane]) counters.duplicates[lane] += expected - this.#helloRetained[lane]
       counters.next[lane] = start[lane]
-      this.#ackedNext[lane] = start[lane]
       // the answer's credit counts from where the lane starts
-      this.#advertise(lane, start[lane], this.#credits[lane])
+      this.#acks.start(lane, start[lane], this.#credits[lane])
+      this.#watchCredit(lane)
     }
     this.#resumed = true
+    this.#scheduleKeepalive()
   }
 
   onData (data: Bytes): void {
@@ -355,19 +343,11 @@ export class Receiver implements ChannelHandler {
     if (this.#helloSeen) this.#afterData()
   }
 
-  /** Decide when to acknowledge after taking messages: at once past the thresholds or half a lane's credit, else soon. */
+  /** Acknowledge at once past the thresholds, else soon (LaneAcks.urgency). */
   #afterData (): void {
-    let urgent = false
-    let progress = false
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      const bytes = this.#unackedBytes[lane]
-      const messages = this.#unackedMessages[lane]
-      if (bytes === 0 && messages === 0) continue
-      progress = true
-      if (bytes >= ACK_EVERY_BYTES || messages >= ACK_EVERY_MESSAGES || 2 * messages >= this.#advertised[lane]) urgent = true
-    }
-    if (urgent) this.#ack()
-    else if (progress && this.#ackTimer === undefined) this.#ackTimer = this.#components.clock.setTimeout(this.#ack, ACK_DELAY_MS)
+    const urgency = this.#acks.urgency()
+    if (urgency === 'now') this.#ack()
+    else if (urgency === 'soon' && this.#ackTimer === undefined) this.#ackTimer = this.#components.clock.setTimeout(this.#ack, ACK_DELAY_MS)
   }
 
   /** The credit of `lane` for this sender: the inbox lane's (inbox-credit.ts); a tentative sender's is its window (it keeps the most recent anyway). */
@@ -376,32 +356,18 @@ export class Receiver implements ChannelHandler {
     return this.#components.inbox.credit(lane, nowMs)
   }
 
-  /** `credit` past `next` was advertised on `lane`: move the limit, count held lanes, and wait for more credit when it is low. */
-  #advertise (lane: number, next: number, credit: number): void {
-    const was = this.#advertised[lane]
-    this.#advertised[lane] = credit
-    if ((was === 0) !== (credit === 0)) {
-      this.#heldCount += credit === 0 ? 1 : -1
-      this.#scheduleKeepalive()
-    }
-    if (next + credit > this.#limit[lane]) this.#limit[lane] = next + credit
+  /** While the credit of `lane` is below the most it can be, have the inbox call back when it has grown by half (from none: by any). */
+  #watchCredit (lane: number): void {
     if (this.#heldTentative !== undefined) return
     const inbox = this.#components.inbox
     const most = inbox.maxCredit(lane)
+    const credit = this.#acks.advertised[lane]
     if (credit >= most) return
-    // say so when the credit has grown by half (from none: by any), or to the most it can be
     const waiter = this.#creditWaiters[lane]
     waiter.above = Math.min(credit + (credit >> 1), most - 1)
     if (waiter.waiting) return
     waiter.waiting = true
     inbox.whenCredit(lane, waiter)
-  }
-
-  /** Whether a new credit is worth an ack of its own: from or to none, or a change of a quarter. */
-  #creditNews (lane: number, credit: number): boolean {
-    const was = this.#advertised[lane]
-    if (credit === was) return false
-    return credit === 0 || was === 0 || 4 * Math.abs(credit - was) >= was
   }
 
   readonly #ack = (): void => {
@@ -417,28 +383,19 @@ export class Receiver implements ChannelHandler {
    */
   #writeAcks (all: boolean): void {
     if (this.#closed || !this.#resumed) return
-    const next = this.#counters.next
     const credits = this.#credits
+    const partials = this.#partials
     const now = this.#components.clock.now()
-    let size = 0
     for (let lane = 0; lane < this.#laneCount; lane++) {
       credits[lane] = this.#creditOf(lane, now)
-      size += ackLength(lane, next[lane], this.#partial(lane), credits[lane])
+      partials[lane] = this.#partial(lane)
     }
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (let lane = 0; lane < this.#laneCount; lane++) {
-      const partial = this.#partial(lane)
-      const credit = credits[lane]
-      if (!all && next[lane] === this.#ackedNext[lane] && partial === this.#ackedPartial[lane] && !this.#creditNews(lane, credit)) continue
-      offset = writeAck(out, offset, lane, next[lane], partial, credit)
-      this.#ackedNext[lane] = next[lane]
-      this.#ackedPartial[lane] = partial
-      this.#unackedBytes[lane] = 0
-      this.#unackedMessages[lane] = 0
-      this.#advertise(lane, next[lane], credit)
-    }
-    if (offset > 0) this.#write(offset === size ? out : out.subarray(0, offset))
+    const held = this.#acks.heldCount
+    const bytes = this.#acks.encode(this.#counters.next, partials, credits, all)
+    if (bytes === undefined) return
+    for (let lane = 0; lane < this.#laneCount; lane++) this.#watchCredit(lane)
+    this.#write(bytes)
+    if ((held > 0) !== (this.#acks.heldCount > 0)) this.#scheduleKeepalive()
   }
 
   #partial (lane: number): number {
@@ -450,14 +407,14 @@ export class Receiver implements ChannelHandler {
     const clock = this.#components.clock
     clock.clearTimeout(this.#keepaliveTimer)
     if (this.#closed) return
-    const intervalMs = this.#heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
     const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - clock.now())
     this.#keepaliveTimer = clock.setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
-    const intervalMs = this.#heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
+    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
     if (this.#components.clock.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
     this.#scheduleKeepalive()
   }

@@ -4,7 +4,7 @@
  * below the configured window and never above `maxBytes`.
  *
  * On a LAN the minimum RTT is a fraction of a millisecond, so the configured
- * window (1 MiB) stays the limit, which keeps what sits in buffers ahead of
+ * window (256 KiB) stays the limit, which keeps what sits in buffers ahead of
  * a higher lane small. On a long link the window grows until the delivery
  * rate stops growing: while the window is the limit, rate × min RTT is the
  * window itself and the gain doubles it each sample; once the path is the

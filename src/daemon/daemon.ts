@@ -178,6 +178,7 @@ export class Daemon {
         tls: config.apiTls,
         logger: log.child({ component: 'api' }),
         rpcMetrics: metrics?.rpc,
+        fastUnary: handlers.fastUnary(),
         routes: router => {
           handlers.register(router)
           health.register(router)

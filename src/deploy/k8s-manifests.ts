@@ -1,9 +1,8 @@
-import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { StatefulSet } from 'kubernetes-models/apps/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import { peerIdOf } from '../transports/libp2p/keys.ts'
+import { keyFileBytes, peerIdOf } from '../transports/libp2p/keys.ts'
 import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, METRICS_PORT, P2P_PORT } from './constants.ts'
 import { checkDnsLabel, K8S_PATHS, keyFileName, k8sNames, ManifestInputError } from './k8s-names.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -89,7 +88,7 @@ export function buildIdentity (options: K8sManifestOptions, identity: K8sIdentit
   const keys = new Secret({
     metadata: { name: names.keysSecret, namespace, labels },
     type: 'Opaque',
-    data: Object.fromEntries(identity.keys.map((key, i) => [keyFileName(`${name}-${i}`), base64(privateKeyToProtobuf(key))]))
+    data: Object.fromEntries(identity.keys.map((key, i) => [keyFileName(`${name}-${i}`), base64(keyFileBytes(key))]))
   })
   const token = new Secret({
     metadata: { name: names.apiTokenSecret, namespace, labels },

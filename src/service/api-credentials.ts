@@ -92,3 +92,46 @@ export async function readApiTlsFiles (files: ApiTlsFiles): Promise<ApiTlsOption
   }
   return { cert, key, clientCa }
 }
+
+export interface ApiClientTlsFiles {
+  /** PEM CA certificates that sign the daemon's certificate. @default Node's bundled root CAs */
+  ca?: string
+  /** PEM client certificate chain, for a daemon started with `--api-tls-client-ca`. @default none */
+  cert?: string
+  /** PEM private key of `cert`. @default none */
+  key?: string
+  /** Accept a key file that group or others can access. @default false */
+  allowInsecureKeyPermissions?: boolean
+}
+
+/**
+ * A client's TLS material towards the API, from PEM files: the CA that signs
+ * the daemon's certificate, and a client certificate and key (both or
+ * neither). The key file is refused as the daemon's is, when group or others
+ * can access it, unless `allowInsecureKeyPermissions`.
+ */
+export async function readApiClientTlsFiles (files: ApiClientTlsFiles): Promise<{ ca?: Buffer, cert?: Buffer, key?: Buffer }> {
+  if ((files.cert === undefined) !== (files.key === undefined)) {
+    throw new ApiCredentialsError('an API TLS client certificate and its key go together: give both or neither')
+  }
+  const ca = files.ca === undefined ? undefined : await readFileOf('API TLS CA file', files.ca)
+  if (ca !== undefined) {
+    try {
+      createSecureContext({ ca })
+    } catch (err) {
+      throw new ApiCredentialsError(`API TLS CA file ${files.ca} is not PEM certificates: ${(err as Error).message}`)
+    }
+  }
+  if (files.cert === undefined || files.key === undefined) return { ca }
+  const key = await readSecretFile('API TLS key file', files.key, {
+    allowInsecurePermissions: files.allowInsecureKeyPermissions,
+    overrideFlag: '--allow-insecure-api-tls-key'
+  })
+  const cert = await readFileOf('API TLS certificate file', files.cert)
+  try {
+    createSecureContext({ cert, key })
+  } catch (err) {
+    throw new ApiCredentialsError(`API TLS certificate ${files.cert} and key ${files.key} cannot be used together: ${(err as Error).message}`)
+  }
+  return { ca, cert, key }
+}

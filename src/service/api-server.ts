@@ -35,6 +35,12 @@ export interface ApiServerOptions {
   host: string
   port: number
   routes: (router: ConnectRouter) => void
+  /**
+   * Unary methods whose binary gRPC calls take the fast path (see
+   * {@link fastUnary}); every protocol of them is served by `routes` too.
+   * @default none
+   */
+  fastUnary?: readonly FastUnaryMethod[]
   /** Largest request message accepted. */
   readMaxBytes: number
   /**
@@ -71,23 +77,26 @@ interface FastUnaryRoute {
   record?: (code: Code | 0, startMs: number) => void
 }
 
-/** Fast-path routes of each router an ApiServer hands to `routes`. */
-const fastRoutes = new WeakMap<ConnectRouter, Map<string, FastUnaryRoute>>()
+/** A unary method for the fast path, as {@link fastUnary} makes it. */
+export interface FastUnaryMethod {
+  readonly path: string
+  readonly route: FastUnaryRoute
+}
 
 /**
- * Serve binary gRPC calls of a unary method on the fast path of the ApiServer
- * that owns `router` (call it from `routes`, after `router.service()`, which
- * still serves the method over Connect, gRPC-Web and gRPC+JSON). The handler
- * must be synchronous and must not need a HandlerContext; it throws
- * `ConnectError`. Without an ApiServer (another host of the router) this does
- * nothing.
+ * A unary method whose binary gRPC calls an ApiServer serves on its fast
+ * path (hand it to `ApiServerOptions.fastUnary`; `routes` must still serve
+ * the method, over Connect, gRPC-Web and gRPC+JSON). The handler must be
+ * synchronous and must not need a HandlerContext; it throws `ConnectError`.
  */
-export function registerGrpcFastPath<I extends DescMessage, O extends DescMessage> (
-  router: ConnectRouter,
+export function fastUnary<I extends DescMessage, O extends DescMessage> (
   method: DescMethodUnary<I, O>,
   handle: (request: MessageShape<I>) => MessageInitShape<O>
-): void {
-  fastRoutes.get(router)?.set(`/${method.parent.typeName}/${method.name}`, { service: method.parent.typeName, input: method.input, output: method.output, handle: handle as FastUnaryHandler })
+): FastUnaryMethod {
+  return {
+    path: `/${method.parent.typeName}/${method.name}`,
+    route: { service: method.parent.typeName, input: method.input, output: method.output, handle: handle as FastUnaryHandler }
+  }
 }
 
 /**
@@ -97,7 +106,7 @@ export function registerGrpcFastPath<I extends DescMessage, O extends DescMessag
  * its request is read. Responses are never compressed: on a local link gzip
  * costs far more than it saves.
  *
- * Binary gRPC calls of the methods registered with `registerGrpcFastPath`
+ * Binary gRPC calls of the methods in `fastUnary`
  * skip connect-node's pipeline (Fetch headers, abort controllers, async
  * iterables per call), which cost about 5x the CPU of a bare grpc-js server
  * per unary call; everything else goes to connect-node. Sockets have Nagle
@@ -123,12 +132,10 @@ export class ApiServer {
   }
 
   static async listen (options: ApiServerOptions): Promise<ApiServer> {
-    const fast = new Map<string, FastUnaryRoute>()
+    // a route per server: its metrics series are this server's
+    const fast = new Map<string, FastUnaryRoute>((options.fastUnary ?? []).map(m => [m.path, { ...m.route }]))
     const handler = connectNodeAdapter({
-      routes: router => {
-        fastRoutes.set(router, fast)
-        options.routes(router)
-      },
+      routes: options.routes,
       acceptCompression: [],
       readMaxBytes: options.readMaxBytes,
       // handlers can learn whether a response reached its client whole (Pull counts what it did not)

@@ -12,6 +12,11 @@ const STATES: Record<LinkState, ConnectionState> = {
   local: ConnectionState.LOCAL
 }
 
+/** A link state as the API names it. */
+export function connectionState (state: LinkState): ConnectionState {
+  return STATES[state]
+}
+
 export interface ServiceCounters {
   /** Messages handed to Receive streams and Pull responses. */
   deliveredMessages: number

@@ -1,17 +1,19 @@
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
-import { registerGrpcFastPath } from './api-server.ts'
+import { fastUnary } from './api-server.ts'
 import { UnknownLaneError } from '../core/errors.ts'
 import { ALL_LANES } from '../core/lanes.ts'
 import { compactPayload } from './compact-payload.ts'
 import { DaemonStoppingError, InvalidRequestError, toConnectError } from './errors.ts'
 import { whenResponseEnds } from './response-outcome.ts'
 import { toStatusResponse } from './status.ts'
+import { watchPeers } from './watch-peers.ts'
 import type { ServiceCounters } from './status.ts'
 import type { NetworkModule } from '../core/network-module.ts'
 import type { ReceivedMessage } from '../core/inbox.ts'
 import type { GetInfoResponseSchema, OutboundMessage, PullRequest, ReceiveRequest, SendRequest, SendResponseSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { MessageInitShape } from '@bufbuild/protobuf'
 import type { ConnectRouter, HandlerContext, ServiceImpl } from '@connectrpc/connect'
+import type { FastUnaryMethod } from './api-server.ts'
 
 /** Messages per Receive response when the request does not say. */
 export const DEFAULT_RECEIVE_BATCH = 256
@@ -56,8 +58,11 @@ export class TransportServiceHandlers {
 
   register (router: ConnectRouter): void {
     router.service(TransportService, this.#impl())
-    // Send is the hot unary call: plain gRPC clients skip connect's pipeline
-    registerGrpcFastPath(router, TransportService.method.send, req => this.#call(undefined, () => this.#send(req)))
+  }
+
+  /** Send is the hot unary call: its binary gRPC calls skip connect's pipeline (ApiServerOptions.fastUnary). */
+  fastUnary (): FastUnaryMethod[] {
+    return [fastUnary(TransportService.method.send, req => this.#call(undefined, () => this.#send(req)))]
   }
 
   #send (req: SendRequest): MessageInitShape<typeof SendResponseSchema> {
@@ -89,6 +94,7 @@ export class TransportServiceHandlers {
       },
       receive: (req, ctx) => this.#receive(req, ctx),
       pull: async (req, ctx) => ({ messages: await this.#pull(req, ctx) }),
+      watchPeers: (_req, ctx) => watchPeers(net, AbortSignal.any([ctx.signal, this.#stopping])),
       awaitConnections: async (req, ctx) => {
         const n = req.minConnected
         if (n < 1 || n > MAX_MIN_CONNECTED) {

@@ -6,7 +6,7 @@ import { createClient } from '@connectrpc/connect'
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { createMirnetClient } from '../../src/client/client.ts'
-import { API_STREAM_WINDOW_BYTES } from '../../src/service/http2-windows.ts'
+import { CLIENT_STREAM_WINDOW_BYTES } from '../../src/client/http2-windows.ts'
 import { firstLine, freePort, mirnet, stop } from '../helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { MirnetClient } from '../../src/client/client.ts'
@@ -122,7 +122,7 @@ export class FaultNode {
     const socket = join(this.#dir, `api-${++this.#incarnation}.sock`)
     this.#bridge = await this.#startBridge(lab, api, socket)
     const sessionManager = new Http2SessionManager('http://localhost', undefined, {
-      settings: { initialWindowSize: API_STREAM_WINDOW_BYTES },
+      settings: { initialWindowSize: CLIENT_STREAM_WINDOW_BYTES },
       createConnection: () => connect(socket)
     })
     return createClient(TransportService, createGrpcTransport({ baseUrl: 'http://localhost', sessionManager }))

@@ -1,20 +1,52 @@
+import { inspect } from 'node:util'
 import type { NetworkModule, PeerStateDetail } from '../../src/core/network-module.ts'
 import type { LinkState, PeerStats } from '../../src/core/peer-stats.ts'
 import type { ReceivedMessage } from '../../src/core/inbox.ts'
 
+type Awaitable<T> = T | Promise<T>
+
+/** How often `eventually` looks again, in ms. */
+const POLL_INTERVAL_MS = 5
+
 /**
- * Resolve once `check()` returns a value other than undefined/false, checking
- * after each turn of the timer queue; reject after `timeoutMs` with `what`.
- * For counters that have no event of their own.
+ * Poll until a condition holds, for values that have no event of their own
+ * (counters, another process's state); reject after `timeoutMs` with what was
+ * awaited and, in the second form, the last value read.
+ *
+ * - `eventually(what, check, timeoutMs?)`: resolves with `check()`'s value once
+ *   it is neither undefined nor false.
+ * - `eventually(what, read, done, timeoutMs?)`: resolves with `read()`'s value
+ *   once `done(value)` holds.
+ *
+ * `check` and `read` may be async; each is called again 5 ms after the last
+ * call settled. An error they throw rejects at once.
  */
-export async function eventually<T> (what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T> (what: string, check: () => Awaitable<T | undefined | false>, timeoutMs?: number): Promise<T>
+export async function eventually<T> (what: string, read: () => Awaitable<T>, done: (value: T) => boolean, timeoutMs?: number): Promise<T>
+export async function eventually<T> (
+  what: string,
+  read: () => Awaitable<T | undefined | false>,
+  doneOrTimeout?: ((value: T) => boolean) | number,
+  timeout?: number
+): Promise<T> {
+  const done = typeof doneOrTimeout === 'function' ? doneOrTimeout : undefined
+  const timeoutMs = (typeof doneOrTimeout === 'number' ? doneOrTimeout : timeout) ?? 10_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const value = check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
+    const value = await read()
+    if (done === undefined ? value !== undefined && value !== false : done(value as T)) return value as T
+    if (Date.now() > deadline) {
+      const seen = done === undefined ? '' : `; last seen: ${show(value)}`
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, POLL_INTERVAL_MS))
   }
+}
+
+/** A value for an error message: one line, bigints and all, at most 1,000 characters. */
+function show (value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : inspect(value, { depth: 3, breakLength: Infinity })
+  return text.length > 1_000 ? `${text.slice(0, 1_000)}… (${text.length} characters)` : text
 }
 
 /** Resolve on the `peer-state` event of `nodeId` reaching one of `states`. */

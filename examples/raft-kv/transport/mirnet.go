@@ -16,8 +16,12 @@ import (
 // Mirnet sends raft messages through the node's mirnet daemon: one
 // SendStream for appends and heartbeats, a unary Send per snapshot (its
 // answer says whether the daemon queued it, which is what ReportSnapshot
-// reports), one Receive stream per lane, and a GetStatus poll that reports
-// every member whose connection is not open as unreachable.
+// reports), one Receive stream per lane, and a WatchPeers stream: a member
+// whose connection is not open is reported unreachable when the daemon says
+// so, and again every statusEvery while it lasts. The messages
+// bound for one member on one lane, of one Ready or of several that queued
+// up while the previous request was being written, travel packed in one
+// mirnet payload (batch.go).
 type Mirnet struct {
 	api         string
 	self        uint64
@@ -29,20 +33,27 @@ type Mirnet struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	out   chan outBatch
+	out   chan []outMsg
 	snaps chan raftpb.Message
 
 	sent, received, dropped, sendErrors, unreachable atomic.Uint64
+	// payloads and SendStream requests written, payloads received
+	sentPayloads, sendRequests, receivedPayloads atomic.Uint64
 }
 
-type outBatch struct {
-	req   *mirnetv1.SendStreamRequest
-	dests []uint64
+// outMsg is a marshalled raft message waiting for the send loop.
+type outMsg struct {
+	to   uint64
+	lane string
+	data []byte
 }
+
+// maxReadiesPerRequest bounds how many queued Readys one SendStream request packs.
+const maxReadiesPerRequest = 256
 
 // NewMirnet is a transport over the daemon whose API listens on api (host:port).
 func NewMirnet(api string, self uint64, statusEvery time.Duration) *Mirnet {
-	return &Mirnet{api: api, self: self, statusEvery: statusEvery, out: make(chan outBatch, 4096), snaps: make(chan raftpb.Message, 16)}
+	return &Mirnet{api: api, self: self, statusEvery: statusEvery, out: make(chan []outMsg, 4096), snaps: make(chan raftpb.Message, 16)}
 }
 
 // Start dials the daemon (waiting for it up to 30 s) and starts the loops.
@@ -63,7 +74,7 @@ func (t *Mirnet) Start(ctx context.Context, h Handler) error {
 	}
 	t.loop(func() { t.sendLoop(ctx) })
 	t.loop(func() { t.snapLoop(ctx) })
-	t.loop(func() { t.statusLoop(ctx) })
+	t.loop(func() { t.peerLoop(ctx) })
 	return nil
 }
 
@@ -72,10 +83,9 @@ func (t *Mirnet) loop(f func()) {
 	go func() { defer t.wg.Done(); f() }()
 }
 
-// Send groups the messages into one request (never blocks).
+// Send marshals the messages and queues them for the send loop (never blocks).
 func (t *Mirnet) Send(msgs []raftpb.Message) {
-	req := &mirnetv1.SendStreamRequest{Messages: make([]*mirnetv1.OutboundMessage, 0, len(msgs))}
-	dests := make([]uint64, 0, len(msgs))
+	batch := make([]outMsg, 0, len(msgs))
 	for _, m := range msgs {
 		if m.Type == raftpb.MsgSnap {
 			select {
@@ -86,71 +96,116 @@ func (t *Mirnet) Send(msgs []raftpb.Message) {
 			}
 			continue
 		}
-		payload, err := m.Marshal()
+		data, err := m.Marshal()
 		if err != nil {
 			log.Printf("marshal %v: %v", m.Type, err)
 			continue
 		}
-		req.Messages = append(req.Messages, &mirnetv1.OutboundMessage{Destinations: []string{NodeName(m.To)}, Payload: payload, Lane: Lane(m.Type)})
-		dests = append(dests, m.To)
+		batch = append(batch, outMsg{to: m.To, lane: Lane(m.Type), data: data})
 	}
-	if len(req.Messages) == 0 {
+	if len(batch) == 0 {
 		return
 	}
 	select {
-	case t.out <- outBatch{req, dests}:
+	case t.out <- batch:
 	default:
-		t.dropped.Add(uint64(len(dests)))
-		t.reportAll(dests)
+		t.dropped.Add(uint64(len(batch)))
+		t.reportAll(batch)
 	}
 }
 
-func (t *Mirnet) reportAll(dests []uint64) {
-	for _, d := range dests {
+// reportAll reports each destination of batch unreachable, once.
+func (t *Mirnet) reportAll(batch []outMsg) {
+	var reported []uint64
+next:
+	for _, m := range batch {
+		for _, id := range reported {
+			if id == m.to {
+				continue next
+			}
+		}
+		reported = append(reported, m.to)
 		t.unreachable.Add(1)
-		t.h.ReportUnreachable(d)
+		t.h.ReportUnreachable(m.to)
 	}
 }
 
-// sendLoop writes batches to a SendStream, opening a new one after an error.
+// sendLoop writes what Send queued to a SendStream, opening a new one after
+// an error. Each request takes every Ready queued by then (up to
+// maxReadiesPerRequest) and packs it per member and lane.
 func (t *Mirnet) sendLoop(ctx context.Context) {
 	var stream mirnetv1.TransportService_SendStreamClient
+	var pending []outMsg
 	for {
-		var b outBatch
 		select {
 		case <-ctx.Done():
 			if stream != nil {
 				_, _ = stream.CloseAndRecv()
 			}
 			return
-		case b = <-t.out:
+		case b := <-t.out:
+			pending = append(pending[:0], b...)
 		}
+	drain:
+		for i := 1; i < maxReadiesPerRequest; i++ {
+			select {
+			case b := <-t.out:
+				pending = append(pending, b...)
+			default:
+				break drain
+			}
+		}
+		req := pack(pending)
 		if stream == nil {
 			s, err := t.client.SendStream(ctx)
 			if err != nil {
-				t.failed(ctx, b, err)
+				t.failed(ctx, pending, err)
 				continue
 			}
 			stream = s
 		}
-		if err := stream.Send(b.req); err != nil {
+		if err := stream.Send(req); err != nil {
 			// the daemon ended the stream: its status says why
 			_, err = stream.CloseAndRecv()
 			stream = nil
-			t.failed(ctx, b, err)
+			t.failed(ctx, pending, err)
 			continue
 		}
-		t.sent.Add(uint64(len(b.dests)))
+		t.sent.Add(uint64(len(pending)))
+		t.sentPayloads.Add(uint64(len(req.Messages)))
+		t.sendRequests.Add(1)
 	}
 }
 
-func (t *Mirnet) failed(ctx context.Context, b outBatch, err error) {
+// pack groups messages by member and lane, in order, into payloads of at
+// most maxBatchPayloadBytes (one larger message goes alone).
+func pack(msgs []outMsg) *mirnetv1.SendStreamRequest {
+	type key struct {
+		to   uint64
+		lane string
+	}
+	req := &mirnetv1.SendStreamRequest{}
+	open := map[key]*mirnetv1.OutboundMessage{}
+	for _, m := range msgs {
+		k := key{m.to, m.lane}
+		o := open[k]
+		if o == nil || len(o.Payload)+frameBytes(len(m.data)) > maxBatchPayloadBytes {
+			o = &mirnetv1.OutboundMessage{Destinations: []string{NodeName(m.to)}, Lane: m.lane, Payload: make([]byte, 0, frameBytes(len(m.data)))}
+			open[k] = o
+			req.Messages = append(req.Messages, o)
+		}
+		o.Payload = appendFrame(o.Payload, m.data)
+	}
+	return req
+}
+
+func (t *Mirnet) failed(ctx context.Context, batch []outMsg, err error) {
 	if ctx.Err() != nil {
 		return
 	}
 	t.sendErrors.Add(1)
 	log.Printf("mirnet send: %v", err)
-	t.reportAll(b.dests)
+	t.reportAll(batch)
 	time.Sleep(10 * time.Millisecond) // do not spin on a daemon that is gone
 }
 
@@ -163,8 +218,9 @@ func (t *Mirnet) snapLoop(ctx context.Context) {
 			return
 		case m = <-t.snaps:
 		}
-		payload, err := m.Marshal()
+		data, err := m.Marshal()
 		if err == nil {
+			payload := appendFrame(make([]byte, 0, frameBytes(len(data))), data)
 			callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			_, err = t.client.Send(callCtx, &mirnetv1.SendRequest{Messages: []*mirnetv1.OutboundMessage{{Destinations: []string{NodeName(m.To)}, Payload: payload, Lane: LaneBulk}}})
 			cancel()
@@ -192,14 +248,16 @@ func (t *Mirnet) receive(ctx context.Context, lane string) {
 				break
 			}
 			for _, in := range res.Messages {
-				var m raftpb.Message
-				if uerr := m.Unmarshal(in.Payload); uerr != nil {
-					log.Printf("from %s on %s: not a raft message: %v", in.From, lane, uerr)
-					continue
-				}
-				t.received.Add(1)
-				if perr := t.h.Process(ctx, m); perr != nil && ctx.Err() == nil {
-					log.Printf("step %v from %s: %v", m.Type, in.From, perr)
+				t.receivedPayloads.Add(1)
+				from := in.From
+				derr := decodeBatch(in.Payload, func(m raftpb.Message) {
+					t.received.Add(1)
+					if perr := t.h.Process(ctx, m); perr != nil && ctx.Err() == nil {
+						log.Printf("step %v from %s: %v", m.Type, from, perr)
+					}
+				})
+				if derr != nil {
+					log.Printf("from %s on %s: %v", from, lane, derr)
 				}
 			}
 		}
@@ -210,42 +268,69 @@ func (t *Mirnet) receive(ctx context.Context, lane string) {
 	}
 }
 
-// statusLoop reports members whose connection is not open as unreachable.
-func (t *Mirnet) statusLoop(ctx context.Context) {
+// peerLoop follows the daemon's WatchPeers stream: a member whose
+// connection is not open is reported unreachable at once, and again every
+// statusEvery until it is open again (raft then keeps probing it gently).
+func (t *Mirnet) peerLoop(ctx context.Context) {
+	events := make(chan *mirnetv1.WatchPeersResponse, 64)
+	go func() {
+		defer close(events)
+		for ctx.Err() == nil {
+			stream, err := t.client.WatchPeers(ctx, &mirnetv1.WatchPeersRequest{})
+			for err == nil {
+				var e *mirnetv1.WatchPeersResponse
+				if e, err = stream.Recv(); err == nil {
+					select {
+					case events <- e:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Printf("mirnet WatchPeers: %v (watching again)", err)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	ticker := time.NewTicker(t.statusEvery)
 	defer ticker.Stop()
+	down := map[uint64]bool{}
+	report := func(id uint64) {
+		t.unreachable.Add(1)
+		t.h.ReportUnreachable(id)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
-		}
-		callCtx, cancel := context.WithTimeout(ctx, t.statusEvery*5)
-		status, err := t.client.GetStatus(callCtx, &mirnetv1.GetStatusRequest{})
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Printf("mirnet status: %v", err)
+		case e, ok := <-events:
+			if !ok {
+				return
 			}
-			continue
-		}
-		for _, p := range status.Peers {
-			if p.State == mirnetv1.ConnectionState_CONNECTION_STATE_OPEN || p.State == mirnetv1.ConnectionState_CONNECTION_STATE_LOCAL {
-				continue
-			}
-			id, err := RaftID(p.NodeId)
+			id, err := RaftID(e.NodeId)
 			if err != nil || id == t.self {
 				continue
 			}
-			t.unreachable.Add(1)
-			t.h.ReportUnreachable(id)
+			if e.State == mirnetv1.ConnectionState_CONNECTION_STATE_OPEN {
+				delete(down, id)
+			} else if !down[id] {
+				down[id] = true
+				report(id)
+			}
+		case <-ticker.C:
+			for id := range down {
+				report(id)
+			}
 		}
 	}
 }
 
 // Stats are the transport's counters.
 func (t *Mirnet) Stats() map[string]uint64 {
-	return map[string]uint64{"sent": t.sent.Load(), "received": t.received.Load(), "dropped": t.dropped.Load(), "sendErrors": t.sendErrors.Load(), "reportedUnreachable": t.unreachable.Load()}
+	return map[string]uint64{"sent": t.sent.Load(), "received": t.received.Load(), "dropped": t.dropped.Load(), "sendErrors": t.sendErrors.Load(), "reportedUnreachable": t.unreachable.Load(),
+		"sentPayloads": t.sentPayloads.Load(), "sendRequests": t.sendRequests.Load(), "receivedPayloads": t.receivedPayloads.Load()}
 }
 
 // Close stops the loops and the connection.

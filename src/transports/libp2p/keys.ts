@@ -18,13 +18,18 @@ export function peerIdOf (key: PrivateKey): string {
   return peerIdFromPrivateKey(key).toString()
 }
 
+/** The bytes of a key file: libp2p's protobuf encoding of the private key. */
+export function keyFileBytes (key: PrivateKey): Uint8Array {
+  return privateKeyToProtobuf(key)
+}
+
 /**
  * Write a key as libp2p's protobuf encoding, readable by the owner only (0600).
  * Refuses to overwrite an existing file.
  */
 export async function writeKeyFile (path: string, key: PrivateKey): Promise<void> {
   try {
-    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    await writeFile(path, keyFileBytes(key), { mode: 0o600, flag: 'wx' })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyFileError(`key file ${path} already exists; not overwriting it`)
     throw err

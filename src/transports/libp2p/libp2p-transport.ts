@@ -4,7 +4,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { PROTOCOL_ID, MiB } from '../../core/constants.ts'
+import { MiB } from '../../core/constants.ts'
+import { PROTOCOL_ID } from './protocol-id.ts'
 import { InvalidAddressError, MissingPeerIdError } from '../../core/errors.ts'
 import { Libp2pChannel } from './libp2p-channel.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
@@ -38,7 +39,7 @@ export interface Libp2pTransportInit {
    */
   inboundConnectionThreshold?: number
   /**
-   * Inbound `/mirnet/1.0.0` streams per connection at once (one is normal;
+   * Inbound mirnet streams (PROTOCOL_ID) per connection at once (one is normal;
    * a few cover a reconnect overlapping a dying stream).
    * @default 4
    */
@@ -56,7 +57,7 @@ export interface Libp2pTransportInit {
 }
 
 /**
- * The libp2p transport: TCP + Noise + Yamux, protocol `/mirnet/1.0.0`.
+ * The libp2p transport: TCP + Noise + Yamux, protocol PROTOCOL_ID (`/mirnet/3.0.0`).
  * Noise authenticates the peer id, so a channel's `remoteIdentity` is the
  * remote's peer id and a dial to `/…/p2p/<id>` fails unless the node there
  * holds that key. Noise is the only encrypter: no plaintext connections.

@@ -129,6 +129,7 @@ func main() {
 	checkReceive(b)
 	checkGetStatus(a, b)
 	checkPull(a, b)
+	checkWatchPeers(a)
 	checkHealth(connA)
 	checkSecure(*addrSecure, *caFile, *certFile, *keyFile, *tokenFile)
 }
@@ -425,6 +426,24 @@ func laneCounts(p *mirnetv1.PeerStatus, counter func(*mirnetv1.LaneStatus) uint6
 		s = append(s, fmt.Sprintf("%s=%d", l.Lane, counter(l)))
 	}
 	return strings.Join(s, " ")
+}
+
+func checkWatchPeers(a mirnetv1.TransportServiceClient) {
+	begin("WatchPeers: every member's state first")
+	c, cancel := ctx()
+	defer cancel()
+	stream, err := a.WatchPeers(c, &mirnetv1.WatchPeersRequest{})
+	must(err, "WatchPeers")
+	states := map[string]mirnetv1.ConnectionState{}
+	for len(states) < 2 {
+		e, err := stream.Recv()
+		must(err, "WatchPeers Recv")
+		states[e.NodeId] = e.State
+	}
+	if states["a"] != mirnetv1.ConnectionState_CONNECTION_STATE_LOCAL || states["b"] != mirnetv1.ConnectionState_CONNECTION_STATE_OPEN {
+		fail("a %s, b %s; want LOCAL, OPEN", states["a"], states["b"])
+	}
+	pass("a %s, b %s", states["a"], states["b"])
 }
 
 func checkGetStatus(a, b mirnetv1.TransportServiceClient) {

@@ -71,6 +71,14 @@ type TransportServiceClient interface {
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
+	// WatchPeers streams the state of the outbound connection to each member:
+	// first every member's current state, then each change as it happens
+	// (several changes of one member not yet sent are merged into the latest).
+	// A consensus node can tell its protocol at once that a peer became
+	// unreachable (raft's ReportUnreachable, a view change) instead of polling
+	// GetStatus. A member removed from the membership ends with CLOSED. The
+	// stream ends when the daemon stops.
+	WatchPeers(ctx context.Context, in *WatchPeersRequest, opts ...grpc.CallOption) (TransportService_WatchPeersClient, error)
 }
 
 type transportServiceClient struct {
@@ -201,6 +209,38 @@ func (c *transportServiceClient) GetStatus(ctx context.Context, in *GetStatusReq
 	return out, nil
 }
 
+func (c *transportServiceClient) WatchPeers(ctx context.Context, in *WatchPeersRequest, opts ...grpc.CallOption) (TransportService_WatchPeersClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_TransportService_serviceDesc.Streams[2], "/mirnet.v1.TransportService/WatchPeers", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &transportServiceWatchPeersClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type TransportService_WatchPeersClient interface {
+	Recv() (*WatchPeersResponse, error)
+	grpc.ClientStream
+}
+
+type transportServiceWatchPeersClient struct {
+	grpc.ClientStream
+}
+
+func (x *transportServiceWatchPeersClient) Recv() (*WatchPeersResponse, error) {
+	m := new(WatchPeersResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // TransportServiceServer is the server API for TransportService service.
 // All implementations must embed UnimplementedTransportServiceServer
 // for forward compatibility
@@ -259,6 +299,14 @@ type TransportServiceServer interface {
 	// GetStatus reports per-member state and counters, tentative peers (inbound
 	// connections from peers not in the membership) and totals.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
+	// WatchPeers streams the state of the outbound connection to each member:
+	// first every member's current state, then each change as it happens
+	// (several changes of one member not yet sent are merged into the latest).
+	// A consensus node can tell its protocol at once that a peer became
+	// unreachable (raft's ReportUnreachable, a view change) instead of polling
+	// GetStatus. A member removed from the membership ends with CLOSED. The
+	// stream ends when the daemon stops.
+	WatchPeers(*WatchPeersRequest, TransportService_WatchPeersServer) error
 	mustEmbedUnimplementedTransportServiceServer()
 }
 
@@ -289,6 +337,9 @@ func (UnimplementedTransportServiceServer) AwaitConnections(context.Context, *Aw
 }
 func (UnimplementedTransportServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetStatus not implemented")
+}
+func (UnimplementedTransportServiceServer) WatchPeers(*WatchPeersRequest, TransportService_WatchPeersServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchPeers not implemented")
 }
 func (UnimplementedTransportServiceServer) mustEmbedUnimplementedTransportServiceServer() {}
 
@@ -458,6 +509,27 @@ func _TransportService_GetStatus_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TransportService_WatchPeers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPeersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TransportServiceServer).WatchPeers(m, &transportServiceWatchPeersServer{stream})
+}
+
+type TransportService_WatchPeersServer interface {
+	Send(*WatchPeersResponse) error
+	grpc.ServerStream
+}
+
+type transportServiceWatchPeersServer struct {
+	grpc.ServerStream
+}
+
+func (x *transportServiceWatchPeersServer) Send(m *WatchPeersResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 var _TransportService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "mirnet.v1.TransportService",
 	HandlerType: (*TransportServiceServer)(nil),
@@ -496,6 +568,11 @@ var _TransportService_serviceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Receive",
 			Handler:       _TransportService_Receive_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchPeers",
+			Handler:       _TransportService_WatchPeers_Handler,
 			ServerStreams: true,
 		},
 	},

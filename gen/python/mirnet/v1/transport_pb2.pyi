@@ -311,5 +311,19 @@ class TentativePeer(_message.Message):
     received_messages: int
     def __init__(self, peer_id: _Optional[str] = ..., held_messages: _Optional[int] = ..., held_bytes: _Optional[int] = ..., dropped_messages: _Optional[int] = ..., received_messages: _Optional[int] = ...) -> None: ...
 
+class WatchPeersRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class WatchPeersResponse(_message.Message):
+    __slots__ = ["last_error", "node_id", "state"]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    last_error: str
+    node_id: str
+    state: ConnectionState
+    def __init__(self, node_id: _Optional[str] = ..., state: _Optional[_Union[ConnectionState, str]] = ..., last_error: _Optional[str] = ...) -> None: ...
+
 class ConnectionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

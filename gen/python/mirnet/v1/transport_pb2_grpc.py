@@ -61,6 +61,11 @@ class TransportServiceStub(object):
                 request_serializer=mirnet_dot_v1_dot_transport__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=mirnet_dot_v1_dot_transport__pb2.GetStatusResponse.FromString,
                 )
+        self.WatchPeers = channel.unary_stream(
+                '/mirnet.v1.TransportService/WatchPeers',
+                request_serializer=mirnet_dot_v1_dot_transport__pb2.WatchPeersRequest.SerializeToString,
+                response_deserializer=mirnet_dot_v1_dot_transport__pb2.WatchPeersResponse.FromString,
+                )
 
 
 class TransportServiceServicer(object):
@@ -167,6 +172,19 @@ class TransportServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchPeers(self, request, context):
+        """WatchPeers streams the state of the outbound connection to each member:
+        first every member's current state, then each change as it happens
+        (several changes of one member not yet sent are merged into the latest).
+        A consensus node can tell its protocol at once that a peer became
+        unreachable (raft's ReportUnreachable, a view change) instead of polling
+        GetStatus. A member removed from the membership ends with CLOSED. The
+        stream ends when the daemon stops.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -209,6 +227,11 @@ def add_TransportServiceServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=mirnet_dot_v1_dot_transport__pb2.GetStatusRequest.FromString,
                     response_serializer=mirnet_dot_v1_dot_transport__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'WatchPeers': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPeers,
+                    request_deserializer=mirnet_dot_v1_dot_transport__pb2.WatchPeersRequest.FromString,
+                    response_serializer=mirnet_dot_v1_dot_transport__pb2.WatchPeersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,5 +383,22 @@ class TransportService(object):
         return grpc.experimental.unary_unary(request, target, '/mirnet.v1.TransportService/GetStatus',
             mirnet_dot_v1_dot_transport__pb2.GetStatusRequest.SerializeToString,
             mirnet_dot_v1_dot_transport__pb2.GetStatusResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchPeers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/mirnet.v1.TransportService/WatchPeers',
+            mirnet_dot_v1_dot_transport__pb2.WatchPeersRequest.SerializeToString,
+            mirnet_dot_v1_dot_transport__pb2.WatchPeersResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
