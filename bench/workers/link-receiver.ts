@@ -9,6 +9,7 @@ import { createServer } from 'node:net'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../src/core/constants.ts'
 import { FrameDecoder } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
+import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
 import { initArg, reply, serve, systemArg } from './link-ipc.ts'
@@ -88,8 +89,9 @@ class DeliveryCounter {
 
 const counter = new DeliveryCounter()
 
-async function mirnetReceiver (): Promise<Worker<ToReceiver>> {
-  const transport = await Libp2pTransport.create({ privateKey: await generateKey() })
+async function mirnetReceiver (tls = false): Promise<Worker<ToReceiver>> {
+  const privateKey = await generateKey()
+  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   const inbox = module.inbox
@@ -173,6 +175,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, clo
   }
 }
 
-const STARTERS = { mirnet: mirnetReceiver, 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
+const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver(true), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

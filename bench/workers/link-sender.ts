@@ -13,6 +13,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeHeader } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
+import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
 import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { percentile } from '../lib/stats.ts'
@@ -50,8 +51,9 @@ function framed (payload: Uint8Array): Uint8Array {
   return Buffer.concat([encodeHeader(payload.byteLength), payload])
 }
 
-async function mirnetSender (): Promise<Worker<ToSender>> {
-  const transport = await Libp2pTransport.create({ privateKey: await generateKey() })
+async function mirnetSender (tls = false): Promise<Worker<ToSender>> {
+  const privateKey = await generateKey()
+  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   let destination = ''
@@ -246,6 +248,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run
   }
 }
 
-const STARTERS = { mirnet: mirnetSender, 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
+const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender(true), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

@@ -4,7 +4,7 @@ import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { resolveConfig } from '../core/config.ts'
-import { Daemon } from '../daemon/daemon.ts'
+import { DAEMON_TRANSPORTS, Daemon } from '../daemon/daemon.ts'
 import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { createLogger, LOG_LEVELS } from './logger.ts'
@@ -14,6 +14,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { MemberSpec } from '../core/membership.ts'
 import type { Logger } from '../core/logger.ts'
 import type { ApiTlsOptions } from '../service/api-server.ts'
+import type { DaemonTransport } from '../daemon/daemon.ts'
 
 /** A file given to `serve` that cannot be used. */
 export class ServeInputError extends Error {
@@ -25,6 +26,7 @@ interface ServeOptions {
   keyFile?: string
   stateDir: string
   allowInsecureKeyFile?: boolean
+  transport: DaemonTransport
   listen: string[]
   api: { host: string, port: number }
   metrics?: { host: string, port: number }
@@ -41,12 +43,13 @@ interface ServeOptions {
 
 export function serveCommand (program: Command): void {
   const command = program.command('serve')
-    .description('run a mirnet daemon: libp2p to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
+    .description('run a mirnet daemon: libp2p (or TLS, --transport tls) to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
     .addOption(new Option('--node-id <id>', 'this node\'s id in the membership').env('MIRNET_NODE_ID').default('node-0'))
     .addOption(new Option('--key-file <file>', 'libp2p private key (see `mirnet keygen`); default: <state-dir>/<node-id>.key, created on first run').env('MIRNET_KEY_FILE'))
     .addOption(new Option('--state-dir <dir>', 'where the default key file lives').env('MIRNET_STATE_DIR').default('.mirnet'))
     .addOption(new Option('--allow-insecure-key-file', 'accept a key file that group or others can read').env('MIRNET_ALLOW_INSECURE_KEY_FILE'))
-    .addOption(new Option('--listen <multiaddr>', 'libp2p listen address; repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
+    .addOption(new Option('--transport <name>', 'transport to the other members: libp2p (TCP + Noise + Yamux) or tls (TCP + TLS 1.3, addresses /ip4/…/tcp/…/tls/p2p/<peer id>); all members must use the same').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
+    .addOption(new Option('--listen <multiaddr>', 'listen address in the transport\'s form (/ip4/127.0.0.1/tcp/0/tls by default with --transport tls); repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
     .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
     .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (counters only, so any address is allowed); off unless given').env('MIRNET_METRICS').argParser(hostPort))
     .addOption(new Option('--api-token-file <file>', 'require "authorization: Bearer <token>" on every API call (except grpc.health.v1.Health), the token being this file\'s content (mode 0600)').env('MIRNET_API_TOKEN_FILE'))
@@ -166,7 +169,8 @@ async function serve (opts: ServeOptions): Promise<void> {
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
     privateKey: await loadKey(opts, daemonLog),
-    listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+    transport: opts.transport,
+    listen: opts.listen ?? [opts.transport === 'tls' ? '/ip4/127.0.0.1/tcp/0/tls' : '/ip4/127.0.0.1/tcp/0'],
     apiHost: opts.api.host,
     apiPort: opts.api.port,
     metrics: opts.metrics,

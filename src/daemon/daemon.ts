@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { NetworkModule } from '../core/network-module.ts'
 import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
+import { TlsTransport } from '../transports/tls/tls-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
 import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
@@ -29,7 +30,15 @@ export class UnprotectedRemoteApiError extends DaemonConfigError {
 export interface DaemonConfig {
   nodeId: string
   privateKey: PrivateKey
-  /** libp2p multiaddrs to listen on. */
+  /**
+   * Which transport the daemon talks to the other members over: libp2p
+   * (TCP + Noise + Yamux, addresses `/ip4/…/tcp/…/p2p/<peer id>`) or TLS
+   * (TCP + TLS 1.3 with the same key, addresses `/ip4/…/tcp/…/tls/p2p/<peer id>`).
+   * Every member of a cluster must use the same one.
+   * @default 'libp2p'
+   */
+  transport?: DaemonTransport
+  /** Multiaddrs to listen on, in the transport's form. */
   listen: string[]
   apiHost: string
   apiPort: number
@@ -59,6 +68,11 @@ export interface DaemonConfig {
   metrics?: { host: string, port: number }
   logger: Logger
 }
+
+export type DaemonTransport = 'libp2p' | 'tls'
+
+/** The transports a daemon can run, as `--transport` names them. */
+export const DAEMON_TRANSPORTS: readonly DaemonTransport[] = ['libp2p', 'tls']
 
 /** What the daemon announces when it is ready. */
 export interface DaemonInfo {
@@ -125,7 +139,9 @@ export class Daemon {
       )
     }
     const log = config.logger
-    const transport = await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
+    const transport = config.transport === 'tls'
+      ? await TlsTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log.child({ component: 'transport' }) })
+      : await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
     const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
     let api: ApiServer | undefined
     let metricsServer: MetricsServer | undefined
