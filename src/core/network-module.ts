@@ -1,4 +1,5 @@
 import { systemClock } from './clock.ts'
+import { ConnectionWaiters } from './connection-waiters.ts'
 import { resolveConfig } from './config.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { AbortError, ModuleClosedError, PayloadTooLargeError, StreamClosedError, UnknownDestinationError, UnknownLaneError } from './errors.ts'
@@ -7,7 +8,7 @@ import { ALL_LANES, laneNumber } from './lanes.ts'
 import { LocalDispatcher } from './local-dispatcher.ts'
 import { silentLogger } from './logger.ts'
 import { parseMembership } from './membership.ts'
-import { ReceiveCounters } from './peer-stats.ts'
+import { ReceiveCounters, memberStats } from './peer-stats.ts'
 import { Receiver } from './receiver.ts'
 import { TentativePool } from './tentative-pool.ts'
 import { Ticker } from './ticker.ts'
@@ -17,7 +18,7 @@ import type { Clock } from './clock.ts'
 import type { Logger } from './logger.ts'
 import type { MemberSender } from './member-sender.ts'
 import type { Member, MemberSpec } from './membership.ts'
-import type { LaneStats, LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
+import type { LinkState, NetworkStats, PeerStats, SendOutcome } from './peer-stats.ts'
 import type { Channel, Transport } from './transport.ts'
 
 export interface NetworkModuleComponents {
@@ -55,12 +56,6 @@ export interface PeerStateDetail {
   state: LinkState
 }
 
-interface Waiter {
-  count: number
-  resolve: () => void
-  reject: (err: Error) => void
-}
-
 /**
  * The networking module: keeps one Dispatcher per member, one Receiver per
  * member's inbound stream, and a bounded pool of tentative receivers for
@@ -88,7 +83,7 @@ export class NetworkModule extends EventTarget {
   readonly #keepaliveTicker: Ticker
   readonly #clock: Clock
   readonly #random: (() => number) | undefined
-  #waiters: Waiter[] = []
+  readonly #waiters = new ConnectionWaiters()
   /** Dispatchers of removed members, still closing. */
   readonly #retiring = new Set<Promise<void>>()
   #started = false
@@ -259,44 +254,23 @@ export class NetworkModule extends EventTarget {
     if (signal?.aborted === true) throw new AbortError()
     if (this.#closing !== undefined) throw new ModuleClosedError()
     if (this.connectedCount() >= count) return
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiters = this.#waiters.filter(w => w !== waiter)
-        reject(new AbortError(`stopped waiting for ${count} connected members`))
-      }
-      const waiter: Waiter = {
-        count,
-        resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() },
-        reject: (err) => { signal?.removeEventListener('abort', onAbort); reject(err) }
-      }
-      this.#waiters.push(waiter)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    await this.#waiters.wait(count, signal)
+  }
+
+  /** One member's stats, or undefined for a node that is not a member. */
+  peerStats (nodeId: string): PeerStats | undefined {
+    const entry = this.#peers.get(nodeId)
+    return entry === undefined ? undefined : this.#peerStats(entry)
+  }
+
+  #peerStats (entry: PeerEntry): PeerStats {
+    const { member, receiver } = entry
+    return memberStats(member, entry.dispatcher.counters(), entry.received, receiver !== undefined && !receiver.closed, this.config.lanes)
   }
 
   stats (): NetworkStats {
     const peers: PeerStats[] = []
-    for (const entry of this.#peers.values()) {
-      const { lanes: laneCounters, ...c } = entry.dispatcher.counters()
-      const received = entry.received
-      const lanes: LaneStats[] = laneCounters.map((lc, i) => ({
-        ...lc,
-        lane: this.config.lanes[i].name,
-        receivedMessages: received.laneMessages[i],
-        receivedBytes: received.laneBytes[i],
-        duplicateMessages: received.duplicates[i]
-      }))
-      peers.push({
-        ...c,
-        lanes,
-        nodeId: entry.member.nodeId,
-        address: entry.member.address,
-        identity: entry.member.identity,
-        inboundOpen: entry.receiver !== undefined && !entry.receiver.closed,
-        receivedMessages: entry.received.messages,
-        receivedBytes: entry.received.bytes
-      })
-    }
+    for (const entry of this.#peers.values()) peers.push(this.#peerStats(entry))
     return {
       nodeId: this.nodeId,
       identity: this.identity,
@@ -322,9 +296,7 @@ export class NetworkModule extends EventTarget {
 
   async #close (): Promise<void> {
     const reason = new ModuleClosedError()
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const w of waiters) w.reject(reason)
+    this.#waiters.rejectAll(reason)
     const entries = [...this.#peers.values()]
     await Promise.all([...entries.map(async e => { await e.dispatcher.close() }), ...this.#retiring])
     for (const e of entries) e.receiver?.close(reason)
@@ -430,11 +402,6 @@ export class NetworkModule extends EventTarget {
   }
 
   readonly #checkWaiters = (): void => {
-    if (this.#waiters.length === 0) return
-    const connected = this.connectedCount()
-    const ready = this.#waiters.filter(w => w.count <= connected)
-    if (ready.length === 0) return
-    this.#waiters = this.#waiters.filter(w => w.count > connected)
-    for (const w of ready) w.resolve()
+    if (this.#waiters.size > 0) this.#waiters.settle(this.connectedCount())
   }
 }

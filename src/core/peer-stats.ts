@@ -1,5 +1,8 @@
 /** Counters and state the module reports per peer; the service's GetStatus maps these. */
 
+import type { DispatcherCounters } from './dispatcher.ts'
+import type { Member } from './membership.ts'
+
 export type LinkState = 'connecting' | 'open' | 'backoff' | 'closed' | 'local'
 
 /** What `send()` did for one destination. */
@@ -137,5 +140,32 @@ export class ReceiveCounters {
       this.incarnation = other.incarnation
       for (let i = 0; i < this.next.length; i++) this.next[i] = other.next[i]
     }
+  }
+}
+
+/** A member's stats from its sender's counters and what its receivers took (pure). */
+export function memberStats (
+  member: Member,
+  counters: DispatcherCounters,
+  received: ReceiveCounters,
+  inboundOpen: boolean,
+  lanes: ReadonlyArray<{ name: string }>
+): PeerStats {
+  const { lanes: laneCounters, ...c } = counters
+  return {
+    ...c,
+    lanes: laneCounters.map((lc, i): LaneStats => ({
+      ...lc,
+      lane: lanes[i].name,
+      receivedMessages: received.laneMessages[i],
+      receivedBytes: received.laneBytes[i],
+      duplicateMessages: received.duplicates[i]
+    })),
+    nodeId: member.nodeId,
+    address: member.address,
+    identity: member.identity,
+    inboundOpen,
+    receivedMessages: received.messages,
+    receivedBytes: received.bytes
   }
 }

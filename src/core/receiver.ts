@@ -3,6 +3,7 @@ import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
 import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
+import { ChunkBatch } from './chunk-batch.ts'
 import { LaneAcks } from './lane-acks.ts'
 import { FIRST_CHUNK, LAST_CHUNK, WHOLE, decodeHello, decodeResume, encodeAnswer } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
@@ -98,11 +99,8 @@ export class Receiver implements ChannelHandler {
   #ackTimer?: TimerHandle
   #keepaliveTimer?: TimerHandle
   #lastWriteMs = 0
-  // whole messages decoded from the chunk in hand, delivered when it is done
-  readonly #batchLanes: number[] = []
-  readonly #batchPayloads: Uint8Array[] = []
-  #batchCount = 0
-  #batchBytes = 0
+  /** Whole messages decoded from the chunk in hand, delivered when it is done. */
+  readonly #batch = new ChunkBatch()
 
   constructor (components: ReceiverComponents, config: ReceiverConfig, channel: Channel, member?: { nodeId: string, counters: ReceiveCounters }) {
     this.identity = channel.remoteIdentity
@@ -250,39 +248,12 @@ export class Receiver implements ChannelHandler {
       this.#components.inbox.push(this.#nodeId as string, lane, payload)
       return
     }
-    const i = this.#batchCount++
-    this.#batchLanes[i] = lane
-    this.#batchPayloads[i] = payload
-    this.#batchBytes += payload.byteLength
+    this.#batch.add(lane, payload)
   }
 
-  /**
-   * The chunk in hand is decoded: hand its messages to the inbox, as views
-   * into it when they make up most of it, else copied together into one
-   * buffer, so a few small messages do not pin a chunk of other lanes' data.
-   */
+  /** The chunk in hand is decoded: its messages go to the inbox (ChunkBatch). */
   readonly #onChunkDone = (chunkBytes: number): void => {
-    const count = this.#batchCount
-    if (count === 0) return
-    const inbox = this.#components.inbox
-    const nodeId = this.#nodeId as string
-    const lanes = this.#batchLanes
-    const payloads = this.#batchPayloads
-    if (this.#batchBytes * 2 + 1024 < chunkBytes) {
-      const copy = Buffer.allocUnsafeSlow(this.#batchBytes)
-      let offset = 0
-      for (let i = 0; i < count; i++) {
-        const p = payloads[i]
-        copy.set(p, offset)
-        inbox.push(nodeId, lanes[i], copy.subarray(offset, offset + p.byteLength))
-        offset += p.byteLength
-      }
-    } else {
-      for (let i = 0; i < count; i++) inbox.push(nodeId, lanes[i], payloads[i])
-    }
-    payloads.fill(undefined as unknown as Uint8Array, 0, count)
-    this.#batchCount = 0
-    this.#batchBytes = 0
+    if (!this.#batch.empty) this.#batch.flush(this.#components.inbox, this.#nodeId as string, chunkBytes, this.#components.clock.now())
   }
 
   /** Throws `MalformedFrameError`, `ProtocolVersionError` (inside the decoder's sink: the stream is then failed). */

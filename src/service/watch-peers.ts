@@ -12,7 +12,7 @@ type PeerEvent = MessageInitShape<typeof WatchPeersResponseSchema>
  * aborts (the call ends or the daemon stops).
  */
 export async function * watchPeers (net: NetworkModule, signal: AbortSignal): AsyncGenerator<PeerEvent> {
-  const lastError = (nodeId: string): string => net.stats().peers.find(p => p.nodeId === nodeId)?.lastError ?? ''
+  const lastError = (nodeId: string): string => net.peerStats(nodeId)?.lastError ?? ''
   const pending = new Map<string, PeerEvent>()
   let wake: (() => void) | undefined
   const onState = (event: Event): void => {
