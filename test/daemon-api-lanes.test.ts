@@ -3,7 +3,7 @@ import { Code, ConnectError } from '@connectrpc/connect'
 import { status as GrpcStatus } from '@grpc/grpc-js'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
 import { parseLaneSpecs } from '../src/core/lanes.ts'
-import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
+import { connectDaemons, grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import { codeOf } from './helpers/rpc.ts'
 import { eventually } from './helpers/wait.ts'
 import type { Daemon } from '../src/daemon/daemon.ts'
@@ -151,12 +151,11 @@ describe('TransportService lanes', () => {
 
     // needs the lane core: the SHIM puts every message on the default lane
     it('gives two streams on disjoint lanes each only its own lane\'s messages, FIFO', async () => {
-      const { c: ca, d: a } = await start('a')
-      const { c: cb, d: b } = await start('b')
-      const nodes = [{ id: 'a', address: a.info.listen[0] }, { id: 'b', address: b.info.listen[0] }]
-      await ca.connect({ nodes })
-      await cb.connect({ nodes })
-      await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 10_000 })
+      const A = await start('a')
+      const B = await start('b')
+      await connectDaemons([A, B])
+      const { c: ca, d: a } = A
+      const { c: cb, d: b } = B
       const n = 50
       const controlGot = receive(cb, ['control'], n)
       const bulkGot = receive(cb, ['bulk', 'consensus'], 2 * n)
@@ -179,12 +178,11 @@ describe('TransportService lanes', () => {
 
   describe('GetStatus', () => {
     it('reports every lane of every member, whose counters sum to the member\'s, and resent messages', async () => {
-      const { c: ca, d: a } = await start('a')
-      const { c: cb, d: b } = await start('b')
-      const nodes = [{ id: 'a', address: a.info.listen[0] }, { id: 'b', address: b.info.listen[0] }]
-      await ca.connect({ nodes })
-      await cb.connect({ nodes })
-      await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 10_000 })
+      const A = await start('a')
+      const B = await start('b')
+      await connectDaemons([A, B])
+      const { c: ca, d: a } = A
+      const { c: cb, d: b } = B
       await ca.send({ messages: Array.from({ length: 3 }, () => ({ destinations: ['b', 'a'], payload: text('xyz') })) })
       expect((await receive(cb, [], 3)).map(([lane]) => lane)).toEqual(['consensus', 'consensus', 'consensus'])
       const status = await eventually('b to acknowledge the 3 messages at a', async () => await ca.getStatus({}),

@@ -9,7 +9,7 @@ import { createMirnetClient, pullMessages, receiveMessages } from '../src/client
 import { silentLogger } from '../src/core/logger.ts'
 import { Daemon } from '../src/daemon/daemon.ts'
 import { generateKey } from '../src/transports/libp2p/keys.ts'
-import { grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
+import { connectDaemons, grpcJsClient, startTestDaemon } from './helpers/daemons.ts'
 import { scrape } from './helpers/prometheus.ts'
 import { codeOf } from './helpers/rpc.ts'
 import { eventually, peer } from './helpers/wait.ts'
@@ -178,12 +178,11 @@ describe('TransportService Pull', () => {
 
   describe('consecutive Pulls of a stream of messages', () => {
     it('get every message from another daemon once, FIFO, two pullers sharing them', async () => {
-      const { c: ca, d: a } = await start('a')
-      const { c: cb, d: b } = await start('b')
-      const nodes = [{ id: 'a', address: a.info.listen[0] }, { id: 'b', address: b.info.listen[0] }]
-      await ca.connect({ nodes })
-      await cb.connect({ nodes })
-      await ca.awaitConnections({ minConnected: 2 }, { timeoutMs: 10_000 })
+      const A = await start('a')
+      const B = await start('b')
+      await connectDaemons([A, B])
+      const { c: ca, d: a } = A
+      const { c: cb, d: b } = B
       const n = 3_000
       const got: number[][] = [[], []]
       let total = 0

@@ -58,3 +58,10 @@ export function grpcJsClient (
   const Ctor = makeGenericClientConstructor(definition as ServiceDefinition, service.typeName)
   return new Ctor(address, options.channel ?? credentials.createInsecure()) as Client & Record<string, (...args: unknown[]) => unknown>
 }
+
+/** Give every daemon the membership of all of them, and wait until the first sees all connected. */
+export async function connectDaemons (daemons: ReadonlyArray<{ d: Daemon, c: { connect: (req: { nodes: Array<{ id: string, address: string }> }) => Promise<unknown>, awaitConnections: (req: { minConnected: number }, options: { timeoutMs: number }) => Promise<unknown> } }>): Promise<void> {
+  const nodes = daemons.map(({ d }) => ({ id: d.info.nodeId, address: d.info.listen[0] }))
+  for (const { c } of daemons) await c.connect({ nodes })
+  await daemons[0].c.awaitConnections({ minConnected: daemons.length }, { timeoutMs: 10_000 })
+}
