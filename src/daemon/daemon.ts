@@ -174,7 +174,7 @@ export class Daemon {
         port: config.apiPort,
         readMaxBytes: config.apiMaxRequestBytes ?? Math.max(64 * 1024 * 1024, 2 * net.config.maxFrameBytes),
         // Health stays open: Kubernetes gRPC probes cannot send a token
-        auth: config.apiToken === undefined ? undefined : new BearerTokenAuth({ token: config.apiToken, openServices: [Health.typeName] }),
+        checks: config.apiToken === undefined ? [] : [new BearerTokenAuth({ token: config.apiToken, openServices: [Health.typeName] })],
         tls: config.apiTls,
         logger: log.child({ component: 'api' }),
         rpcMetrics: metrics?.rpc,

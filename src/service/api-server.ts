@@ -6,12 +6,12 @@ import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { parseTimeout } from '@connectrpc/connect/protocol-grpc'
 import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
-import { toConnectError } from './errors.ts'
+import { checkInterceptor, runChecks } from './call-checks.ts'
 import { http2StreamContextValues } from './response-outcome.ts'
 import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import type { BearerTokenAuth } from './bearer-token.ts'
+import type { CallCheck, CallHeaders } from './call-checks.ts'
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from '@bufbuild/protobuf'
 import type { ConnectRouter } from '@connectrpc/connect'
 import type { Logger } from '../core/logger.ts'
@@ -44,10 +44,12 @@ export interface ApiServerOptions {
   /** Largest request message accepted. */
   readMaxBytes: number
   /**
-   * Checks the bearer token of every call, the gRPC fast path's included.
-   * @default none: calls are not authenticated
+   * What every call must pass before its handler runs, in order (the bearer
+   * token: `BearerTokenAuth`), on both ways into a handler: connect-node's
+   * interceptors are made from this list and the gRPC fast path runs it.
+   * @default none: every call runs
    */
-  auth?: BearerTokenAuth
+  checks?: readonly CallCheck[]
   /**
    * Serve HTTP/2 over TLS (ALPN `h2`) instead of h2c.
    * @default none: h2c
@@ -101,9 +103,9 @@ export function fastUnary<I extends DescMessage, O extends DescMessage> (
 
 /**
  * The API endpoint: HTTP/2 without TLS (h2c) or over TLS, where one port
- * answers gRPC, Connect and gRPC-Web. With a {@link BearerTokenAuth}, every
- * call is checked: connect-node's by an interceptor, the fast path's before
- * its request is read. Responses are never compressed: on a local link gzip
+ * answers gRPC, Connect and gRPC-Web. Every call passes the same
+ * {@link ApiServerOptions.checks} (connect-node's as interceptors, the fast
+ * path's before its request is read) and the same metrics. Responses are never compressed: on a local link gzip
  * costs far more than it saves.
  *
  * Binary gRPC calls of the methods in `fastUnary`
@@ -134,6 +136,7 @@ export class ApiServer {
   static async listen (options: ApiServerOptions): Promise<ApiServer> {
     // a route per server: its metrics series are this server's
     const fast = new Map<string, FastUnaryRoute>((options.fastUnary ?? []).map(m => [m.path, { ...m.route }]))
+    const checks = options.checks ?? []
     const handler = connectNodeAdapter({
       routes: options.routes,
       acceptCompression: [],
@@ -143,7 +146,7 @@ export class ApiServer {
       // metrics outermost, so refused calls are counted with their code
       interceptors: [
         ...(options.rpcMetrics === undefined ? [] : [options.rpcMetrics.interceptor]),
-        ...(options.auth === undefined ? [] : [options.auth.interceptor])
+        ...checks.map(checkInterceptor)
       ]
     })
     const metrics = options.rpcMetrics
@@ -154,11 +157,10 @@ export class ApiServer {
       }
     }
     const log = options.logger
-    const auth = options.auth
     const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
       const route = fast.get(req.url)
       if (route !== undefined && isBinaryGrpc(req)) {
-        serveFastUnary(route, req, res, options.readMaxBytes, auth, log)
+        serveFastUnary(route, req, res, options.readMaxBytes, checks, log)
         return
       }
       if (isGrpc(req)) encodeGrpcMessagesAsSpecified(res)
@@ -246,6 +248,17 @@ function isBinaryGrpc (req: Http2ServerRequest): boolean {
     (encoding === undefined || encoding === 'identity')
 }
 
+/** The request headers as checks read them (one value per name, as `Headers.get` joins them). */
+function headersOf (req: Http2ServerRequest): CallHeaders {
+  const h = req.headers
+  return {
+    get: name => {
+      const v = h[name]
+      return Array.isArray(v) ? v.join(', ') : v
+    }
+  }
+}
+
 /** Envelope prefix: one flags byte, four bytes of big-endian length. */
 const ENVELOPE_PREFIX_BYTES = 5
 
@@ -254,7 +267,7 @@ const ENVELOPE_PREFIX_BYTES = 5
  * the encoded response and `grpc-status` in the trailers (or the error's
  * status and message, as connect writes them).
  */
-function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, auth: BearerTokenAuth | undefined, log: Logger): void {
+function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Http2ServerResponse, readMaxBytes: number, checks: readonly CallCheck[], log: Logger): void {
   const start = route.record === undefined ? 0 : performance.now()
   const chunks: Buffer[] = []
   let size = 0
@@ -269,12 +282,12 @@ function serveFastUnary (route: FastUnaryRoute, req: Http2ServerRequest, res: Ht
     res.addTrailers({ 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.rawMessage) })
     res.end()
   }
-  if (auth !== undefined) {
+  if (checks.length > 0) {
     try {
-      auth.check(route.service, req.headers.authorization)
+      runChecks(checks, route.service, headersOf(req))
     } catch (err) {
       // the request is neither read nor handled
-      fail(toConnectError(err))
+      fail(err as ConnectError)
       req.resume()
       return
     }

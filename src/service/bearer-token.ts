@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { toConnectError, UnauthenticatedError } from './errors.ts'
-import type { Interceptor } from '@connectrpc/connect'
+import { UnauthenticatedError } from './errors.ts'
+import type { CallCheck, CallHeaders } from './call-checks.ts'
 
 export interface BearerTokenInit {
   /** The token every call must carry as `authorization: Bearer <token>`. */
@@ -24,7 +24,7 @@ function digest (value: string): Buffer {
  * digests with `timingSafeEqual`: the time a check takes says nothing about
  * the token, not even its length.
  */
-export class BearerTokenAuth {
+export class BearerTokenAuth implements CallCheck {
   readonly #expected: Buffer
   readonly #open: ReadonlySet<string>
 
@@ -39,8 +39,9 @@ export class BearerTokenAuth {
    * {@link UnauthenticatedError} unless it carries the token or the service
    * is open.
    */
-  check (service: string, authorization: string | null | undefined): void {
+  check (service: string, headers: CallHeaders): void {
     if (this.#open.has(service)) return
+    const authorization = headers.get('authorization')
     if (authorization === undefined || authorization === null || authorization === '') {
       throw new UnauthenticatedError(`missing bearer token: calls to ${service} need the header "authorization: Bearer <token>", with the token of the daemon's --api-token-file`)
     }
@@ -51,15 +52,5 @@ export class BearerTokenAuth {
     if (!timingSafeEqual(digest(m[1]), this.#expected)) {
       throw new UnauthenticatedError(`invalid bearer token for ${service}`)
     }
-  }
-
-  /** The check as a connect interceptor, for every call connect-node serves. */
-  readonly interceptor: Interceptor = next => async req => {
-    try {
-      this.check(req.service.typeName, req.header.get('authorization'))
-    } catch (err) {
-      throw toConnectError(err)
-    }
-    return await next(req)
   }
 }
