@@ -77,7 +77,7 @@ describeRaft('raft-kv: etcd raft over mirnet daemons, one network namespace per 
         hash: status.hash
       })
       await expectCleanStop(c)
-    }, 60_000)
+    }, scale(60_000, 240_000))
   }
 
   it('the leader\'s host is cut off: the majority elects a new leader and commits, and the old leader catches up after healing', async () => {
