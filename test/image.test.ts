@@ -13,6 +13,7 @@ import { generateKey, peerIdOf, writeKeyFile } from '../src/transports/libp2p/ke
 import { podmanUnavailableReason } from './helpers/podman.ts'
 import { Scratch, firstLine, freePort, run } from './helpers/processes.ts'
 import type { Ready, RunResult } from './helpers/processes.ts'
+import { describeWhereAvailable } from './helpers/requires.ts'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const NPM_IMAGE = ['npm', 'run', '--silent', 'image', '--']
@@ -38,8 +39,7 @@ describe('Dockerfile', () => {
 const unavailable = await podmanUnavailableReason()
 // CI installs podman and sets MIRNET_REQUIRE_PODMAN=1: there a missing podman fails the suite
 if (unavailable !== undefined && process.env.MIRNET_REQUIRE_PODMAN === '1') throw new Error(`MIRNET_REQUIRE_PODMAN=1 but ${unavailable}`)
-if (unavailable !== undefined) process.stdout.write(`image: container image tests not run: ${unavailable}\n`)
-const describePodman = unavailable === undefined ? describe : describe.skip
+const describePodman = describeWhereAvailable('image: container image tests', unavailable)
 
 describePodman('npm run image', () => {
   const scratch = new Scratch()

@@ -14,12 +14,12 @@ import type { IService } from 'kubernetes-models/v1/Service'
 import type { NetHost } from './helpers/netns.ts'
 import type { Ready } from './helpers/processes.ts'
 import type { SidecarReport } from './helpers/consensus-sidecar.ts'
+import { describeWhereAvailable } from './helpers/requires.ts'
 
 const SIDECAR = fileURLToPath(new URL('./helpers/consensus-sidecar.ts', import.meta.url))
 
 const unavailable = netnsUnavailableReason()
-if (unavailable !== undefined) process.stdout.write(`k8s-statefulset: StatefulSet play not run: ${unavailable}\n`)
-const describeNetns = unavailable === undefined ? describe : describe.skip
+const describeNetns = describeWhereAvailable('k8s-statefulset: StatefulSet play', unavailable)
 
 type Manifest = IStatefulSet | IService | ISecret | IConfigMap
 

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { NetLab, netnsUnavailableReason } from './helpers/netns.ts'
 import type { NetHost } from './helpers/netns.ts'
+import { describeWhereAvailable } from './helpers/requires.ts'
 
 const unavailable = netnsUnavailableReason()
-if (unavailable !== undefined) process.stdout.write(`netns-lab: namespace tests not run: ${unavailable}\n`)
-const describeNetns = unavailable === undefined ? describe : describe.skip
+const describeNetns = describeWhereAvailable('netns-lab: namespace tests', unavailable)
 
 /** Run a node snippet inside a host; resolves with its stdout. */
 async function nodeIn (lab: NetLab, host: NetHost, code: string): Promise<string> {

@@ -10,10 +10,10 @@ import { waitForPeerState } from './status-wait.ts'
 import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import type { NetHost } from '../helpers/netns.ts'
 import type { Flow, Ledger } from './accounting.ts'
+import { describeWhereAvailable } from '../helpers/requires.ts'
 
 const unavailable = netnsUnavailableReason() ?? nftUnavailableReason()
-if (unavailable !== undefined) process.stdout.write(`faults/partitions: not run: ${unavailable}\n`)
-const describeNetns = unavailable === undefined ? describe : describe.skip
+const describeNetns = describeWhereAvailable('faults/partitions', unavailable)
 
 const CUTS = scale(3, 50)
 const ONE_WAY_CUTS = scale(1, 5)

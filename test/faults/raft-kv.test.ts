@@ -5,6 +5,7 @@ import { round } from './proc.ts'
 import { buildRaftKv, putMany, raftKvUnavailableReason, RaftCluster } from './raft-cluster.ts'
 import { report, scale } from './scale.ts'
 import type { RaftMember } from './raft-cluster.ts'
+import { describeWhereAvailable } from '../helpers/requires.ts'
 
 /**
  * examples/raft-kv (etcd raft 3.4 in Go, each node driving its own mirnet
@@ -13,11 +14,8 @@ import type { RaftMember } from './raft-cluster.ts'
  */
 
 const unavailable = netnsUnavailableReason() ?? nftUnavailableReason() ?? raftKvUnavailableReason()
-if (unavailable !== undefined) {
-  if (process.env.MIRNET_REQUIRE_GO === '1' && raftKvUnavailableReason() !== undefined) throw new Error(`MIRNET_REQUIRE_GO=1 but ${raftKvUnavailableReason()}`)
-  process.stdout.write(`faults/raft-kv: not run: ${unavailable}\n`)
-}
-const describeRaft = unavailable === undefined ? describe : describe.skip
+if (process.env.MIRNET_REQUIRE_GO === '1' && raftKvUnavailableReason() !== undefined) throw new Error(`MIRNET_REQUIRE_GO=1 but ${raftKvUnavailableReason()}`)
+const describeRaft = describeWhereAvailable('faults/raft-kv', unavailable)
 
 const PUTS = scale(1_000, 10_000)
 /** Entries between snapshots and kept behind one, small enough that a short outage outruns the log. */
