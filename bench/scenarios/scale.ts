@@ -3,8 +3,10 @@
  * (start-up is not measured), then Connect with the full membership issued to
  * all of them at once: time until every daemon's AwaitConnections reports all
  * members connected. Then idle CPU per daemon over a quiet period (from
- * /proc, as % of one core) and RSS per daemon. Targets: membership applied
- * everywhere <= 2 s; idle CPU <= 1% per daemon.
+ * /proc, as % of one core) and RSS per daemon. Once over libp2p (system
+ * `mirnet`), once over the TLS transport (`mirnet-tls`), one after the
+ * other. Targets: membership applied everywhere <= 2 s; idle CPU <= 1% per
+ * daemon.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuSeconds, rssMb, startDaemon } from '../lib/daemons.ts'
@@ -26,18 +28,26 @@ async function shutDown (d: DaemonProcess, ctx: ScenarioContext, graceMs = 10_00
   if (code !== 0 && code !== null) ctx.progress(`daemon ${d.nodeId} exited with ${code}`)
 }
 
-async function startAll (n: number, daemons: DaemonProcess[], ctx: ScenarioContext): Promise<void> {
+/** The transports measured: the `mirnet serve --transport` value and the row's system name. */
+const TRANSPORTS = [
+  { transport: 'libp2p', system: 'mirnet' },
+  { transport: 'tls', system: 'mirnet-tls' }
+] as const
+
+type Measured = typeof TRANSPORTS[number]
+
+async function startAll (n: number, daemons: DaemonProcess[], ctx: ScenarioContext, on: Measured): Promise<void> {
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < n) {
       const id = `n${String(next++).padStart(2, '0')}`
-      daemons.push(await startDaemon(id))
+      daemons.push(await startDaemon(id, { args: ['--transport', on.transport] }))
     }
   }
   const t0 = performance.now()
   await Promise.all(Array.from({ length: START_CONCURRENCY }, worker))
   daemons.sort((a, b) => a.nodeId.localeCompare(b.nodeId))
-  ctx.progress(`${n} daemons started in ${((performance.now() - t0) / 1000).toFixed(1)} s (${START_CONCURRENCY} at a time)`)
+  ctx.progress(`${n} daemons (${on.transport}) started in ${((performance.now() - t0) / 1000).toFixed(1)} s (${START_CONCURRENCY} at a time)`)
 }
 
 function stats (values: number[]): { mean: number, max: number } {
@@ -45,11 +55,17 @@ function stats (values: number[]): { mean: number, max: number } {
 }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
+  const results: BenchResult[] = []
+  for (const on of TRANSPORTS) results.push(...await measure(ctx, on))
+  return results
+}
+
+async function measure (ctx: ScenarioContext, on: Measured): Promise<BenchResult[]> {
   const n = ctx.quick ? 8 : 32
-  const idleSeconds = ctx.quick ? 5 : 20
+  const idleSeconds = ctx.quick ? 3 : 20
   const daemons: DaemonProcess[] = []
   try {
-    await startAll(n, daemons, ctx)
+    await startAll(n, daemons, ctx, on)
     await sleep(1000) // let start-up work (JIT, GC) settle before the clock starts
     const nodes = daemons.map(d => ({ id: d.nodeId, address: d.address }))
     const pids = daemons.map(d => d.child.pid as number)
@@ -63,7 +79,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const allMs = Math.max(...doneMs)
     const connectCpu1 = await Promise.all(pids.map(cpuSeconds))
     const connectCpuSeconds = connectCpu1.reduce((sum, c, i) => sum + c - connectCpu0[i], 0)
-    ctx.progress(`all ${n} daemons see ${n} connected after ${allMs.toFixed(0)} ms (median daemon ${median(doneMs).toFixed(0)} ms); CPU of all daemons meanwhile ${connectCpuSeconds.toFixed(1)} s`)
+    ctx.progress(`${on.system}: all ${n} daemons see ${n} connected after ${allMs.toFixed(0)} ms (median daemon ${median(doneMs).toFixed(0)} ms); CPU of all daemons meanwhile ${connectCpuSeconds.toFixed(1)} s`)
 
     // what it took: redials and the errors that caused them
     const statuses = await Promise.all(daemons.map(async d => await d.client.getStatus({})))
@@ -92,20 +108,20 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const elapsed = (performance.now() - c0) / 1000
     const cpuPercent = stats(cpu1.map((c, i) => (c - cpu0[i]) / elapsed * 100))
     const rss = stats(await Promise.all(pids.map(rssMb)))
-    ctx.progress(`idle CPU per daemon over ${elapsed.toFixed(1)} s: mean ${cpuPercent.mean.toFixed(2)}%, max ${cpuPercent.max.toFixed(2)}% of a core; RSS mean ${rss.mean.toFixed(0)} MB, max ${rss.max.toFixed(0)} MB`)
+    ctx.progress(`${on.system}: idle CPU per daemon over ${elapsed.toFixed(1)} s: mean ${cpuPercent.mean.toFixed(2)}%, max ${cpuPercent.max.toFixed(2)}% of a core; RSS mean ${rss.mean.toFixed(0)} MB, max ${rss.max.toFixed(0)} MB`)
 
     const connectVerdict = allMs <= TARGET_CONNECT_MS ? `target <= ${TARGET_CONNECT_MS / 1000} s met` : `target <= ${TARGET_CONNECT_MS / 1000} s MISSED`
     const cpuVerdict = cpuPercent.max <= TARGET_IDLE_CPU_PERCENT ? `target <= ${TARGET_IDLE_CPU_PERCENT}% met` : `target <= ${TARGET_IDLE_CPU_PERCENT}% MISSED`
     return [{
       scenario: 'scale',
-      system: `mirnet ${n} daemons: Connect`,
+      system: `${on.system} ${n} daemons: Connect`,
       p50Ms: round(median(doneMs), 1),
       p99Ms: round(allMs, 1),
       seconds: round(allMs / 1000, 3),
       note: `full mesh of ${n}, Connect issued to all at once -> every AwaitConnections(${n}) returned: all ${allMs.toFixed(0)} ms, median daemon ${median(doneMs).toFixed(0)} ms; CPU of all daemons meanwhile ${connectCpuSeconds.toFixed(1)} s; ${reconnects} reconnects; ${errorNote}; ${connectVerdict}`
     }, {
       scenario: 'scale',
-      system: `mirnet ${n} daemons: idle`,
+      system: `${on.system} ${n} daemons: idle`,
       rssMb: round(rss.mean, 1),
       seconds: round(elapsed, 1),
       note: `idle CPU per daemon over ${elapsed.toFixed(0)} s: mean ${cpuPercent.mean.toFixed(2)}%, max ${cpuPercent.max.toFixed(2)}% of a core; RSS per daemon mean ${rss.mean.toFixed(0)} MB, max ${rss.max.toFixed(0)} MB (${n} daemons ${(rss.mean * n / 1024).toFixed(1)} GB); ${cpuVerdict}`
@@ -117,6 +133,6 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
 
 export const scenario: Scenario = {
   name: 'scale',
-  description: '32 daemons (8 quick), full mesh: Connect to all -> all connected (target <= 2 s); idle CPU per daemon (target <= 1%) and RSS',
+  description: '32 daemons (8 quick), full mesh, over libp2p and over TLS: Connect to all -> all connected (target <= 2 s); idle CPU per daemon (target <= 1%) and RSS',
   run
 }
