@@ -1,6 +1,7 @@
 /**
  * `npm run faults [-- --full] [-- --markdown] [-- JEST ARGS…]`: runs the fault
- * suite (everything under test/faults) one file after another, short by
+ * suite (everything under test/faults, or only the files named among the
+ * jest arguments) one file after another, short by
  * default and at the issue's counts with --full, then prints every figure the
  * scenarios reported as one table (--markdown: a Markdown table, as in
  * RELIABILITY.md). Exits with jest's exit code.
@@ -18,6 +19,8 @@ const args = process.argv.slice(2)
 const full = args.includes('--full')
 const markdown = args.includes('--markdown')
 const jestArgs = args.filter(a => a !== '--full' && a !== '--markdown')
+/** Files named (`test/faults/partitions.test.ts`) run alone; otherwise the whole suite. */
+const paths = jestArgs.some(a => a.endsWith('.ts') || a.startsWith('test/')) ? [] : ['test/faults']
 
 interface Row {
   scenario: string
@@ -62,7 +65,7 @@ async function main (): Promise<number> {
   try {
     const started = Date.now()
     const code = await new Promise<number>(resolve => {
-      const child = spawn(process.execPath, [jestBin, '--runInBand', ...jestArgs, 'test/faults'], {
+      const child = spawn(process.execPath, [jestBin, '--runInBand', ...jestArgs, ...paths], {
         cwd: root,
         stdio: 'inherit',
         env: {

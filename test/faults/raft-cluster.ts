@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { eventually } from '../helpers/wait.ts'
 import { goBuild, goInstalled } from '../helpers/go.ts'
 import { etcdRaftGopath, etcdRaftUnavailableReason } from '../helpers/etcd-raft.ts'
 import { NetLab } from '../helpers/netns.ts'
@@ -172,14 +172,12 @@ export class RaftCluster {
   async waitFor (what: string, accept: (statuses: RaftStatus[]) => boolean, timeoutMs = 20_000, of: RaftMember[] = this.members): Promise<number> {
     const started = performance.now()
     let last: RaftStatus[] = []
-    for (;;) {
-      last = await Promise.all(of.map(async m => await m.status()))
-      if (accept(last)) return performance.now() - started
-      if (performance.now() - started > timeoutMs) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last.map(s => ({ id: s.id, state: s.state, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, hash: s.hash })))}\n${of.map(m => `${m.name} stderr: ${m.stderr.slice(-2000)}`).join('\n')}`)
-      }
-      await sleep(POLL_MS)
+    try {
+      await eventually(what, async () => (last = await Promise.all(of.map(async m => await m.status()))), accept, { timeoutMs, intervalMs: POLL_MS })
+    } catch (err) {
+      throw new Error(`${(err as Error).message.replace(/; last seen: .*/, '')}; last: ${JSON.stringify(last.map(s => ({ id: s.id, state: s.state, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, hash: s.hash })))}\n${of.map(m => `${m.name} stderr: ${m.stderr.slice(-2000)}`).join('\n')}`)
     }
+    return performance.now() - started
   }
 
   /** Wait for one leader that all `of` agree on; resolves with it. */

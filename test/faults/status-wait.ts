@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ConnectionState } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { eventually } from '../helpers/wait.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
 import type { PeerStatus } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 
@@ -24,17 +24,11 @@ const POLL_MS = 20
  */
 export async function waitForPeer (client: MirnetClient, nodeId: string, accept: (peer: PeerStatus) => boolean, timeoutMs: number, describe: (peer: PeerStatus) => string = p => NAMES[p.state]): Promise<number> {
   const started = performance.now()
-  let last = 'absent'
-  for (;;) {
-    const status = await client.getStatus({}, { timeoutMs: 10_000 })
-    const peer = status.peers.find(p => p.nodeId === nodeId)
-    if (peer !== undefined) {
-      if (accept(peer)) return performance.now() - started
-      last = describe(peer)
-    }
-    if (performance.now() - started > timeoutMs) throw new Error(`${nodeId} still ${last} after ${timeoutMs} ms`)
-    await sleep(POLL_MS)
-  }
+  await eventually(`${nodeId}'s link to change`, async () => {
+    const peer = (await client.getStatus({}, { timeoutMs: 10_000 })).peers.find(p => p.nodeId === nodeId)
+    return { accepted: peer !== undefined && accept(peer), state: peer === undefined ? 'absent' : describe(peer) }
+  }, seen => seen.accepted, { timeoutMs, intervalMs: POLL_MS })
+  return performance.now() - started
 }
 
 /** Wait until the outbound link to `nodeId` is in a state `accept` takes; resolves with the milliseconds that took. */

@@ -5,6 +5,9 @@ import type { ReceivedMessage } from '../../src/core/inbox.ts'
 
 type Awaitable<T> = T | Promise<T>
 
+/** How long to wait and how often to look: a number is the timeout alone. */
+export type Patience = number | { timeoutMs?: number, intervalMs?: number }
+
 /** How often `eventually` looks again, in ms. */
 const POLL_INTERVAL_MS = 5
 
@@ -18,19 +21,23 @@ const POLL_INTERVAL_MS = 5
  * - `eventually(what, read, done, timeoutMs?)`: resolves with `read()`'s value
  *   once `done(value)` holds.
  *
- * `check` and `read` may be async; each is called again 5 ms after the last
- * call settled. An error they throw rejects at once.
+ * `check` and `read` may be async; each is called again `intervalMs` (5 ms
+ * unless `patience` says otherwise) after the last call settled. An error
+ * they throw rejects at once. `patience` is the timeout in ms (10 s unless
+ * given), or `{ timeoutMs, intervalMs }`.
  */
-export async function eventually<T> (what: string, check: () => Awaitable<T | undefined | false>, timeoutMs?: number): Promise<T>
-export async function eventually<T> (what: string, read: () => Awaitable<T>, done: (value: T) => boolean, timeoutMs?: number): Promise<T>
+export async function eventually<T> (what: string, check: () => Awaitable<T | undefined | false>, patience?: Patience): Promise<T>
+export async function eventually<T> (what: string, read: () => Awaitable<T>, done: (value: T) => boolean, patience?: Patience): Promise<T>
 export async function eventually<T> (
   what: string,
   read: () => Awaitable<T | undefined | false>,
-  doneOrTimeout?: ((value: T) => boolean) | number,
-  timeout?: number
+  doneOrPatience?: ((value: T) => boolean) | Patience,
+  patienceArg?: Patience
 ): Promise<T> {
-  const done = typeof doneOrTimeout === 'function' ? doneOrTimeout : undefined
-  const timeoutMs = (typeof doneOrTimeout === 'number' ? doneOrTimeout : timeout) ?? 10_000
+  const done = typeof doneOrPatience === 'function' ? doneOrPatience : undefined
+  const patience = typeof doneOrPatience === 'function' ? patienceArg : doneOrPatience
+  const timeoutMs = (typeof patience === 'number' ? patience : patience?.timeoutMs) ?? 10_000
+  const intervalMs = (typeof patience === 'number' ? undefined : patience?.intervalMs) ?? POLL_INTERVAL_MS
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await read()
@@ -39,7 +46,7 @@ export async function eventually<T> (
       const seen = done === undefined ? '' : `; last seen: ${show(value)}`
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen}`)
     }
-    await new Promise(resolve => setTimeout(resolve, POLL_INTERVAL_MS))
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
 }
 
