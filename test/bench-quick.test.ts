@@ -26,7 +26,7 @@ describe('npm run bench -- --quick --json FILE', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
     try {
       const file = join(dir, 'bench.json')
-      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 290_000 })
+      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 420_000 })
       expect(res.stderr).not.toMatch(/Error|error:/)
       expect(res.code).toBe(0)
       const report = JSON.parse(await readFile(file, 'utf8')) as Report
@@ -66,5 +66,5 @@ describe('npm run bench -- --quick --json FILE', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
-  }, 300_000)
+  }, 430_000)
 })

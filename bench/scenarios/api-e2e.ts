@@ -5,8 +5,12 @@
  * processes. The sender keeps at most a window of messages undelivered (the
  * receiver's count, relayed by the runner), so queues do not overflow and the
  * figure is the delivered rate, measured by the receiver after a warm-up.
- * Baseline `link`: the core module alone, A -> B over libp2p in two
- * processes (bench/lib/link-pair.ts), in alternating rounds.
+ * System `mirnet`: daemons over libp2p; `mirnet-tls`: a second pair of
+ * daemons over the TLS transport, same clients. Baselines, in alternating
+ * rounds: `link`, the core module alone, A -> B over libp2p in two
+ * processes (bench/lib/link-pair.ts); `direct-grpc`, the same sender
+ * streaming straight to a SendStream server in the receiving client's
+ * process (what a team without mirnet would write; no daemon).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAll, rssMb } from '../lib/daemons.ts'
@@ -42,9 +46,9 @@ interface Counts { total: number, t: number }
  * receiver saw, then stop and wait until everything sent (less what A's queue
  * dropped) has arrived, so the next round starts empty.
  */
-async function mirnetRound (plan: SizePlan, seconds: number, a: DaemonProcess, sender: Worker, receiver: Worker, drops: number[]): Promise<number> {
+async function mirnetRound (plan: SizePlan, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[]): Promise<number> {
   const before = await receiver.call<Counts>('counts')
-  await sender.call('send', { api: a.api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
+  await sender.call('send', { api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
   await sleep(WARMUP_MS)
   const c0 = await receiver.call<Counts>('counts')
   await sleep(seconds * 1000)
@@ -65,41 +69,51 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const seconds = ctx.quick ? 1 : 3
   const roundsOf = (plan: SizePlan): number => ctx.quick ? (plan.payloadBytes <= 256 ? 2 : 1) : 5
   return await ProcessGroup.with(async group => {
-    ctx.progress('starting daemons a, b and two client processes')
-    const [a, b, sender, receiver] = await Promise.all([
-      group.daemon('a', { args: ['--queue-capacity', String(QUEUE_CAPACITY)] }),
+    ctx.progress('starting daemons a, b (libp2p), a, b (TLS) and two client processes')
+    const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
+    const [a, b, aTls, bTls, sender, receiver] = await Promise.all([
+      group.daemon('a', { args: queue }),
       group.daemon('b'),
+      group.daemon('a', { args: [...queue, '--transport', 'tls'] }),
+      group.daemon('b', { args: ['--transport', 'tls'] }),
       group.worker('sender'),
       group.worker('receiver')
     ])
-    await connectAll([a, b])
+    await Promise.all([connectAll([a, b]), connectAll([aTls, bTls])])
     receiver.onDelivered = total => { sender.send({ t: 'credit', delivered: total }) }
-    await receiver.call('receive', { apis: [b.api], maxBatch: RECEIVE_BATCH })
+    await receiver.call('receive', { apis: [b.api, bTls.api], maxBatch: RECEIVE_BATCH })
+    const direct = (await receiver.call<{ api: string }>('serveDirect')).api
     const results: BenchResult[] = []
     for (const plan of PLANS) {
       const rounds = roundsOf(plan)
-      const drops: number[] = []
+      const drops = { mirnet: [] as number[], 'mirnet-tls': [] as number[], 'direct-grpc': [] as number[] }
       // untimed: the daemons' and clients' code paths get compiled before the rounds
-      await mirnetRound(plan, ctx.quick ? 0.3 : 1, a, sender, receiver, drops)
+      for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, ctx.quick ? 0.3 : 1, api, sender, receiver, [])
       const rates = await alternate(rounds, {
-        mirnet: async () => await mirnetRound(plan, seconds, a, sender, receiver, drops),
+        mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet),
+        'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls']),
+        'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc']),
         link: async () => (await measureCoreLink(plan.payloadBytes, seconds)).msgsPerSec
       }, (r, system, value) => { ctx.progress(`${plan.payloadBytes} B round ${r + 1}/${rounds} ${system}: ${Math.round(value)} msg/s`) })
-      const rss = Math.max(await rssMb(a.child.pid as number), await rssMb(b.child.pid as number))
-      const ratio = median(rates.mirnet) / median(rates.link)
-      for (const system of ['mirnet', 'link'] as const) {
+      const rssOf = async (x: DaemonProcess, y: DaemonProcess): Promise<number> => Math.max(await rssMb(x.child.pid as number), await rssMb(y.child.pid as number))
+      const rss = { mirnet: await rssOf(a, b), 'mirnet-tls': await rssOf(aTls, bTls) }
+      const direct50 = median(rates['direct-grpc'])
+      for (const system of ['mirnet', 'mirnet-tls', 'direct-grpc', 'link'] as const) {
         const msgs = median(rates[system])
+        const transport = system === 'mirnet-tls' ? 'TLS' : 'libp2p'
         results.push({
           scenario: 'api-e2e',
           system,
           payloadBytes: plan.payloadBytes,
           msgsPerSec: round(msgs, 0),
           mbPerSec: round(msgs * plan.payloadBytes / 1e6, 1),
-          rssMb: system === 'mirnet' ? round(rss, 0) : undefined,
+          rssMb: system === 'mirnet' || system === 'mirnet-tls' ? round(rss[system], 0) : undefined,
           seconds,
-          note: system === 'mirnet'
-            ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> libp2p -> B -> Receive -> client; median of ${rounds}; ${round(ratio, 2)}x link; dropped by A ${drops.reduce((x, y) => x + y, 0)}; RSS = larger daemon`
-            : `core module A -> B over libp2p, 2 processes; median of ${rounds}`
+          note: system === 'mirnet' || system === 'mirnet-tls'
+            ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> ${transport} -> B -> Receive -> client; median of ${rounds}; ${round(msgs / median(rates.link), 2)}x link; ${round(msgs / direct50, 2)}x direct-grpc; dropped by A ${drops[system].reduce((x, y) => x + y, 0)}; RSS = larger daemon`
+            : system === 'direct-grpc'
+              ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) straight to a connect-node server in the receiving client's process (mirnet's API server settings), no daemon; median of ${rounds}`
+              : `core module A -> B over libp2p, 2 processes; median of ${rounds}`
         })
       }
     }
@@ -110,6 +124,6 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
 
 export const scenario: Scenario = {
   name: 'api-e2e',
-  description: 'client -> daemon A (SendStream) -> libp2p -> daemon B -> Receive -> client, 256 B and 64 KiB: delivered msg/s vs the core link',
+  description: 'client -> daemon A (SendStream) -> libp2p or TLS -> daemon B -> Receive -> client, 256 B and 64 KiB: delivered msg/s vs the core link and vs a direct gRPC stream between the two clients',
   run
 }

@@ -4,6 +4,9 @@
  * would, and answers the runner's requests over IPC:
  *
  * - `receive`: open Receive streams and count (and time-stamp) what arrives;
+ * - `serveDirect`: also serve TransportService.SendStream itself and count
+ *   what arrives there the same way: the baseline of a sender streaming
+ *   straight to this process over gRPC, with no daemon in between;
  * - `send` / `stopSend`: a SendStream of batches, windowed by delivery credit;
  * - `paced`: time-stamped messages at a fixed rate (latency);
  * - `unary`: unary calls with a fixed number in flight (grpc-js client).
@@ -14,11 +17,13 @@ import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js'
 import { createMirnetClient } from '../../src/client/client.ts'
+import { silentLogger } from '../../src/core/logger.ts'
+import { ApiServer } from '../../src/service/api-server.ts'
 import { SendRequestSchema, SendResponseSchema, SendStreamRequestSchema, TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { percentile } from '../lib/stats.ts'
 import type { ServiceError } from '@grpc/grpc-js'
 import type { MirnetClient } from '../../src/client/client.ts'
-import type { SendStreamRequest } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import type { InboundMessage, OutboundMessage, SendStreamRequest } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import type { FromWorker, ToWorker } from '../lib/api-workers.ts'
 
 /** How often the receiver reports its delivered count (credit for senders). */
@@ -60,6 +65,24 @@ interface Receiving {
   slow: Array<[number, number]>
   done: Promise<void>
   timer: NodeJS.Timeout
+  /** The direct gRPC server, once `serveDirect` started it. */
+  direct?: ApiServer
+}
+
+/** Count (and time) `messages` that arrived on stream `i`. */
+function take (r: Receiving, i: number, messages: ReadonlyArray<InboundMessage | OutboundMessage>, slowMs: number): void {
+  const n = messages.length
+  r.perStream[i] += n
+  r.total += n
+  const lat = r.latencies
+  if (lat === undefined) return
+  const now = clockMs()
+  for (const m of messages) {
+    const p = m.payload
+    const x = now - new DataView(p.buffer, p.byteOffset, STAMP_BYTES).getFloat64(0, true)
+    lat.push(x)
+    if (x > slowMs) r.slow.push([now, x])
+  }
 }
 
 let receiving: Receiving | undefined
@@ -105,19 +128,7 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
   r.done = Promise.all(args.apis.map(async (api, i) => {
     try {
       for await (const batch of client(api).receive({ maxBatchMessages: args.maxBatch ?? 0 }, { signal: abort.signal })) {
-        const n = batch.messages.length
-        r.perStream[i] += n
-        r.total += n
-        const lat = r.latencies
-        if (lat !== undefined) {
-          const now = clockMs()
-          for (const m of batch.messages) {
-            const p = m.payload
-            const x = now - new DataView(p.buffer, p.byteOffset, STAMP_BYTES).getFloat64(0, true)
-            lat.push(x)
-            if (x > slowMs) r.slow.push([now, x])
-          }
-        }
+        take(r, i, batch.messages, slowMs)
       }
     } catch (err) {
       if (!abort.signal.aborted) throw err
@@ -127,12 +138,49 @@ function startReceive (args: { apis: string[], maxBatch?: number, latency?: bool
   receiving = r
 }
 
+/**
+ * Serve TransportService.SendStream in this process (connect-node behind
+ * mirnet's own API server class: the same HTTP/2 windows and settings as a
+ * daemon's API) and count what arrives on it like a Receive stream's
+ * messages, as one more stream of `counts`. What a team without mirnet would
+ * run: the sender streams straight to the receiving process. Resolves with
+ * the address to send to.
+ */
+async function serveDirect (): Promise<{ api: string }> {
+  const r = receiving
+  if (r === undefined) throw new Error('not receiving')
+  if (r.direct !== undefined) return { api: r.direct.address }
+  const i = r.perStream.push(0) - 1
+  r.direct = await ApiServer.listen({
+    host: '127.0.0.1',
+    port: 0,
+    readMaxBytes: 64 * 1024 * 1024,
+    logger: silentLogger,
+    routes: router => {
+      router.service(TransportService, {
+        sendStream: async (requests: AsyncIterable<SendStreamRequest>) => {
+          let queued = 0
+          let n = 0
+          for await (const req of requests) {
+            n++
+            queued += req.messages.length
+            take(r, i, req.messages, Infinity)
+          }
+          return { queued: BigInt(queued), requests: BigInt(n) }
+        }
+      })
+    }
+  })
+  return { api: r.direct.address }
+}
+
 async function stopReceive (): Promise<{ total: number, perStream: number[] }> {
   const r = receiving
   if (r === undefined) throw new Error('not receiving')
   receiving = undefined
   clearInterval(r.timer)
   r.abort.abort()
+  await r.direct?.close(0)
   await r.done
   return { total: r.total, perStream: r.perStream }
 }
@@ -374,6 +422,7 @@ async function unary (args: { address: string, kind: 'mirnet' | 'echo', destinat
 
 const ops: Record<string, (args: never) => unknown> = {
   receive: startReceive,
+  serveDirect,
   credit,
   stopReceive,
   counts,
