@@ -99,6 +99,7 @@ async function main (): Promise<number> {
   let virtualMs = 0
   let checked = 0
   let sent = 0
+  let lanesExact = 0
   let failed: SimResult | undefined
   const tty = process.stdout.isTTY
   for (let i = 0; i < args.seeds.length; i++) {
@@ -107,6 +108,7 @@ async function main (): Promise<number> {
     virtualMs += r.virtualMs
     checked += r.messagesChecked
     sent += r.messagesSent
+    lanesExact += r.lanesCheckedForLoss
     for (const [k, n] of r.faults) faults.set(k, (faults.get(k) ?? 0) + n)
     const wallS = (performance.now() - started) / 1000
     const line = `seed ${seed} (${i + 1}/${args.seeds.length}): ${r.nodes} nodes, ${(r.virtualMs / 1000).toFixed(0)} virtual s, ${[...r.faults.values()].reduce((a, b) => a + b, 0)} faults, ${r.messagesChecked} messages checked; total ${(virtualMs / 1000).toFixed(0)} virtual s in ${wallS.toFixed(1)} s`
@@ -124,7 +126,7 @@ async function main (): Promise<number> {
     `seeds run: ${seedsRun}${failed === undefined ? ', every invariant held' : `, seed ${failed.seed} failed`}`,
     `virtual time simulated: ${(virtualMs / 1000).toFixed(0)} s in ${wallS.toFixed(1)} s wall (${(virtualMs / 1000 / wallS).toFixed(1)} virtual s per wall s)`,
     `faults injected: ${FAULT_KINDS.map(k => `${k} ${faults.get(k) ?? 0}`).join(', ')}`,
-    `messages: ${sent} sent, ${checked} checked on arrival`
+    `messages: ${sent} sent, ${checked} checked on arrival; ${lanesExact} (sender life, receiver life, lane) checked for loss message by message at the end`
   ].join('\n') + '\n')
   if (failed !== undefined) {
     report(failed, args)
