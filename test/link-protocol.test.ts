@@ -36,6 +36,14 @@ describe('link protocol', () => {
       expect(decodeHello(encodeHello(incarnation, [7]), 8).retained).toEqual([7])
     })
 
+    it('draws the incarnation from a given random source, the same for the same numbers', () => {
+      const numbers = (): () => number => { let x = 0; return () => (x = (x * 7 + 3) % 11) / 11 }
+      const a = newIncarnation(numbers())
+      expect(a.byteLength).toBe(INCARNATION_BYTES)
+      expect([...a]).toEqual([...newIncarnation(numbers())])
+      expect([...a]).not.toEqual(new Array(INCARNATION_BYTES).fill(a[0]))
+    })
+
     it('is the first frame: a varint length and the payload', () => {
       const incarnation = newIncarnation()
       const frame = encodeHelloFrame(incarnation, [0, 0, 0])

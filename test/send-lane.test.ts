@@ -34,6 +34,27 @@ describe('SendLane', () => {
     expect(l.stats()).toMatchObject({ queued: 1, sentMessages: 7, acknowledgedMessages: 3, unconfirmedMessages: 4 })
   })
 
+  // found by the simulation (npm run sim, seed 9): the receiver numbered every later message one lower than the sender, and took a resend as new
+  it('numbers the messages of a stream as the receiver does when a full lane drops one it has yet to resend', () => {
+    const l = new SendLane(lane({ queueCapacity: 2 }), 16_384)
+    l.push(msg(0))
+    l.push(msg(1))
+    l.begin()
+    l.resume(true, 0, OPEN)
+    expect(writeAll(l)).toEqual([10, 10])
+    // the connection broke before any ack; the receiver took none of them
+    l.end()
+    l.begin()
+    l.resume(true, 0, 0)
+    // held (no credit) before resending: a new message pushes out message 0
+    expect(l.push(msg(2))).toBe(1)
+    l.ack(0, 0, OPEN, Date.now())
+    expect(writeAll(l)).toEqual([10, 10])
+    // the receiver took two messages on this stream, numbered 0 and 1 from the resume frame: messages 1 and 2
+    l.ack(2, 0, OPEN, Date.now())
+    expect(l.stats()).toMatchObject({ queued: 0, sentMessages: 3, resentMessages: 1, acknowledgedMessages: 2, droppedMessages: 1, unconfirmedMessages: 0 })
+  })
+
   it('resends what the receiver lacks after a reconnect, and nothing it has', () => {
     const l = new SendLane(lane({ windowMessages: 100 }), 16_384)
     for (let i = 0; i < 6; i++) l.push(msg(i))

@@ -24,7 +24,7 @@ export interface DispatcherComponents {
   keepaliveTicker: Ticker
   /** Time for every timer and clock read (the ticker's clock too). */
   clock: Clock
-  /** Random numbers in [0, 1) for the backoff's jitter; Math.random when not given. */
+  /** Random numbers in [0, 1) for the backoff's jitter and the incarnation; Math.random and the system's CSPRNG when not given. */
   random?: () => number
 }
 
@@ -93,7 +93,7 @@ export class Dispatcher implements MemberSender {
   /** The link being written, from the hello until it breaks; `open` once the receiver answered. */
   #link?: OutboundLink
   #wake?: () => void
-  readonly #incarnation = newIncarnation()
+  readonly #incarnation: Uint8Array
   #reconnects = 0
   #lastError?: string
   /** Aborted once the member's own stream has arrived (its connection may carry ours too). */
@@ -109,6 +109,7 @@ export class Dispatcher implements MemberSender {
     this.#lanes = config.lanes.map(lane => new SendLane(lane, config.chunkBytes))
     this.#scheduler = new LaneScheduler(config.lanes, config.chunkBytes, STRICT_BURST_BYTES)
     this.#backoff = new Backoff(config.reconnectInitialDelayMs, config.reconnectMaxDelayMs, components.random)
+    this.#incarnation = newIncarnation(components.random)
     this.#loop = this.#run()
   }
 

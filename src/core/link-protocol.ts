@@ -61,8 +61,16 @@ export const FIRST_CHUNK = 1
 export const MIDDLE_CHUNK = 2
 export const LAST_CHUNK = 3
 
-export function newIncarnation (): Uint8Array {
-  return randomBytes(INCARNATION_BYTES)
+/**
+ * A sender's incarnation: random bytes, from the system's CSPRNG, or from
+ * `random` (numbers in [0, 1), as Math.random) when given, so that a
+ * seeded simulation writes the same hellos every run.
+ */
+export function newIncarnation (random?: () => number): Uint8Array {
+  if (random === undefined) return randomBytes(INCARNATION_BYTES)
+  const out = new Uint8Array(INCARNATION_BYTES)
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(random() * 256)
+  return out
 }
 
 /** The first byte of a message frame: lane number and kind. */

@@ -26,7 +26,7 @@ export interface NetworkModuleComponents {
   logger?: Logger
   /** Time for every timer and clock read of the module and its components; the system clock when not given. */
   clock?: Clock
-  /** Random numbers in [0, 1) for reconnect jitter; Math.random when not given. */
+  /** Random numbers in [0, 1) for reconnect jitter and the senders' incarnations; Math.random and the system's CSPRNG when not given. */
   random?: () => number
 }
 

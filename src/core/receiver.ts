@@ -244,11 +244,8 @@ export class Receiver implements ChannelHandler {
       held.push({ lane, payload: view ? payload.slice() : payload, byteLength: payload.byteLength })
       return
     }
-    if (!view) {
-      this.#components.inbox.push(this.#nodeId as string, lane, payload)
-      return
-    }
-    this.#batch.add(lane, payload)
+    // in line with the whole messages of the chunk in hand: a lane's messages reach the inbox in order
+    this.#batch.add(lane, payload, !view)
   }
 
   /** The chunk in hand is decoded: its messages go to the inbox (ChunkBatch). */

@@ -131,7 +131,16 @@ export class SendLane {
 
   #dropOldest (): void {
     const item = this.#shift()
-    if (this.#written > 0) {
+    if (this.#written > 0 && this.#open && this.#cursor === 0) {
+      // written on an earlier stream and not yet again on this one: the
+      // resume frame numbered this stream from it, and the receiver has taken
+      // nothing from there, so the next held message takes its number
+      this.#written--
+      this.#writtenBytes -= item.byteLength
+      this.#nextSeq--
+      this.counters.droppedMessages++
+      this.counters.droppedBytes += item.byteLength
+    } else if (this.#written > 0) {
       // written, maybe in flight: it may still arrive; settled later
       this.#written--
       this.#writtenBytes -= item.byteLength
