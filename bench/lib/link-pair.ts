@@ -33,8 +33,8 @@ import type { ChildProcess } from 'node:child_process'
 import type { NetworkModuleInit } from '../../src/index.ts'
 import type { DelayProxyStats } from './delay-proxy.ts'
 
-/** `mirnet` runs the core over libp2p, `mirnet-tls` over the TLS transport. */
-export type LinkSystem = 'mirnet' | 'mirnet-tls' | 'raw-tcp' | 'libp2p-per-message'
+/** `mirnet` runs the core over libp2p, `mirnet-tls` over the TLS transport, `mirnet-grpc` over the gRPC transport. */
+export type LinkSystem = 'mirnet' | 'mirnet-tls' | 'mirnet-grpc' | 'raw-tcp' | 'libp2p-per-message'
 
 /** Parent -> sender worker. */
 export type ToSender =

@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../../src/core/constants.ts'
 import { FrameDecoder } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
 import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
+import { GrpcTransport } from '../../src/transports/grpc/grpc-transport.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
 import { initArg, reply, serve, systemArg } from './link-ipc.ts'
@@ -89,9 +90,11 @@ class DeliveryCounter {
 
 const counter = new DeliveryCounter()
 
-async function mirnetReceiver (tls = false): Promise<Worker<ToReceiver>> {
+async function mirnetReceiver (kind: 'libp2p' | 'tls' | 'grpc' = 'libp2p'): Promise<Worker<ToReceiver>> {
   const privateKey = await generateKey()
-  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
+  const transport = kind === 'tls'
+    ? await TlsTransport.create({ privateKey })
+    : kind === 'grpc' ? await GrpcTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   const inbox = module.inbox
@@ -175,6 +178,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, clo
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver(true), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
+const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver('tls'), 'mirnet-grpc': async () => await mirnetReceiver('grpc'), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { encodeHeader } from '../../src/core/frame-codec.ts'
 import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
 import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
+import { GrpcTransport } from '../../src/transports/grpc/grpc-transport.ts'
 import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { percentile } from '../lib/stats.ts'
@@ -51,9 +52,11 @@ function framed (payload: Uint8Array): Uint8Array {
   return Buffer.concat([encodeHeader(payload.byteLength), payload])
 }
 
-async function mirnetSender (tls = false): Promise<Worker<ToSender>> {
+async function mirnetSender (kind: 'libp2p' | 'tls' | 'grpc' = 'libp2p'): Promise<Worker<ToSender>> {
   const privateKey = await generateKey()
-  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
+  const transport = kind === 'tls'
+    ? await TlsTransport.create({ privateKey })
+    : kind === 'grpc' ? await GrpcTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   let destination = ''
@@ -248,6 +251,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender(true), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
+const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender('tls'), 'mirnet-grpc': async () => await mirnetSender('grpc'), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())
