@@ -135,7 +135,8 @@ export function epochMs (): number {
 }
 
 const WORKER_DIR = new URL('../workers/', import.meta.url)
-const READY_TIMEOUT_MS = 20_000
+/** Ten worker processes (five systems) start at once; on 2 busy cores that took over 20 s. */
+const READY_TIMEOUT_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 30_000
 const EXIT_TIMEOUT_MS = 10_000
 
