@@ -66,8 +66,13 @@ export interface GrpcTransportInit {
   logger?: Logger
 }
 
-/** Largest HTTP/2 frame each end accepts (HTTP/2's default is 16 KiB). */
-const MAX_HTTP2_FRAME_BYTES = 64 * 1024
+/**
+ * Largest HTTP/2 frame each end accepts (HTTP/2's default is 16 KiB): one of
+ * the core's batches (256 KiB, DEFAULT_COALESCE_BYTES) goes in one DATA
+ * frame, so the receiver gets it in fewer chunks. One call per connection:
+ * a long frame holds up no other call.
+ */
+const MAX_HTTP2_FRAME_BYTES = 256 * 1024 + 64
 /** Request headers a peer may send (the link call needs a few hundred bytes). */
 const MAX_HEADER_LIST_BYTES = 16 * 1024
 
