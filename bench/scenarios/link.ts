@@ -90,7 +90,7 @@ export const scenario: Scenario = {
     const plan: Plan = ctx.quick ? { rounds: 2, seconds: 0.75 } : { rounds: 5, seconds: 3 }
     const pairs = new Map<LinkSystem, LinkPair>()
     try {
-      const started = await Promise.allSettled(SYSTEMS.map(async s => { pairs.set(s, await LinkPair.start(s)) }))
+      const started = await Promise.allSettled(SYSTEMS.map(async s => { pairs.set(s, await LinkPair.start(s, { execArgv: ['--report-on-signal', '--report-signal=SIGUSR2', '--report-directory=/tmp/grpc-reports'] })) }))
       const failed = started.find(r => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
       ctx.progress(`${pairs.size} sender/receiver process pairs connected; ${plan.rounds} rounds × ${plan.seconds} s per system and payload`)
