@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
-import { Scratch, firstLine, stop } from './helpers/processes.ts'
+import { Scratch, firstLine, freePort, stop } from './helpers/processes.ts'
 import type { Ready } from './helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -43,6 +43,21 @@ describe('mirnet serve --transport grpc', () => {
     expect(await take(ca, 1)).toEqual(['b:b0'])
     expect(await stop(a.child)).toBe(0)
     expect(await stop(b.child)).toBe(0)
+  })
+
+  it('mirnet cluster --transport grpc starts daemons connected over gRPC', async () => {
+    const basePort = await freePort()
+    const cluster = scratch.spawn(['cluster', '--nodes', '2', '--base-port', String(basePort), '--transport', 'grpc'])
+    const ready = await firstLine<{ nodes: Ready[] }>(cluster, 60_000)
+    for (const n of ready.nodes) expect(n.listen).toEqual([expect.stringMatching(new RegExp(`/tls/http/p2p/${n.peerId}$`))])
+    const [c0, c1] = ready.nodes.map(n => createMirnetClient(n.api))
+    expect((await c0.getStatus({})).totals?.connected).toBe(2)
+    await c0.send({ messages: [{ destinations: ['node-1'], payload: text('hi') }] })
+    for await (const m of receiveMessages(c1)) {
+      expect([m.from, str(m.payload)]).toEqual(['node-0', 'hi'])
+      break
+    }
+    expect(await stop(cluster, 'SIGINT')).toBe(0)
   })
 
   it('refuses a TLS transport address in a gRPC daemon\'s membership, naming the entry', async () => {
