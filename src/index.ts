@@ -22,4 +22,7 @@ export { GrpcTransport, GrpcCallRefusedError } from './transports/grpc/grpc-tran
 export type { GrpcTransportInit } from './transports/grpc/grpc-transport.ts'
 export { GrpcStatusError } from './transports/grpc/grpc-channel.ts'
 export { GrpcMessageError } from './transports/grpc/grpc-message.ts'
+export { MultiTransport, MixedIdentityError } from './transports/multi/multi-transport.ts'
+export { addressForm } from './transports/multi/address-form.ts'
+export type { AddressForm } from './transports/multi/address-form.ts'
 export { MemoryNetwork, MemoryTransport } from './transports/memory/memory-transport.ts'
