@@ -56,6 +56,6 @@ describe('mirnet serve --transport tls', () => {
     const dir = await scratch.dir()
     const res = await mirnet(['serve', '--state-dir', dir, '--api', '127.0.0.1:0', '--transport', 'quic'])
     expect(res.code).toBe(1)
-    expect(res.stderr.split('\n')[0]).toContain('argument \'quic\' is invalid. Allowed choices are libp2p, tls.')
+    expect(res.stderr.split('\n')[0]).toContain('argument \'quic\' is invalid. Allowed choices are libp2p, tls, grpc.')
   })
 })

@@ -33,8 +33,8 @@ import type { ChildProcess } from 'node:child_process'
 import type { NetworkModuleInit } from '../../src/index.ts'
 import type { DelayProxyStats } from './delay-proxy.ts'
 
-/** `mirnet` runs the core over libp2p, `mirnet-tls` over the TLS transport. */
-export type LinkSystem = 'mirnet' | 'mirnet-tls' | 'raw-tcp' | 'libp2p-per-message'
+/** `mirnet` runs the core over libp2p, `mirnet-tls` over the TLS transport, `mirnet-grpc` over the gRPC transport. */
+export type LinkSystem = 'mirnet' | 'mirnet-tls' | 'mirnet-grpc' | 'raw-tcp' | 'libp2p-per-message'
 
 /** Parent -> sender worker. */
 export type ToSender =
@@ -135,7 +135,8 @@ export function epochMs (): number {
 }
 
 const WORKER_DIR = new URL('../workers/', import.meta.url)
-const READY_TIMEOUT_MS = 20_000
+/** Ten worker processes (five systems) start at once; on 2 busy cores that took over 20 s. */
+const READY_TIMEOUT_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 30_000
 const EXIT_TIMEOUT_MS = 10_000
 

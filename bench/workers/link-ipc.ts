@@ -16,7 +16,7 @@ export interface Worker<M> {
 
 /** Grace for a closed worker whose event loop is still held by something. */
 const EXIT_GRACE_MS = 3_000
-const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'mirnet-tls', 'raw-tcp', 'libp2p-per-message']
+const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'mirnet-tls', 'mirnet-grpc', 'raw-tcp', 'libp2p-per-message']
 
 export function reply (message: FromWorker): void {
   if (process.connected) process.send?.(message)

@@ -6,7 +6,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { generateKey } from '../../src/index.ts'
+import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 export const BENCH_PROTOCOL = '/mirnet-bench/per-message/1.0.0'

@@ -8,8 +8,9 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../src/core/constants.ts'
 import { FrameDecoder } from '../../src/core/frame-codec.ts'
-import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
-import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
+import { NetworkModule } from '../../src/core/network-module.ts'
+import { generateKey } from '../../src/transports/libp2p/keys.ts'
+import { createLinkTransport } from './link-transport.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { BENCH_PROTOCOL, createPlainNode } from './link-plain-libp2p.ts'
 import { initArg, reply, serve, systemArg } from './link-ipc.ts'
@@ -18,6 +19,7 @@ import { monotonicMs, voteSentAt } from '../lib/votes.ts'
 import type { AddressInfo, Socket } from 'node:net'
 import type { FromWorker, PeerInfo, ToReceiver } from '../lib/link-pair.ts'
 import type { Worker } from './link-ipc.ts'
+import type { LinkTransportKind } from './link-transport.ts'
 
 const ENTRY = 'bench/workers/link-receiver.ts'
 const NODE_ID = 'receiver'
@@ -89,9 +91,8 @@ class DeliveryCounter {
 
 const counter = new DeliveryCounter()
 
-async function mirnetReceiver (tls = false): Promise<Worker<ToReceiver>> {
-  const privateKey = await generateKey()
-  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
+async function mirnetReceiver (kind: LinkTransportKind = 'libp2p'): Promise<Worker<ToReceiver>> {
+  const transport = await createLinkTransport(kind, await generateKey())
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   const inbox = module.inbox
@@ -175,6 +176,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, clo
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver(true), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
+const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver('tls'), 'mirnet-grpc': async () => await mirnetReceiver('grpc'), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

@@ -12,8 +12,9 @@ import { connect as tcpConnect } from 'node:net'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeHeader } from '../../src/core/frame-codec.ts'
-import { Libp2pTransport, NetworkModule, generateKey } from '../../src/index.ts'
-import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
+import { NetworkModule } from '../../src/core/network-module.ts'
+import { generateKey } from '../../src/transports/libp2p/keys.ts'
+import { createLinkTransport } from './link-transport.ts'
 import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { percentile } from '../lib/stats.ts'
@@ -25,6 +26,7 @@ import type { Stream } from '@libp2p/interface'
 import type { NetworkModule as Module, PeerStats } from '../../src/index.ts'
 import type { FromWorker, HolPlan, PeerInfo, ToSender } from '../lib/link-pair.ts'
 import type { Worker } from './link-ipc.ts'
+import type { LinkTransportKind } from './link-transport.ts'
 
 const ENTRY = 'bench/workers/link-sender.ts'
 const NODE_ID = 'sender'
@@ -51,9 +53,8 @@ function framed (payload: Uint8Array): Uint8Array {
   return Buffer.concat([encodeHeader(payload.byteLength), payload])
 }
 
-async function mirnetSender (tls = false): Promise<Worker<ToSender>> {
-  const privateKey = await generateKey()
-  const transport = tls ? await TlsTransport.create({ privateKey }) : await Libp2pTransport.create({ privateKey })
+async function mirnetSender (kind: LinkTransportKind = 'libp2p'): Promise<Worker<ToSender>> {
+  const transport = await createLinkTransport(kind, await generateKey())
   const module = new NetworkModule({ transport }, { ...initArg(), nodeId: NODE_ID })
   await module.start()
   let destination = ''
@@ -248,6 +249,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender(true), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
+const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender('tls'), 'mirnet-grpc': async () => await mirnetSender('grpc'), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

@@ -6,11 +6,12 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Option } from 'commander'
 import { createMirnetClient } from '../client/client.ts'
+import { DAEMON_TRANSPORTS } from '../daemon/daemon.ts'
 import { generateKey, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { port, positiveInt } from './options.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Command } from 'commander'
-import type { DaemonInfo } from '../daemon/daemon.ts'
+import type { DaemonInfo, DaemonTransport } from '../daemon/daemon.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mirnet.ts', import.meta.url))
 
@@ -24,6 +25,7 @@ interface ClusterOptions {
   basePort: number
   logLevel: string
   workDir: string
+  transport: DaemonTransport
 }
 
 export function clusterCommand (program: Command): void {
@@ -32,6 +34,7 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--nodes <n>', 'how many daemons').argParser(positiveInt).default(3))
     .addOption(new Option('--base-port <port>', 'API port of node-0; node-i listens on base+i').argParser(port).default(7070))
     .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
+    .addOption(new Option('--transport <name>', 'transport between the daemons: libp2p, tls or grpc (see mirnet serve --transport)').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
     .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
 It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api","pid"}…]},
@@ -54,8 +57,9 @@ function loopbackApiEnv (): NodeJS.ProcessEnv {
 }
 
 /** Start one daemon as a child process; resolves with its ready line. */
-async function startDaemon (nodeId: string, keyFile: string, api: string, logLevel: string, children: ChildProcess[]): Promise<DaemonInfo> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', logLevel], {
+async function startDaemon (nodeId: string, keyFile: string, api: string, opts: ClusterOptions, children: ChildProcess[]): Promise<DaemonInfo> {
+  const args = ['serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', opts.logLevel, '--transport', opts.transport]
+  const child = spawn(process.execPath, [BIN, ...args], {
     // stdin stays open while this process lives: a daemon stops when it ends
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...loopbackApiEnv(), MIRNET_STOP_WITH_PARENT: '1' }
@@ -101,7 +105,7 @@ async function runCluster (opts: ClusterOptions): Promise<void> {
       const nodeId = `node-${i}`
       const keyFile = join(dir, `${nodeId}.key`)
       await writeKeyFile(keyFile, await generateKey())
-      return await startDaemon(nodeId, keyFile, `127.0.0.1:${opts.basePort + i}`, opts.logLevel, children)
+      return await startDaemon(nodeId, keyFile, `127.0.0.1:${opts.basePort + i}`, opts, children)
     }))
     const nodes = infos.map(info => ({ id: info.nodeId, address: info.listen[0] }))
     const clients = infos.map(info => createMirnetClient(info.api))

@@ -4,7 +4,7 @@ import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { resolveConfig } from '../core/config.ts'
-import { DAEMON_TRANSPORTS, Daemon } from '../daemon/daemon.ts'
+import { DAEMON_TRANSPORTS, DEFAULT_LISTEN, Daemon } from '../daemon/daemon.ts'
 import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { createLogger, LOG_LEVELS } from './logger.ts'
@@ -43,13 +43,13 @@ interface ServeOptions {
 
 export function serveCommand (program: Command): void {
   const command = program.command('serve')
-    .description('run a mirnet daemon: libp2p (or TLS, --transport tls) to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
+    .description('run a mirnet daemon: libp2p (or TLS, --transport tls, or gRPC, --transport grpc) to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
     .addOption(new Option('--node-id <id>', 'this node\'s id in the membership').env('MIRNET_NODE_ID').default('node-0'))
     .addOption(new Option('--key-file <file>', 'libp2p private key (see `mirnet keygen`); default: <state-dir>/<node-id>.key, created on first run').env('MIRNET_KEY_FILE'))
     .addOption(new Option('--state-dir <dir>', 'where the default key file lives').env('MIRNET_STATE_DIR').default('.mirnet'))
     .addOption(new Option('--allow-insecure-key-file', 'accept a key file that group or others can read').env('MIRNET_ALLOW_INSECURE_KEY_FILE'))
-    .addOption(new Option('--transport <name>', 'transport to the other members: libp2p (TCP + Noise + Yamux) or tls (TCP + TLS 1.3, addresses /ip4/…/tcp/…/tls/p2p/<peer id>); all members must use the same').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
-    .addOption(new Option('--listen <multiaddr>', 'listen address in the transport\'s form (/ip4/127.0.0.1/tcp/0/tls by default with --transport tls); repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
+    .addOption(new Option('--transport <name>', 'transport to the other members: libp2p (TCP + Noise + Yamux), tls (TCP + TLS 1.3, addresses /ip4/…/tcp/…/tls/p2p/<peer id>) or grpc (gRPC on HTTP/2 + TLS 1.3, addresses /ip4/…/tcp/…/tls/http/p2p/<peer id>); all members must use the same').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
+    .addOption(new Option('--listen <multiaddr>', 'listen address in the transport\'s form (by default /ip4/127.0.0.1/tcp/0, with --transport tls /ip4/127.0.0.1/tcp/0/tls, with --transport grpc /ip4/127.0.0.1/tcp/0/tls/http); repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
     .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
     .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (counters only, so any address is allowed); off unless given').env('MIRNET_METRICS').argParser(hostPort))
     .addOption(new Option('--api-token-file <file>', 'require "authorization: Bearer <token>" on every API call (except grpc.health.v1.Health), the token being this file\'s content (mode 0600)').env('MIRNET_API_TOKEN_FILE'))
@@ -170,7 +170,7 @@ async function serve (opts: ServeOptions): Promise<void> {
     nodeId: opts.nodeId,
     privateKey: await loadKey(opts, daemonLog),
     transport: opts.transport,
-    listen: opts.listen ?? [opts.transport === 'tls' ? '/ip4/127.0.0.1/tcp/0/tls' : '/ip4/127.0.0.1/tcp/0'],
+    listen: opts.listen ?? [DEFAULT_LISTEN[opts.transport]],
     apiHost: opts.api.host,
     apiPort: opts.api.port,
     metrics: opts.metrics,

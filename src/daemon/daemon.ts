@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { NetworkModule } from '../core/network-module.ts'
 import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
 import { TlsTransport } from '../transports/tls/tls-transport.ts'
+import { GrpcTransport } from '../transports/grpc/grpc-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
 import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
@@ -16,6 +17,7 @@ import type { NetworkModuleInit } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { MemberSpec } from '../core/membership.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Transport } from '../core/transport.ts'
 
 /** The daemon was asked for something unsafe or impossible before it started. */
 export class DaemonConfigError extends Error {
@@ -32,8 +34,10 @@ export interface DaemonConfig {
   privateKey: PrivateKey
   /**
    * Which transport the daemon talks to the other members over: libp2p
-   * (TCP + Noise + Yamux, addresses `/ip4/…/tcp/…/p2p/<peer id>`) or TLS
-   * (TCP + TLS 1.3 with the same key, addresses `/ip4/…/tcp/…/tls/p2p/<peer id>`).
+   * (TCP + Noise + Yamux, addresses `/ip4/…/tcp/…/p2p/<peer id>`), TLS
+   * (TCP + TLS 1.3 with the same key, addresses `/ip4/…/tcp/…/tls/p2p/<peer id>`)
+   * or gRPC (HTTP/2 over TLS 1.3 with the same key, addresses
+   * `/ip4/…/tcp/…/tls/http/p2p/<peer id>`).
    * Every member of a cluster must use the same one.
    * @default 'libp2p'
    */
@@ -69,10 +73,10 @@ export interface DaemonConfig {
   logger: Logger
 }
 
-export type DaemonTransport = 'libp2p' | 'tls'
+export type DaemonTransport = 'libp2p' | 'tls' | 'grpc'
 
 /** The transports a daemon can run, as `--transport` names them. */
-export const DAEMON_TRANSPORTS: readonly DaemonTransport[] = ['libp2p', 'tls']
+export const DAEMON_TRANSPORTS: readonly DaemonTransport[] = ['libp2p', 'tls', 'grpc']
 
 /** What the daemon announces when it is ready. */
 export interface DaemonInfo {
@@ -82,6 +86,23 @@ export interface DaemonInfo {
   api: string
   /** `HOST:PORT` of the metrics endpoint, when there is one. */
   metrics?: string
+}
+
+/** The transport `config.transport` names, listening on `config.listen`. */
+async function createTransport (config: DaemonConfig): Promise<Transport> {
+  const { privateKey, listen, logger } = config
+  switch (config.transport ?? 'libp2p') {
+    case 'tls': return await TlsTransport.create({ privateKey, listen, logger: logger.child({ component: 'transport' }) })
+    case 'grpc': return await GrpcTransport.create({ privateKey, listen, logger: logger.child({ component: 'transport' }) })
+    case 'libp2p': return await Libp2pTransport.create({ privateKey, listen, logger })
+  }
+}
+
+/** Where a daemon of each transport listens unless told: loopback, a free port. */
+export const DEFAULT_LISTEN: Readonly<Record<DaemonTransport, string>> = {
+  libp2p: '/ip4/127.0.0.1/tcp/0',
+  tls: '/ip4/127.0.0.1/tcp/0/tls',
+  grpc: '/ip4/127.0.0.1/tcp/0/tls/http'
 }
 
 export function isLoopback (host: string): boolean {
@@ -139,9 +160,7 @@ export class Daemon {
       )
     }
     const log = config.logger
-    const transport = config.transport === 'tls'
-      ? await TlsTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log.child({ component: 'transport' }) })
-      : await Libp2pTransport.create({ privateKey: config.privateKey, listen: config.listen, logger: log })
+    const transport = await createTransport(config)
     const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
     let api: ApiServer | undefined
     let metricsServer: MetricsServer | undefined

@@ -3,7 +3,9 @@ import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { Libp2pTransport } from '../../src/transports/libp2p/libp2p-transport.ts'
 import { MemoryNetwork, MemoryTransport } from '../../src/transports/memory/memory-transport.ts'
 import { TlsTransport } from '../../src/transports/tls/tls-transport.ts'
+import { GrpcTransport } from '../../src/transports/grpc/grpc-transport.ts'
 import type { TlsTransportInit } from '../../src/transports/tls/tls-transport.ts'
+import type { GrpcTransportInit } from '../../src/transports/grpc/grpc-transport.ts'
 import type { Clock } from '../../src/core/clock.ts'
 import type { NetworkModuleInit } from '../../src/core/config.ts'
 import type { Transport } from '../../src/core/transport.ts'
@@ -195,6 +197,49 @@ export class TlsHarness extends BaseHarness implements Harness {
   /** A bare transport (with the harness's options), started, accepting nothing. */
   async createRawTransport (key?: PrivateKey): Promise<TlsTransport> {
     const transport = await TlsTransport.create({ ...this.#init, privateKey: key ?? await generateKey() })
+    this.transports.add(transport)
+    await transport.start(channel => { channel.abort(new Error('raw transport accepts nothing')) })
+    return transport
+  }
+
+  withIdentity (listenAddress: string, identity: string): string {
+    return listenAddress.replace(/\/p2p\/[^/]+$/, `/p2p/${identity}`)
+  }
+}
+
+export class GrpcHarness extends BaseHarness implements Harness {
+  readonly name = 'grpc'
+  readonly invalidAddress = '/ip4/999.1.1.1/tcp/1/tls/http/p2p/x'
+  readonly addressWithoutIdentity = '/ip4/127.0.0.1/tcp/4001/tls/http'
+  readonly #init: Partial<GrpcTransportInit>
+
+  /** `init`: transport options for every node (handshake timeout, limits). */
+  constructor (init: Partial<GrpcTransportInit> = {}) {
+    super()
+    this.#init = init
+  }
+
+  async createNode (nodeId: string, init: NetworkModuleInit = {}): Promise<TestNode> {
+    return await this.#start(nodeId, await generateKey(), '/ip4/127.0.0.1/tcp/0/tls/http', init)
+  }
+
+  async restartNode (node: TestNode, init: NetworkModuleInit = {}): Promise<TestNode> {
+    const { key, listen } = node.restartToken as { key: PrivateKey, listen: string }
+    return await this.#start(node.nodeId, key, listen, init)
+  }
+
+  async #start (nodeId: string, key: PrivateKey, listen: string, init: NetworkModuleInit): Promise<TestNode> {
+    const transport = await GrpcTransport.create({ ...this.#init, privateKey: key, listen: [listen] })
+    const module = await this.startModule(transport, nodeId, init)
+    const address = module.listenAddresses()[0]
+    // restart on the very port this node got
+    const bound = address.replace(/\/p2p\/[^/]+$/, '')
+    return { nodeId, module, address, identity: module.identity, transport, restartToken: { key, listen: bound } }
+  }
+
+  /** A bare transport (with the harness's options), started, accepting nothing. */
+  async createRawTransport (key?: PrivateKey): Promise<GrpcTransport> {
+    const transport = await GrpcTransport.create({ ...this.#init, privateKey: key ?? await generateKey() })
     this.transports.add(transport)
     await transport.start(channel => { channel.abort(new Error('raw transport accepts nothing')) })
     return transport

@@ -275,13 +275,14 @@ export class TlsTransport implements Transport {
 
 /**
  * The identity of the peer at the other end of a finished handshake: TLS 1.3,
- * our ALPN protocol, a full handshake (no resumption, which would skip the
- * certificate) and a valid self-signed Ed25519 certificate.
+ * the ALPN protocol `alpn` (ours unless the gRPC transport asks for `h2`), a
+ * full handshake (no resumption, which would skip the certificate) and a
+ * valid self-signed Ed25519 certificate.
  */
-function verifiedPeer (socket: TLSSocket): string {
+export function verifiedPeer (socket: TLSSocket, alpn = TLS_ALPN_PROTOCOL): string {
   const version = socket.getProtocol()
   if (version !== 'TLSv1.3') throw new PeerCertificateError(`the peer negotiated ${String(version)}, not TLSv1.3`)
-  if (socket.alpnProtocol !== TLS_ALPN_PROTOCOL) throw new PeerCertificateError(`the peer did not negotiate ALPN ${TLS_ALPN_PROTOCOL}`)
+  if (socket.alpnProtocol !== alpn) throw new PeerCertificateError(`the peer did not negotiate ALPN ${alpn}`)
   if (socket.isSessionReused()) throw new PeerCertificateError('the peer resumed a session; a full handshake is required')
   return identityOfCertificate(socket.getPeerX509Certificate())
 }

@@ -1,0 +1,399 @@
+import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server } from 'node:http2'
+import { createServer, connect as tcpConnect, isIP } from 'node:net'
+import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls'
+import { peerIdOf } from '../libp2p/keys.ts'
+import { createIdentityCertificate } from '../tls/certificate.ts'
+import { resetConnection } from '../tls/tls-channel.ts'
+import { HandshakeFailedError, HandshakeTimeoutError, IdentityMismatchError, TransportStoppedError, verifiedPeer } from '../tls/tls-transport.ts'
+import { RESPONSE_HEADERS, refusalHeaders, requestHeaders, requestRefusal, responseRefusal } from './grpc-call.ts'
+import { GrpcChannel, dropSession } from './grpc-channel.ts'
+import { formatGrpcAddress, parseGrpcAddress } from './grpc-address.ts'
+import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import type { ClientHttp2Session, Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2'
+import type { AddressInfo, Server, Socket } from 'node:net'
+import type { SecureContext } from 'node:tls'
+
+/** The acceptor answered the link call with a gRPC error, or not as a gRPC server. */
+export class GrpcCallRefusedError extends Error {
+  override name = 'GrpcCallRefusedError'
+}
+
+/** ALPN protocol of HTTP/2 over TLS, which gRPC requires. */
+export const GRPC_ALPN_PROTOCOL = 'h2'
+
+export interface GrpcTransportInit {
+  /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
+  privateKey: PrivateKey
+  /**
+   * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>/tls/http`; port 0 picks a free port.
+   * @default ['/ip4/127.0.0.1/tcp/0/tls/http']
+   */
+  listen?: string[]
+  /**
+   * How long the handshake may take, inbound or outbound: TLS, the
+   * certificate check, HTTP/2's connection preface and the link call's
+   * headers. A peer that connects and has not opened the call by then is
+   * dropped.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number
+  /**
+   * Inbound connections in their handshake at once; more are reset at once.
+   * @default 256
+   */
+  maxPendingHandshakes?: number
+  /**
+   * Open inbound connections at most (authenticated, members or not); more are reset.
+   * @default 300
+   */
+  maxInboundConnections?: number
+  /**
+   * HTTP/2 flow-control window of each call and connection, in bytes: what a
+   * peer may send before this end reads it (a paused channel holds at most
+   * this much).
+   * @default 2097152 (2 MiB)
+   */
+  windowBytes?: number
+  /**
+   * Largest data in one gRPC message, sent or accepted; longer `send()`s are
+   * split. gRPC's usual receive limit.
+   * @default 4194304 (4 MiB)
+   */
+  maxMessageBytes?: number
+  /** Where the transport logs refused peers (at debug). @default none */
+  logger?: Logger
+}
+
+/**
+ * Largest HTTP/2 frame each end accepts (HTTP/2's default is 16 KiB): one of
+ * the core's batches (256 KiB, DEFAULT_COALESCE_BYTES) goes in one DATA
+ * frame, so the receiver gets it in fewer chunks. One call per connection:
+ * a long frame holds up no other call.
+ */
+const MAX_HTTP2_FRAME_BYTES = 256 * 1024 + 64
+/** Request headers a peer may send (the link call needs a few hundred bytes). */
+const MAX_HEADER_LIST_BYTES = 16 * 1024
+
+/**
+ * The gRPC transport: each channel is one bidirectional gRPC call
+ * (`mirnet.link.v1.LinkService/Stream`, grpc-message.ts) on its own HTTP/2
+ * connection over TLS 1.3, with mutual authentication by the node's own
+ * Ed25519 key as on the TLS transport (certificate.ts) and ALPN `h2`. The
+ * wire is gRPC's: `content-type: application/grpc+proto`, length-prefixed
+ * protobuf messages, `grpc-status` trailers, so that what passes gRPC
+ * (HTTP/2-only proxies, service meshes) passes this.
+ *
+ * The dialer checks that the server's certificate key is the peer id its
+ * address names (`IdentityMismatchError`), before HTTP/2 starts; the acceptor
+ * accepts any valid certificate and reports its peer id as
+ * `remoteIdentity`, for the core to decide member or tentative. Built on
+ * node:http2 directly: the TLS handshake is the transport's own (handshake
+ * timeout and limits as on the TLS transport), and HTTP/2 runs on the
+ * authenticated socket.
+ */
+export class GrpcTransport implements Transport {
+  readonly localIdentity: string
+  readonly #listen: string[]
+  readonly #context: SecureContext
+  readonly #handshakeTimeoutMs: number
+  readonly #maxPendingHandshakes: number
+  readonly #maxInboundConnections: number
+  readonly #windowBytes: number
+  readonly #maxMessageBytes: number
+  readonly #settings: Settings
+  readonly #log?: Logger
+  readonly #servers: Server[] = []
+  /** Takes authenticated sockets and makes HTTP/2 sessions of them; never listens itself. */
+  readonly #http2: Http2Server
+  readonly #channels = new Set<GrpcChannel>()
+  /** Every open TLS socket and the TCP socket under it, so that `stop()` can drop them all. */
+  readonly #sockets = new Map<TLSSocket, Socket>()
+  /** The HTTP/2 connection on each TLS socket that has one: dropped through it, never by a TCP reset under it. */
+  readonly #sessions = new Map<TLSSocket, Http2Session>()
+  #pendingInbound = 0
+  #inbound = 0
+  #started = false
+  #stopped = false
+
+  private constructor (init: GrpcTransportInit, context: SecureContext) {
+    this.localIdentity = peerIdOf(init.privateKey)
+    this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls/http']
+    this.#context = context
+    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? 5000
+    this.#maxPendingHandshakes = init.maxPendingHandshakes ?? 256
+    this.#maxInboundConnections = init.maxInboundConnections ?? 300
+    this.#windowBytes = init.windowBytes ?? 2 * 1024 * 1024
+    this.#maxMessageBytes = init.maxMessageBytes ?? 4 * 1024 * 1024
+    this.#settings = {
+      initialWindowSize: this.#windowBytes,
+      maxFrameSize: MAX_HTTP2_FRAME_BYTES,
+      maxHeaderListSize: MAX_HEADER_LIST_BYTES,
+      enablePush: false
+    }
+    this.#log = init.logger
+    // no 'request' listener: node's compatibility API (request/response objects) stays out of the streams
+    this.#http2 = createHttp2Server({ settings: { ...this.#settings, maxConcurrentStreams: 1 } })
+  }
+
+  static async create (init: GrpcTransportInit): Promise<GrpcTransport> {
+    const { keyPem, certPem } = await createIdentityCertificate(init.privateKey)
+    const context = createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    for (const address of init.listen ?? []) parseGrpcAddress(address, false)
+    return new GrpcTransport(init, context)
+  }
+
+  parseAddress (address: string): string {
+    return parseGrpcAddress(address, true).identity as string
+  }
+
+  listenAddresses (): string[] {
+    return this.#servers.map(server => {
+      const bound = server.address() as AddressInfo
+      return formatGrpcAddress(bound.address, bound.port, this.localIdentity)
+    })
+  }
+
+  async start (onInbound: (channel: Channel) => void): Promise<void> {
+    if (this.#stopped) throw new TransportStoppedError('the gRPC transport is stopped')
+    if (this.#started) return
+    this.#started = true
+    for (const address of this.#listen) {
+      const { host, port } = parseGrpcAddress(address, false)
+      const server = createServer({ noDelay: true }, tcp => { this.#accept(tcp, onInbound) })
+      this.#servers.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => { server.off('error', reject); resolve() })
+      })
+      server.on('error', err => { this.#log?.warn({ address, err: err.message }, 'gRPC listener error') })
+    }
+  }
+
+  #accept (tcp: Socket, onInbound: (channel: Channel) => void): void {
+    const remote = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`
+    tcp.on('error', this.#onSocketError)
+    if (this.#stopped || this.#pendingInbound >= this.#maxPendingHandshakes || this.#inbound >= this.#maxInboundConnections) {
+      this.#log?.debug({ remote, pending: this.#pendingInbound, inbound: this.#inbound }, 'refusing an inbound connection: at the limit')
+      tcp.resetAndDestroy()
+      return
+    }
+    this.#pendingInbound++
+    this.#inbound++
+    const socket = new TLSSocket(tcp, {
+      isServer: true,
+      secureContext: this.#context,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ALPNProtocols: [GRPC_ALPN_PROTOCOL]
+    })
+    this.#own(socket, tcp)
+    let handshaking = true
+    const done = (): void => {
+      if (!handshaking) return
+      handshaking = false
+      this.#pendingInbound--
+      clearTimeout(timer)
+    }
+    const refuse = (err: Error): void => {
+      done()
+      this.#log?.debug({ remote, err: err.message }, 'refusing an inbound gRPC connection')
+      this.#drop(socket, tcp, err)
+    }
+    const timer = setTimeout(() => {
+      refuse(new HandshakeTimeoutError(`no TLS handshake and link call from ${remote} within ${this.#handshakeTimeoutMs} ms`))
+    }, this.#handshakeTimeoutMs)
+    socket.once('close', () => { done(); this.#inbound-- })
+    socket.on('error', (err: Error) => { if (handshaking) refuse(err) })
+    socket.once('secure', () => {
+      let identity: string
+      try {
+        identity = verifiedPeer(socket, GRPC_ALPN_PROTOCOL)
+      } catch (err) {
+        refuse(err as Error)
+        return
+      }
+      if (this.#stopped) {
+        refuse(new TransportStoppedError('the gRPC transport is stopped'))
+        return
+      }
+      const session = this.#serverSession(socket)
+      session.on('error', this.#onSocketError)
+      let called = false
+      session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+        if (called) {
+          // one call per connection
+          stream.on('error', this.#onSocketError)
+          stream.close(http2Constants.NGHTTP2_REFUSED_STREAM)
+          return
+        }
+        called = true
+        const refusal = requestRefusal(headers)
+        if (refusal !== undefined) {
+          done()
+          this.#log?.debug({ remote, identity, status: refusal.status, err: refusal.message }, 'refusing a call')
+          stream.on('error', this.#onSocketError)
+          stream.respond(refusalHeaders(refusal), { endStream: true })
+          session.close()
+          return
+        }
+        done()
+        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+        onInbound(this.#track(new GrpcChannel({
+          stream,
+          session,
+          remoteIdentity: identity,
+          accepted: true,
+          maxMessageBytes: this.#maxMessageBytes,
+          onClosed: c => this.#channels.delete(c)
+        })))
+      })
+    })
+  }
+
+  /** HTTP/2 on an authenticated server socket: the session node's HTTP/2 server makes of it (synchronously). */
+  #serverSession (socket: TLSSocket): ServerHttp2Session {
+    // node clears this at the end of the handshake only for a tls.Server's sockets and for clients;
+    // node:http2 would wait for a 'secureConnect' that a server socket never emits
+    (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false
+    let session: ServerHttp2Session | undefined
+    const take = (s: ServerHttp2Session): void => { session = s }
+    this.#http2.once('session', take)
+    this.#http2.emit('connection', socket)
+    this.#http2.off('session', take)
+    if (session === undefined) throw new HandshakeFailedError('node:http2 made no session of the connection')
+    this.#sessions.set(socket, session)
+    session.setLocalWindowSize(this.#windowBytes)
+    return session
+  }
+
+  async dial (address: string, options: DialOptions): Promise<Channel> {
+    options.signal.throwIfAborted()
+    if (this.#stopped) throw new TransportStoppedError('the gRPC transport is stopped')
+    const { host, port, identity: expected } = parseGrpcAddress(address, true)
+    const tcp = tcpConnect({ host, port, noDelay: true })
+    tcp.on('error', this.#onSocketError)
+    const socket = tlsConnect({
+      socket: tcp,
+      secureContext: this.#context,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: [GRPC_ALPN_PROTOCOL],
+      rejectUnauthorized: false,
+      // SNI for a proxy that routes by name; none for an IP address
+      servername: isIP(host) === 0 ? host : undefined
+    })
+    // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
+    socket.on('error', this.#onSocketError)
+    this.#own(socket, tcp)
+    const channel = await new Promise<GrpcChannel>((resolve, reject) => {
+      let session: ClientHttp2Session | undefined
+      const fail = (err: Error): void => { cleanup(); this.#drop(socket, tcp, err); reject(err) }
+      const onAbort = (): void => { fail(options.signal.reason as Error) }
+      const onError = (err: Error): void => { fail(new HandshakeFailedError(`gRPC connection to ${address} failed: ${err.message}`)) }
+      const onClose = (): void => { fail(new HandshakeFailedError(`gRPC connection to ${address} closed during the handshake`)) }
+      const timer = setTimeout(() => {
+        fail(new HandshakeTimeoutError(`no TLS handshake and link call with ${address} within ${this.#handshakeTimeoutMs} ms`))
+      }, this.#handshakeTimeoutMs)
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        options.signal.removeEventListener('abort', onAbort)
+        socket.off('error', onError)
+        socket.off('close', onClose)
+        session?.off('error', onError)
+      }
+      options.signal.addEventListener('abort', onAbort, { once: true })
+      socket.on('error', onError)
+      socket.once('close', onClose)
+      socket.once('secureConnect', () => {
+        let actual: string
+        try {
+          actual = verifiedPeer(socket, GRPC_ALPN_PROTOCOL)
+        } catch (err) {
+          fail(err as Error)
+          return
+        }
+        if (actual !== expected) {
+          fail(new IdentityMismatchError(`node at ${host}:${port} is ${actual}, not ${String(expected)}`))
+          return
+        }
+        const s = http2Connect(authority(host, port), { createConnection: () => socket, settings: this.#settings })
+        session = s
+        this.#sessions.set(socket, s)
+        s.on('error', onError)
+        s.on('error', this.#onSocketError)
+        s.once('connect', () => { s.setLocalWindowSize(this.#windowBytes) })
+        const stream = s.request(requestHeaders(), { endStream: false })
+        stream.on('error', onError)
+        stream.once('response', (headers: IncomingHttpHeaders) => {
+          const refusal = responseRefusal(headers)
+          if (refusal !== undefined) {
+            fail(new GrpcCallRefusedError(`${address} refused the link call: gRPC status ${refusal.status}: ${refusal.message}`))
+            return
+          }
+          cleanup()
+          stream.off('error', onError)
+          resolve(new GrpcChannel({
+            stream,
+            session: s,
+            remoteIdentity: actual,
+            accepted: false,
+            maxMessageBytes: this.#maxMessageBytes,
+            onClosed: c => this.#channels.delete(c)
+          }))
+        })
+      })
+    })
+    if (this.#stopped) {
+      channel.abort(new TransportStoppedError('the gRPC transport stopped during the dial'))
+      throw new TransportStoppedError('the gRPC transport stopped during the dial')
+    }
+    return this.#track(channel)
+  }
+
+  /** For sockets, sessions and streams whose failure another listener reports: keeps node from throwing an unhandled 'error'. */
+  readonly #onSocketError = (err: Error): void => {
+    this.#log?.debug({ err: err.message }, 'gRPC connection error')
+  }
+
+  #own (socket: TLSSocket, tcp: Socket): void {
+    this.#sockets.set(socket, tcp)
+    socket.once('close', () => {
+      this.#sockets.delete(socket)
+      this.#sessions.delete(socket)
+    })
+  }
+
+  /** Drop a connection at once: through its HTTP/2 session once it has one, else with a TCP reset. */
+  #drop (socket: TLSSocket, tcp: Socket, err: Error): void {
+    const session = this.#sessions.get(socket)
+    if (session !== undefined) dropSession(session, err)
+    else resetConnection(socket, tcp)
+  }
+
+  #track (channel: GrpcChannel): GrpcChannel {
+    if (!channel.closed) this.#channels.add(channel)
+    return channel
+  }
+
+  async disconnect (identity: string): Promise<void> {
+    for (const c of [...this.#channels]) {
+      if (c.remoteIdentity === identity) c.abortConnection(new TransportStoppedError(`disconnected from ${identity}`))
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    const closing = this.#servers.map(async server => { await new Promise<void>(resolve => { server.close(() => { resolve() }) }) })
+    for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the gRPC transport stopped'))
+    // handshakes, and any connection a channel no longer holds: the listeners wait for all of them
+    const stopped = new TransportStoppedError('the gRPC transport stopped')
+    for (const [socket, tcp] of this.#sockets) this.#drop(socket, tcp, stopped)
+    await Promise.all(closing)
+  }
+}
+
+function authority (host: string, port: number): string {
+  return isIP(host) === 6 ? `https://[${host}]:${port}` : `https://${host}:${port}`
+}
