@@ -14,8 +14,16 @@ export interface Worker<M> {
   close: () => Promise<void>
 }
 
-/** Grace for a closed worker whose event loop is still held by something. */
-const EXIT_GRACE_MS = 3_000
+/**
+ * A closed worker exits through `process.exit()` this long after it closed
+ * (time for its last IPC messages), never by its event loop running dry:
+ * after a TLS connection was reset, node 24 can spin forever in its exit
+ * cleanup (`Environment::CleanupHandles`, waiting for a write request of the
+ * TLS wrap that never completes; seen with gdb in a receiver that did not
+ * exit), which `process.exit()` skips. The daemon exits the same way
+ * (bin/mirnet.ts).
+ */
+const EXIT_GRACE_MS = 100
 const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'mirnet-tls', 'mirnet-grpc', 'raw-tcp', 'libp2p-per-message']
 
 export function reply (message: FromWorker): void {
@@ -48,8 +56,8 @@ export async function serve<M extends { type: string }> (entry: string, start: (
       .catch((err: unknown) => { fail(err) })
       .finally(() => {
         if (process.connected) process.disconnect()
-        // a handle left open must not keep the process alive
-        setTimeout(() => { process.exit(process.exitCode ?? 0) }, EXIT_GRACE_MS).unref()
+        // neither a handle left open nor node's exit cleanup may keep the process alive
+        setTimeout(() => { process.exit(process.exitCode ?? 0) }, EXIT_GRACE_MS)
       })
   }
   const fail = (err: unknown): void => {
