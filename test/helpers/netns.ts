@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 
 /**
@@ -89,7 +90,7 @@ export class NetLab {
     const lab = new NetLab(id, `10.${100 + (r[0] % 100)}.${r[1]}`)
     labs.add(lab)
     installExitHook()
-    await sh('ip', ['netns', 'add', lab.switchNs])
+    await addNamespace(lab.switchNs)
     await sh('ip', ['-n', lab.switchNs, 'link', 'add', 'br0', 'type', 'bridge'])
     await sh('ip', ['-n', lab.switchNs, 'link', 'set', 'br0', 'up'])
     return lab
@@ -102,7 +103,7 @@ export class NetLab {
     const ns = `mn${this.id}h${n}`
     const port = `p${n}`
     const ip = `${this.subnet}.${n}`
-    await sh('ip', ['netns', 'add', ns])
+    await addNamespace(ns)
     await sh('ip', ['-n', this.switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
     await sh('ip', ['-n', this.switchNs, 'link', 'set', port, 'master', 'br0', 'up'])
     await sh('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0'])
@@ -161,10 +162,10 @@ export class NetLab {
     this.#destroyed = true
     labs.delete(this)
     for (const h of this.hosts) {
-      await sh('ip', ['netns', 'del', h.ns]).catch(err => { process.stderr.write(`netns cleanup: ${(err as Error).message}\n`) })
+      await deleteNamespace(h.ns)
       await rm(`/etc/netns/${h.ns}`, { recursive: true, force: true })
     }
-    await sh('ip', ['netns', 'del', this.switchNs]).catch(err => { process.stderr.write(`netns cleanup: ${(err as Error).message}\n`) })
+    await deleteNamespace(this.switchNs)
   }
 
   /** For the exit hook, where nothing asynchronous runs. */
@@ -177,7 +178,37 @@ export class NetLab {
       } catch {
         // already gone
       }
+      unnote(ns)
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true })
     }
+  }
+}
+
+/**
+ * Where the test run's leak guard (test/setup/leak-guard.ts) looks for
+ * namespaces that were created and never deleted: one empty file per
+ * namespace alive.
+ */
+function note (ns: string): void {
+  const dir = process.env.MIRNET_TEST_NETNS_DIR
+  if (dir !== undefined) writeFileSync(join(dir, ns), '')
+}
+
+function unnote (ns: string): void {
+  const dir = process.env.MIRNET_TEST_NETNS_DIR
+  if (dir !== undefined) rmSync(join(dir, ns), { force: true })
+}
+
+async function addNamespace (ns: string): Promise<void> {
+  note(ns)
+  await sh('ip', ['netns', 'add', ns])
+}
+
+async function deleteNamespace (ns: string): Promise<void> {
+  try {
+    await sh('ip', ['netns', 'del', ns])
+    unnote(ns)
+  } catch (err) {
+    process.stderr.write(`netns cleanup: ${(err as Error).message}\n`)
   }
 }

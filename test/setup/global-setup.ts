@@ -1,0 +1,5 @@
+import { startRun } from './leak-guard.ts'
+
+export default function globalSetup (): void {
+  startRun()
+}

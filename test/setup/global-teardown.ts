@@ -1,0 +1,5 @@
+import { endRun } from './leak-guard.ts'
+
+export default async function globalTeardown (): Promise<void> {
+  await endRun()
+}
