@@ -35,6 +35,8 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
   afterEach(async () => { await harness.cleanup() })
 
   const fast = { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }
+  /** For a node whose peer does not dial it back: whichever peer id sorts lower, it dials at once instead of yielding dialYieldMs (5 s) first. */
+  const dialsAtOnce = { dialYieldMs: 0 }
 
   describe('self-delivery', () => {
     it('delivers messages to the own node without the network, in order', async () => {
@@ -198,7 +200,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
 
   describe('TentativeReceiver', () => {
     it('holds a non-member\'s messages until connect() adds it, then delivers them in order', async () => {
-      const a = await harness.createNode('a')
+      const a = await harness.createNode('a', dialsAtOnce)
       const b = await harness.createNode('b')
       a.module.connect(membershipOf(a, b)) // a knows b; b does not know a yet
       b.module.connect(membershipOf(b))
@@ -219,7 +221,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     })
 
     it('keeps only the most recent messages of a non-member', async () => {
-      const a = await harness.createNode('a')
+      const a = await harness.createNode('a', dialsAtOnce)
       const b = await harness.createNode('b', { tentativeMaxMessages: 10 })
       a.module.connect(membershipOf(a, b))
       b.module.connect(membershipOf(b))
@@ -235,7 +237,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     })
 
     it('bounds what it holds for a non-member in bytes too', async () => {
-      const a = await harness.createNode('a')
+      const a = await harness.createNode('a', dialsAtOnce)
       const b = await harness.createNode('b', { tentativeMaxBytes: 1000 })
       a.module.connect(membershipOf(a, b))
       b.module.connect(membershipOf(b))
@@ -320,7 +322,7 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
     })
 
     it('waitFor resolves when enough members connect and rejects on abort and on close', async () => {
-      const a = await harness.createNode('a')
+      const a = await harness.createNode('a', dialsAtOnce)
       const b = await harness.createNode('b')
       await expect(a.module.waitFor(1)).resolves.toBeUndefined()
       const aborted = a.module.waitFor(3, { signal: AbortSignal.timeout(50) })
@@ -337,9 +339,9 @@ export function describeNetworkBehaviour (makeHarness: () => Harness): void {
 
   describe('Receiver', () => {
     it('authenticates the sender: a peer with another key at a member\'s address is never that member', async () => {
-      const a = await harness.createNode('a', fast)
+      const a = await harness.createNode('a', { ...fast, ...dialsAtOnce })
       const b = await harness.createNode('b')
-      const impostor = await harness.createNode('b')
+      const impostor = await harness.createNode('b', dialsAtOnce)
       // a believes b lives at the impostor's address
       a.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: harness.withIdentity(impostor.address, b.identity) }])
       impostor.module.connect([{ id: 'a', address: a.address }, { id: 'b', address: impostor.address }])
