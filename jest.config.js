@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os'
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -5,6 +7,10 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } } }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60_000,
+  // files run in parallel, one worker per core and at least three (so three
+  // on the 2 cores of CI): most files spend their time waiting on daemons
+  // and the network, not on a core
+  maxWorkers: Math.max(3, availableParallelism()),
   // no process, temporary file or network namespace may outlive the run (test/setup/leak-guard.ts)
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts'
