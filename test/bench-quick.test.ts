@@ -28,7 +28,7 @@ describe('npm run bench -- --quick --json FILE', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
     try {
       const file = join(dir, 'bench.json')
-      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 480_000 })
+      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 600_000 })
       expect(res.stderr).not.toMatch(/Error|error:/)
       expect(res.code).toBe(0)
       const report = JSON.parse(await readFile(file, 'utf8')) as Report
@@ -80,5 +80,5 @@ describe('npm run bench -- --quick --json FILE', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
-  }, 490_000)
+  }, 610_000)
 })
