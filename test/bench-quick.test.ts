@@ -11,9 +11,11 @@ const BENCH = fileURLToPath(new URL('../bench/bench.ts', import.meta.url))
 /** raft needs Go and etcd raft (see .ci/run); CI requires them (MIRNET_REQUIRE_GO), elsewhere raft reports nothing without them. */
 const RAFT = process.env.MIRNET_REQUIRE_GO === '1' || (goInstalled() && etcdRaftUnavailableReason() === undefined)
 const SCENARIOS = ['link', 'api-e2e', 'api-unary', 'latency', 'hol', 'wan', 'fan-out', 'dead-peer-memory', 'reconnect', 'scale', ...(RAFT ? ['raft'] : [])]
-const BASELINES: Record<string, string> = { link: 'raw-tcp', 'api-unary': 'grpc-js', hol: 'single-lane', wan: 'mirnet-window-unbounded', ...(RAFT ? { raft: 'direct-tcp' } : {}) }
-/** Rows whose system is not `mirnet` itself but a named mirnet configuration. */
-const MIRNET_ROWS: Record<string, string[]> = { hol: ['mirnet', 'mirnet-idle-link'], wan: ['mirnet-window-default'] }
+const BASELINES: Record<string, string[]> = { link: ['raw-tcp', 'raw-tcp-batched', 'libp2p-per-message'], 'api-unary': ['grpc-js'], hol: ['single-lane'], wan: ['mirnet-window-unbounded'], ...(RAFT ? { raft: ['direct-tcp'] } : {}) }
+/** Rows whose system is not `mirnet` itself but a named mirnet configuration or transport. */
+const MIRNET_ROWS: Record<string, string[]> = { link: ['mirnet', 'mirnet-tls', 'mirnet-grpc'], hol: ['mirnet', 'mirnet-idle-link'], wan: ['mirnet-window-default'] }
+/** The transports the link and scale rows name: plain `mirnet` is libp2p. */
+const TRANSPORT_SYSTEMS = ['mirnet', 'mirnet-tls', 'mirnet-grpc']
 const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'seconds', 'rttMs', 'droppedMessages']
 
 interface Report {
@@ -26,7 +28,7 @@ describe('npm run bench -- --quick --json FILE', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
     try {
       const file = join(dir, 'bench.json')
-      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 420_000 })
+      const res = await run(process.execPath, [BENCH, '--quick', '--json', file], { timeoutMs: 600_000 })
       expect(res.stderr).not.toMatch(/Error|error:/)
       expect(res.code).toBe(0)
       const report = JSON.parse(await readFile(file, 'utf8')) as Report
@@ -43,11 +45,23 @@ describe('npm run bench -- --quick --json FILE', () => {
           expect(r[f] as number).toBeGreaterThanOrEqual(0)
         }
       }
-      for (const [scenario, baseline] of Object.entries(BASELINES)) {
+      for (const [scenario, baselines] of Object.entries(BASELINES)) {
         const systems = report.results.filter(r => r.scenario === scenario).map(r => r.system)
-        for (const system of MIRNET_ROWS[scenario] ?? ['mirnet']) expect(systems).toContain(system)
-        expect(systems).toContain(baseline)
+        for (const system of [...(MIRNET_ROWS[scenario] ?? ['mirnet']), ...baselines]) expect(systems).toContain(system)
       }
+      // link: every system at both payload sizes, each with a rate
+      const link = report.results.filter(r => r.scenario === 'link')
+      for (const system of [...TRANSPORT_SYSTEMS, ...BASELINES.link]) {
+        expect(link.filter(r => r.system === system).map(r => r.payloadBytes)).toEqual([256, 64 * 1024])
+      }
+      for (const r of link) expect(r.msgsPerSec as number).toBeGreaterThan(0)
+      // the TLS row at 256 B is judged against the batched socket, at 64 KiB against raw-tcp
+      const tlsNote = (bytes: number): string => String(link.find(r => r.system === 'mirnet-tls' && r.payloadBytes === bytes)?.note)
+      expect(tlsNote(256)).toMatch(/× raw-tcp-batched \(target ≥ 0\.5: (met|MISSED)\)/)
+      expect(tlsNote(64 * 1024)).toMatch(/× raw-tcp \(target ≥ 0\.8: (met|MISSED)\)/)
+      // scale: a Connect and an idle row per transport, each system naming its transport
+      const scale = report.results.filter(r => r.scenario === 'scale').map(r => String(r.system))
+      expect(scale.sort()).toEqual(TRANSPORT_SYSTEMS.flatMap(t => [`${t} 8 daemons: Connect`, `${t} 8 daemons: idle`]).sort())
       // hol: vote latency and bulk rate for both bulk sizes; no vote lost on the control lane
       const hol = report.results.filter(r => r.scenario === 'hol')
       expect(hol.filter(r => r.system === 'mirnet').map(r => r.payloadBytes)).toEqual([64 * 1024, 1024 * 1024])
@@ -66,5 +80,5 @@ describe('npm run bench -- --quick --json FILE', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
-  }, 430_000)
+  }, 610_000)
 })

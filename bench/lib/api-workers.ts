@@ -11,7 +11,8 @@ import { startDaemon } from './daemons.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { DaemonProcess, StartOptions } from './daemons.ts'
 
-const READY_TIMEOUT_MS = 15_000
+/** Five daemons and two clients start at once in fan-out; on 2 cores loaded by other work (load average 10) a client took over 15 s. */
+const READY_TIMEOUT_MS = 60_000
 const CALL_TIMEOUT_MS = 120_000
 const STOP_TIMEOUT_MS = 10_000
 
@@ -130,11 +131,19 @@ export class Worker {
 export class ProcessGroup {
   readonly #daemons: DaemonProcess[] = []
   readonly #workers: Worker[] = []
+  /** Daemons still starting: `close()` waits for them, so that one failing start leaves none of the others behind. */
+  readonly #starting = new Set<Promise<DaemonProcess>>()
 
   async daemon (nodeId: string, options?: StartOptions): Promise<DaemonProcess> {
-    const d = await startDaemon(nodeId, options)
-    this.#daemons.push(d)
-    return d
+    const start = startDaemon(nodeId, options)
+    this.#starting.add(start)
+    try {
+      const d = await start
+      this.#daemons.push(d)
+      return d
+    } finally {
+      this.#starting.delete(start)
+    }
   }
 
   async worker (name: string, entry = 'api-client.ts'): Promise<Worker> {
@@ -144,6 +153,7 @@ export class ProcessGroup {
   }
 
   async close (ok: boolean): Promise<void> {
+    await Promise.allSettled([...this.#starting])
     const workers = this.#workers.splice(0)
     const daemons = this.#daemons.splice(0)
     await Promise.all(workers.map(async w => { await (ok ? w.stop() : w.kill()) }))

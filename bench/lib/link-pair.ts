@@ -8,6 +8,9 @@
  *   (so nothing is dropped; drops are counted and reported).
  * - `raw-tcp`: node:net, one `socket.write()` per length-prefixed message;
  *   the receiver decodes frames with the core's FrameDecoder.
+ * - `raw-tcp-batched`: the same receiver; the sender frames messages into
+ *   64 KiB buffers, one `socket.write()` each, corked per event-loop turn
+ *   (bench/workers/frame-batcher.ts): the plain socket's ceiling.
  * - `libp2p-per-message`: a plain js-libp2p 3 node on each side (TCP + Noise
  *   + Yamux, library defaults), one `stream.send()` per framed message,
  *   waiting for the next `drain` event when `send()` returns false.
@@ -34,7 +37,8 @@ import type { NetworkModuleInit } from '../../src/index.ts'
 import type { DelayProxyStats } from './delay-proxy.ts'
 
 /** `mirnet` runs the core over libp2p, `mirnet-tls` over the TLS transport, `mirnet-grpc` over the gRPC transport. */
-export type LinkSystem = 'mirnet' | 'mirnet-tls' | 'mirnet-grpc' | 'raw-tcp' | 'libp2p-per-message'
+export const LINK_SYSTEMS = ['mirnet', 'mirnet-tls', 'mirnet-grpc', 'raw-tcp', 'raw-tcp-batched', 'libp2p-per-message'] as const
+export type LinkSystem = typeof LINK_SYSTEMS[number]
 
 /** Parent -> sender worker. */
 export type ToSender =
@@ -135,7 +139,7 @@ export function epochMs (): number {
 }
 
 const WORKER_DIR = new URL('../workers/', import.meta.url)
-/** Ten worker processes (five systems) start at once; on 2 busy cores that took over 20 s. */
+/** Twelve worker processes (six systems) start at once; on 2 busy cores ten took over 20 s. */
 const READY_TIMEOUT_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 30_000
 const EXIT_TIMEOUT_MS = 10_000

@@ -4,9 +4,10 @@
  * all of them at once: time until every daemon's AwaitConnections reports all
  * members connected. Then idle CPU per daemon over a quiet period (from
  * /proc, as % of one core) and RSS per daemon. Once over libp2p (system
- * `mirnet`), once over the TLS transport (`mirnet-tls`), one after the
- * other. Targets: membership applied everywhere <= 2 s; idle CPU <= 1% per
- * daemon.
+ * `mirnet`), once over the TLS transport (`mirnet-tls`) and once over the
+ * gRPC transport (`mirnet-grpc`), one after the other; each row's system
+ * names its transport. Targets: membership applied everywhere <= 2 s; idle
+ * CPU <= 1% per daemon.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuSeconds, rssMb, startDaemon } from '../lib/daemons.ts'
@@ -31,7 +32,8 @@ async function shutDown (d: DaemonProcess, ctx: ScenarioContext, graceMs = 10_00
 /** The transports measured: the `mirnet serve --transport` value and the row's system name. */
 const TRANSPORTS = [
   { transport: 'libp2p', system: 'mirnet' },
-  { transport: 'tls', system: 'mirnet-tls' }
+  { transport: 'tls', system: 'mirnet-tls' },
+  { transport: 'grpc', system: 'mirnet-grpc' }
 ] as const
 
 type Measured = typeof TRANSPORTS[number]
@@ -133,6 +135,6 @@ async function measure (ctx: ScenarioContext, on: Measured): Promise<BenchResult
 
 export const scenario: Scenario = {
   name: 'scale',
-  description: '32 daemons (8 quick), full mesh, over libp2p and over TLS: Connect to all -> all connected (target <= 2 s); idle CPU per daemon (target <= 1%) and RSS',
+  description: '32 daemons (8 quick), full mesh, over libp2p, TLS and gRPC: Connect to all -> all connected (target <= 2 s); idle CPU per daemon (target <= 1%) and RSS',
   run
 }

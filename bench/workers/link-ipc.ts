@@ -4,6 +4,7 @@
  * worker, report failures, and exit once closed or when the parent goes away.
  */
 import type { NetworkModuleInit } from '../../src/index.ts'
+import { LINK_SYSTEMS } from '../lib/link-pair.ts'
 import type { FromWorker, LinkSystem, PeerInfo } from '../lib/link-pair.ts'
 
 export interface Worker<M> {
@@ -24,7 +25,6 @@ export interface Worker<M> {
  * (bin/mirnet.ts).
  */
 const EXIT_GRACE_MS = 100
-const SYSTEMS: readonly LinkSystem[] = ['mirnet', 'mirnet-tls', 'mirnet-grpc', 'raw-tcp', 'libp2p-per-message']
 
 export function reply (message: FromWorker): void {
   if (process.connected) process.send?.(message)
@@ -38,7 +38,7 @@ function describe (err: unknown): string {
 export function systemArg (entry: string): LinkSystem {
   const system = process.argv[2] as LinkSystem
   if (process.send === undefined) throw new Error(`${entry} is a child process of bench/lib/link-pair.ts; run the link scenario instead`)
-  if (!SYSTEMS.includes(system)) throw new Error(`${entry}: unknown system "${process.argv[2]}"; known: ${SYSTEMS.join(', ')}`)
+  if (!LINK_SYSTEMS.includes(system)) throw new Error(`${entry}: unknown system "${process.argv[2]}"; known: ${LINK_SYSTEMS.join(', ')}`)
   return system
 }
 

@@ -176,6 +176,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, clo
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver('tls'), 'mirnet-grpc': async () => await mirnetReceiver('grpc'), 'raw-tcp': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
+const STARTERS = { mirnet: async () => await mirnetReceiver(), 'mirnet-tls': async () => await mirnetReceiver('tls'), 'mirnet-grpc': async () => await mirnetReceiver('grpc'), 'raw-tcp': rawTcpReceiver, 'raw-tcp-batched': rawTcpReceiver, 'libp2p-per-message': libp2pReceiver }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())

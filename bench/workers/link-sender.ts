@@ -15,6 +15,7 @@ import { encodeHeader } from '../../src/core/frame-codec.ts'
 import { NetworkModule } from '../../src/core/network-module.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { createLinkTransport } from './link-transport.ts'
+import { FrameBatcher } from './frame-batcher.ts'
 import { laneNumber } from '../../src/core/lanes.ts'
 import { epochMs } from '../lib/link-pair.ts'
 import { percentile } from '../lib/stats.ts'
@@ -33,6 +34,8 @@ const NODE_ID = 'sender'
 const CONNECT_TIMEOUT_MS = 15_000
 /** Writes between two checks of the clock (baselines). */
 const BURST = 256
+/** Messages framed between two checks of the clock (`raw-tcp-batched`; a turn usually ends sooner, at a full batch the socket asks to drain). */
+const BATCHED_BURST = 1024
 
 interface Sent {
   messages: number
@@ -191,7 +194,32 @@ async function sendFramesFor (write: (frame: Uint8Array) => boolean, target: Soc
   return { messages, bytes: messages * payload.byteLength, dropped: 0, startedAt }
 }
 
-async function rawTcpSender (): Promise<Worker<ToSender>> {
+/**
+ * `raw-tcp-batched`: messages framed into 64 KiB writes ({@link FrameBatcher}),
+ * the socket corked for each event-loop turn, waiting for drain whenever a
+ * write asks.
+ */
+async function sendBatchedFor (socket: Socket, payload: Uint8Array, seconds: number): Promise<Sent> {
+  const batcher = new FrameBatcher(socket)
+  let messages = 0
+  const startedAt = epochMs()
+  const deadline = performance.now() + seconds * 1000
+  while (performance.now() < deadline) {
+    socket.cork()
+    let more = true
+    for (let i = 0; i < BATCHED_BURST && more; i++) {
+      more = batcher.add(payload)
+      messages++
+    }
+    more = batcher.flush() && more
+    socket.uncork()
+    if (more) await nextTurn()
+    else await nextDrain(socket)
+  }
+  return { messages, bytes: messages * payload.byteLength, dropped: 0, startedAt }
+}
+
+async function rawTcpSender (batched: boolean): Promise<Worker<ToSender>> {
   let socket: Socket | undefined
   return worker({ nodeId: NODE_ID, address: '' }, async peer => {
     const [host, port] = peer.address.split(':')
@@ -200,6 +228,7 @@ async function rawTcpSender (): Promise<Worker<ToSender>> {
     await once(s, 'connect', { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
   }, async (payload, seconds) => {
     const s = socket as Socket
+    if (batched) return await sendBatchedFor(s, payload, seconds)
     return await sendFramesFor(frame => s.write(frame), s, payload, seconds)
   }, async () => {
     if (socket === undefined) return
@@ -249,6 +278,6 @@ function worker (self: PeerInfo, connect: (peer: PeerInfo) => Promise<void>, run
   }
 }
 
-const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender('tls'), 'mirnet-grpc': async () => await mirnetSender('grpc'), 'raw-tcp': rawTcpSender, 'libp2p-per-message': libp2pSender }
+const STARTERS = { mirnet: async () => await mirnetSender(), 'mirnet-tls': async () => await mirnetSender('tls'), 'mirnet-grpc': async () => await mirnetSender('grpc'), 'raw-tcp': async () => await rawTcpSender(false), 'raw-tcp-batched': async () => await rawTcpSender(true), 'libp2p-per-message': libp2pSender }
 
 await serve(ENTRY, async () => await STARTERS[systemArg(ENTRY)]())
