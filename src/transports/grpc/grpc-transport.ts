@@ -1,8 +1,8 @@
 import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server } from 'node:http2'
 import { connect as tcpConnect, isIP } from 'node:net'
-import { connect as tlsConnect, createSecureContext } from 'node:tls'
+import { connect as tlsConnect } from 'node:tls'
 import { peerIdOf } from '../libp2p/keys.ts'
-import { createIdentityCertificate } from '../tls/certificate.ts'
+import { createIdentityContext } from '../tls/certificate.ts'
 import { resetConnection } from '../tls/tls-channel.ts'
 import { tlsDial } from '../tls/tls-dial.ts'
 import { HandshakeFailedError } from '../tls/tls-handshake.ts'
@@ -12,9 +12,9 @@ import { RESPONSE_HEADERS, refusalHeaders, requestHeaders, requestRefusal, respo
 import { GrpcChannel, dropSession } from './grpc-channel.ts'
 import { formatGrpcAddress, parseGrpcAddress } from './grpc-address.ts'
 import type { InboundHandshake } from '../tls/tls-listener.ts'
+import type { TlsEndpointInit } from '../tls/tls-transport.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { PrivateKey } from '@libp2p/interface'
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { SecureContext, TLSSocket } from 'node:tls'
@@ -27,9 +27,7 @@ export class GrpcCallRefusedError extends Error {
 /** ALPN protocol of HTTP/2 over TLS, which gRPC requires. */
 export const GRPC_ALPN_PROTOCOL = 'h2'
 
-export interface GrpcTransportInit {
-  /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
-  privateKey: PrivateKey
+export interface GrpcTransportInit extends TlsEndpointInit {
   /**
    * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>/tls/http`; port 0 picks a free port.
    * @default ['/ip4/127.0.0.1/tcp/0/tls/http']
@@ -44,16 +42,6 @@ export interface GrpcTransportInit {
    */
   handshakeTimeoutMs?: number
   /**
-   * Inbound connections in their handshake at once; more are reset at once.
-   * @default 256
-   */
-  maxPendingHandshakes?: number
-  /**
-   * Open inbound connections at most (authenticated, members or not); more are reset.
-   * @default 300
-   */
-  maxInboundConnections?: number
-  /**
    * HTTP/2 flow-control window of each call and connection, in bytes: what a
    * peer may send before this end reads it (a paused channel holds at most
    * this much).
@@ -66,8 +54,6 @@ export interface GrpcTransportInit {
    * @default 4194304 (4 MiB)
    */
   maxMessageBytes?: number
-  /** Where the transport logs refused peers (at debug). @default none */
-  logger?: Logger
 }
 
 /**
@@ -151,8 +137,7 @@ export class GrpcTransport implements Transport {
   }
 
   static async create (init: GrpcTransportInit): Promise<GrpcTransport> {
-    const { keyPem, certPem } = await createIdentityCertificate(init.privateKey)
-    const context = createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const context = await createIdentityContext(init.privateKey)
     for (const address of init.listen ?? []) parseGrpcAddress(address, false)
     return new GrpcTransport(init, context)
   }

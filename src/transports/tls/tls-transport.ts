@@ -1,7 +1,7 @@
 import { connect as tcpConnect } from 'node:net'
-import { connect as tlsConnect, createSecureContext } from 'node:tls'
+import { connect as tlsConnect } from 'node:tls'
 import { peerIdOf } from '../libp2p/keys.ts'
-import { createIdentityCertificate } from './certificate.ts'
+import { createIdentityContext } from './certificate.ts'
 import { formatTlsAddress, parseTlsAddress } from './tls-address.ts'
 import { TlsChannel, resetConnection } from './tls-channel.ts'
 import { tlsDial } from './tls-dial.ts'
@@ -20,20 +20,10 @@ export class TransportStoppedError extends Error {
   override name = 'TransportStoppedError'
 }
 
-export interface TlsTransportInit {
+/** What the TLS transport and the gRPC transport on top of TLS take alike. */
+export interface TlsEndpointInit {
   /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
   privateKey: PrivateKey
-  /**
-   * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>[/tls]`; port 0 picks a free port.
-   * @default ['/ip4/127.0.0.1/tcp/0/tls']
-   */
-  listen?: string[]
-  /**
-   * How long a TLS handshake may take, inbound or outbound; a peer that
-   * connects and does not finish it is dropped then.
-   * @default 5000
-   */
-  handshakeTimeoutMs?: number
   /**
    * Inbound connections in their handshake at once; more are reset at once.
    * @default 256
@@ -46,6 +36,20 @@ export interface TlsTransportInit {
   maxInboundConnections?: number
   /** Where the transport logs refused peers (at debug). @default none */
   logger?: Logger
+}
+
+export interface TlsTransportInit extends TlsEndpointInit {
+  /**
+   * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>[/tls]`; port 0 picks a free port.
+   * @default ['/ip4/127.0.0.1/tcp/0/tls']
+   */
+  listen?: string[]
+  /**
+   * How long a TLS handshake may take, inbound or outbound; a peer that
+   * connects and does not finish it is dropped then.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number
 }
 
 /**
@@ -100,8 +104,7 @@ export class TlsTransport implements Transport {
   }
 
   static async create (init: TlsTransportInit): Promise<TlsTransport> {
-    const { keyPem, certPem } = await createIdentityCertificate(init.privateKey)
-    const context = createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const context = await createIdentityContext(init.privateKey)
     for (const address of init.listen ?? []) parseTlsAddress(address, false)
     return new TlsTransport(init, context)
   }
