@@ -1,52 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
-import { Scratch, firstLine, mirnet, stop } from './helpers/processes.ts'
-import type { Ready } from './helpers/processes.ts'
-import type { ChildProcess } from 'node:child_process'
-
-const text = (s: string): Uint8Array => new TextEncoder().encode(s)
-const str = (b: Uint8Array): string => new TextDecoder().decode(b)
+import { createMirnetClient } from '../src/client/client.ts'
+import { exchangeMessages, serveDaemon } from './helpers/daemons.ts'
+import { Scratch, mirnet, stop } from './helpers/processes.ts'
 
 describe('mirnet serve --transport tls', () => {
   let scratch: Scratch
   beforeEach(() => { scratch = new Scratch() })
   afterEach(async () => { await scratch.cleanup() })
 
-  async function serve (nodeId: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess, ready: Ready }> {
-    const dir = await scratch.dir()
-    const child = scratch.spawn(['serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...extra], env)
-    return { child, ready: await firstLine<Ready>(child) }
-  }
-
   it('two daemons connect over TLS with their key-derived certificates and move messages both ways', async () => {
-    const a = await serve('a', ['--transport', 'tls'])
-    const b = await serve('b', [], { MIRNET_TRANSPORT: 'tls' })
+    const a = await serveDaemon(scratch, 'a', ['--transport', 'tls'])
+    const b = await serveDaemon(scratch, 'b', [], { MIRNET_TRANSPORT: 'tls' })
     for (const { ready } of [a, b]) expect(ready.listen).toEqual([expect.stringMatching(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/tls/p2p/${ready.peerId}$`))])
-    const nodes = [{ id: 'a', address: a.ready.listen[0] }, { id: 'b', address: b.ready.listen[0] }]
-    const ca = createMirnetClient(a.ready.api)
-    const cb = createMirnetClient(b.ready.api)
-    await ca.connect({ nodes })
-    await cb.connect({ nodes })
-    await Promise.all([ca, cb].map(async c => { await c.awaitConnections({ minConnected: 2 }, { timeoutMs: 15_000 }) }))
-    expect((await ca.getInfo({})).listenAddresses).toEqual(a.ready.listen)
-    await ca.send({ messages: Array.from({ length: 10 }, (_, i) => ({ destinations: ['b'], payload: text(`a${i}`) })) })
-    await cb.send({ messages: [{ destinations: ['a'], payload: text('b0') }] })
-    const take = async (client: typeof ca, n: number): Promise<string[]> => {
-      const got: string[] = []
-      for await (const m of receiveMessages(client)) {
-        got.push(`${m.from}:${str(m.payload)}`)
-        if (got.length === n) break
-      }
-      return got
-    }
-    expect(await take(cb, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `a:a${i}`))
-    expect(await take(ca, 1)).toEqual(['b:b0'])
+    const exchange = await exchangeMessages(a.ready, b.ready)
+    expect(exchange.aListenAddresses).toEqual(a.ready.listen)
+    expect(exchange.atB).toEqual(Array.from({ length: 10 }, (_, i) => `a:a${i}`))
+    expect(exchange.atA).toEqual(['b:b0'])
     expect(await stop(a.child)).toBe(0)
     expect(await stop(b.child)).toBe(0)
   })
 
   it('refuses a libp2p address in a TLS daemon\'s membership, naming the entry', async () => {
-    const { ready } = await serve('a', ['--transport', 'tls'])
+    const { ready } = await serveDaemon(scratch, 'a', ['--transport', 'tls'])
     const client = createMirnetClient(ready.api)
     await expect(client.connect({ nodes: [{ id: 'a', address: ready.listen[0] }, { id: 'b', address: `/ip4/127.0.0.1/tcp/1/p2p/${ready.peerId}` }] }))
       .rejects.toThrow(/entry 1 \(node "b"\): address .* has no \/tls after its TCP port/)

@@ -114,3 +114,8 @@ export class UnknownLaneError extends Error {
 export class ProtocolVersionError extends Error {
   override name = 'ProtocolVersionError'
 }
+
+/** A tentative receiver's hold was used after it delivered, handed over or discarded its messages. */
+export class TentativeHoldReleasedError extends Error {
+  override name = 'TentativeHoldReleasedError'
+}

@@ -1,5 +1,4 @@
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
-import { DropOldestQueue } from './drop-oldest-queue.ts'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
 import { ACK_DELAY_MS } from './constants.ts'
 import { FrameDecoder } from './frame-codec.ts'
@@ -8,6 +7,7 @@ import { LaneAcks } from './lane-acks.ts'
 import { FIRST_CHUNK, LAST_CHUNK, WHOLE, decodeHello, decodeResume, encodeAnswer } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
 import { ReceiveCounters } from './peer-stats.ts'
+import { TentativeHold } from './tentative-hold.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import type { CreditWaiter, Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
@@ -37,12 +37,6 @@ export interface ReceiverConfig {
   lanes: readonly Lane[]
 }
 
-interface HeldMessage {
-  readonly lane: number
-  readonly payload: Uint8Array
-  readonly byteLength: number
-}
-
 /**
  * Reads one inbound channel. The sender is the identity the transport
  * authenticated, never anything written in a frame. Frames are decoded
@@ -59,9 +53,9 @@ interface HeldMessage {
  * sender that writes past its credit is cut off. The channel itself is
  * never paused.
  *
- * A non-member's Receiver is tentative: it keeps only the most recent
- * messages (bounded in count and bytes) until `promote()` makes it a
- * member's, which delivers them in order and carries on.
+ * A non-member's Receiver is tentative: a TentativeHold keeps only the
+ * most recent messages (bounded in count and bytes) until `promote()` makes
+ * it a member's, which delivers them in order and carries on.
  *
  * A malformed or oversized frame closes this channel only, with the reason
  * logged. The first frame is the sender's hello (link-protocol.ts), answered
@@ -77,7 +71,8 @@ export class Receiver implements ChannelHandler {
   readonly #decoder: FrameDecoder
   readonly #laneCount: number
   #nodeId: string | undefined
-  #heldTentative: DropOldestQueue<HeldMessage> | undefined
+  /** Defined while tentative; let go of (delivered, handed over or discarded) once, then undefined. */
+  #hold: TentativeHold | undefined
   #counters: ReceiveCounters
   readonly #assemblers: Array<MessageAssembler | undefined>
   #closed = false
@@ -129,7 +124,7 @@ export class Receiver implements ChannelHandler {
     this.#credits = new Array<number>(n).fill(0)
     this.#partials = new Array<number>(n).fill(0)
     if (member === undefined) {
-      this.#heldTentative = new DropOldestQueue(config.tentativeMaxMessages, config.tentativeMaxBytes)
+      this.#hold = new TentativeHold({ maxMessages: config.tentativeMaxMessages, maxBytes: config.tentativeMaxBytes })
       this.#counters = new ReceiveCounters(n)
     } else {
       this.#nodeId = member.nodeId
@@ -153,35 +148,30 @@ export class Receiver implements ChannelHandler {
     counters.add(this.#counters)
     this.#counters = counters
     this.#nodeId = nodeId
-    const held = this.#heldTentative
-    this.#heldTentative = undefined
-    const delivered = held?.length ?? 0
-    if (held !== undefined) {
-      let m: HeldMessage | undefined
-      while ((m = held.shift()) !== undefined) this.#components.inbox.push(nodeId, m.lane, m.payload)
-    }
+    const hold = this.#hold
+    this.#hold = undefined
+    const delivered = hold?.deliverTo(this.#components.inbox, nodeId) ?? 0
     this.#log.info({ heldMessages: delivered }, 'tentative receiver promoted')
     if (this.#helloSeen) this.#afterData()
   }
 
   /** Take over the held messages of an older tentative receiver of the same peer (kept in order). */
   adoptHeld (older: Receiver): void {
-    const mine = this.#heldTentative
-    const theirs = older.#heldTentative
+    const mine = this.#hold
+    const theirs = older.#hold
     if (mine === undefined || theirs === undefined) return
     this.#counters.add(older.#counters)
-    older.#heldTentative = undefined
-    let m: HeldMessage | undefined
-    while ((m = theirs.shift()) !== undefined) mine.push(m)
+    older.#hold = undefined
+    theirs.handOver(mine)
   }
 
   tentativeStats (): TentativeStats {
-    const held = this.#heldTentative
+    const hold = this.#hold
     return {
       identity: this.identity,
-      heldMessages: held?.length ?? 0,
-      heldBytes: held?.byteLength ?? 0,
-      droppedMessages: held?.dropped ?? 0,
+      heldMessages: hold?.heldMessages ?? 0,
+      heldBytes: hold?.heldBytes ?? 0,
+      droppedMessages: hold?.droppedMessages ?? 0,
       receivedMessages: this.#counters.messages,
       createdAtMs: this.createdAtMs
     }
@@ -238,10 +228,9 @@ export class Receiver implements ChannelHandler {
     }
     this.#counters.took(lane, payload.byteLength)
     this.#acks.unackedMessages[lane]++
-    const held = this.#heldTentative
-    if (held !== undefined) {
-      // copy: a view would pin the whole chunk it came in for as long as it is held
-      held.push({ lane, payload: view ? payload.slice() : payload, byteLength: payload.byteLength })
+    const hold = this.#hold
+    if (hold !== undefined) {
+      hold.hold(lane, payload, view)
       return
     }
     // in line with the whole messages of the chunk in hand: a lane's messages reach the inbox in order
@@ -320,13 +309,13 @@ export class Receiver implements ChannelHandler {
 
   /** The credit of `lane` for this sender: the inbox lane's (inbox-credit.ts); a tentative sender's is its window (it keeps the most recent anyway). */
   #creditOf (lane: number, nowMs: number): number {
-    if (this.#heldTentative !== undefined) return this.#config.lanes[lane].windowMessages
+    if (this.#hold !== undefined) return this.#config.lanes[lane].windowMessages
     return this.#components.inbox.credit(lane, nowMs)
   }
 
   /** While the credit of `lane` is below the most it can be, have the inbox call back when it has grown by half (from none: by any). */
   #watchCredit (lane: number): void {
-    if (this.#heldTentative !== undefined) return
+    if (this.#hold !== undefined) return
     const inbox = this.#components.inbox
     const most = inbox.maxCredit(lane)
     const credit = this.#acks.advertised[lane]
@@ -430,6 +419,9 @@ export class Receiver implements ChannelHandler {
     this.#components.clock.clearTimeout(this.#ackTimer)
     this.#components.clock.clearTimeout(this.#keepaliveTimer)
     this.#components.onClose(this, err)
+    // after the owner heard of it: the pool counts what the hold loses on the way out
+    this.#hold?.discard()
+    this.#hold = undefined
   }
 
   /** Close the channel at once (remote sees a reset). Idempotent. */

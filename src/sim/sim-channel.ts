@@ -1,4 +1,5 @@
 import { StreamClosedError } from '../core/errors.ts'
+import { SendWindow } from '../transports/memory/send-window.ts'
 import { ConnectionResetError } from './errors.ts'
 import type { Bytes, Channel, ChannelHandler } from '../core/transport.ts'
 import type { SimNetwork } from './sim-network.ts'
@@ -141,8 +142,7 @@ export class SimChannel implements Channel {
   #handler?: ChannelHandler
   #read: Bytes[] = []
   #paused = false
-  #unacked = 0
-  #needsDrain = false
+  readonly #window: SendWindow
   #writeClosed = false
   #remoteEnded = false
   #endDelivered = false
@@ -155,11 +155,12 @@ export class SimChannel implements Channel {
     this.connectionId = connectionId
     this.node = node
     this.remoteIdentity = remoteIdentity
+    this.#window = new SendWindow(net.windowBytes)
   }
 
   get closed (): boolean { return this.#closed }
   /** Bytes sent and not yet read by the remote end. */
-  get unreadBytes (): number { return this.#unacked }
+  get unreadBytes (): number { return this.#window.unreadBytes }
 
   setHandler (handler: ChannelHandler): void {
     this.#handler = handler
@@ -173,10 +174,9 @@ export class SimChannel implements Channel {
 
   send (data: Bytes): boolean {
     if (this.#closed || this.#writeClosed) throw new StreamClosedError('cannot send on a closed channel')
-    this.#unacked += data.byteLength
+    const more = this.#window.sent(data.byteLength)
     this.#net.sent(this, data)
-    if (this.#unacked >= this.#net.windowBytes) this.#needsDrain = true
-    return !this.#needsDrain
+    return more
   }
 
   pause (): void {
@@ -212,7 +212,7 @@ export class SimChannel implements Channel {
         return
       }
     }
-    if (this.#unacked === 0) return
+    if (this.#window.unreadBytes === 0) return
     await new Promise<void>(resolve => { this.#closeWaiters.push(resolve) })
   }
 
@@ -245,15 +245,11 @@ export class SimChannel implements Channel {
       this.#read.push(data as Bytes)
       this.deliver()
     } else if (kind === WINDOW) {
-      this.#unacked -= n
-      if (this.#unacked === 0) {
+      if (this.#window.read(n)) {
         this.#settleClose()
         this.#handler?.onIdle()
       }
-      if (this.#needsDrain && this.#unacked < this.#net.windowBytes && !this.#closed) {
-        this.#needsDrain = false
-        this.#handler?.onDrain()
-      }
+      if (!this.#closed && this.#window.takeDrain()) this.#handler?.onDrain()
     } else if (kind === FIN) {
       this.#remoteEnded = true
       this.deliver()

@@ -1,14 +1,18 @@
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { createMirnetClient, receiveMessages } from '../../src/client/client.ts'
 import { Daemon } from '../../src/daemon/daemon.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { silentLogger } from '../../src/core/logger.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
+import { firstLine } from './processes.ts'
 import type { ChannelCredentials, Client, ServiceDefinition } from '@grpc/grpc-js'
 import type { NetworkModuleInit } from '../../src/core/config.ts'
 import type { DescMessage, DescService } from '@bufbuild/protobuf'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from '../../src/core/logger.ts'
+import type { Ready, Scratch } from './processes.ts'
+import type { ChildProcess } from 'node:child_process'
 
 export interface TestDaemonOptions {
   /** Serve metrics on a free port of 127.0.0.1. */
@@ -64,4 +68,59 @@ export async function connectDaemons (daemons: ReadonlyArray<{ d: Daemon, c: { c
   const nodes = daemons.map(({ d }) => ({ id: d.info.nodeId, address: d.info.listen[0] }))
   for (const { c } of daemons) await c.connect({ nodes })
   await daemons[0].c.awaitConnections({ minConnected: daemons.length }, { timeoutMs: 10_000 })
+}
+
+/** A `mirnet serve` child and its ready line. */
+export interface ServedDaemon {
+  child: ChildProcess
+  ready: Ready
+}
+
+/**
+ * Start `mirnet serve` as a child of `scratch`, with its own state dir, its
+ * API on a free port of 127.0.0.1 and warn logging, plus `extra` arguments
+ * and `env`; resolves at its ready line.
+ */
+export async function serveDaemon (scratch: Scratch, nodeId: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ServedDaemon> {
+  const dir = await scratch.dir()
+  const child = scratch.spawn(['serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...extra], env)
+  return { child, ready: await firstLine<Ready>(child) }
+}
+
+/** What `exchangeMessages` saw, for the test to assert. */
+export interface Exchange {
+  /** What a's GetInfo says it listens on. */
+  aListenAddresses: string[]
+  /** `from:payload` of the messages b received, in order. */
+  atB: string[]
+  /** `from:payload` of the messages a received, in order. */
+  atA: string[]
+}
+
+/**
+ * Give two daemons (`a`, `b`) the membership of both, wait until both see
+ * both connected, then send ten messages `a0`…`a9` from a to b and one,
+ * `b0`, from b to a, and take them at the other end.
+ */
+export async function exchangeMessages (a: Ready, b: Ready): Promise<Exchange> {
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+  const str = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
+  const nodes = [{ id: 'a', address: a.listen[0] }, { id: 'b', address: b.listen[0] }]
+  const ca = createMirnetClient(a.api)
+  const cb = createMirnetClient(b.api)
+  await ca.connect({ nodes })
+  await cb.connect({ nodes })
+  await Promise.all([ca, cb].map(async c => { await c.awaitConnections({ minConnected: 2 }, { timeoutMs: 15_000 }) }))
+  const aListenAddresses = (await ca.getInfo({})).listenAddresses
+  await ca.send({ messages: Array.from({ length: 10 }, (_, i) => ({ destinations: ['b'], payload: text(`a${i}`) })) })
+  await cb.send({ messages: [{ destinations: ['a'], payload: text('b0') }] })
+  const take = async (client: typeof ca, n: number): Promise<string[]> => {
+    const got: string[] = []
+    for await (const m of receiveMessages(client)) {
+      got.push(`${m.from}:${str(m.payload)}`)
+      if (got.length === n) break
+    }
+    return got
+  }
+  return { aListenAddresses, atB: await take(cb, 10), atA: await take(ca, 1) }
 }

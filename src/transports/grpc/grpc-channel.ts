@@ -1,9 +1,8 @@
 import { constants } from 'node:http2'
-import { StreamClosedError } from '../../core/errors.ts'
-import { ConnectionLostError } from '../tls/tls-channel.ts'
+import { ConnectionLostError, DuplexChannel } from '../tls/duplex-channel.ts'
 import { trailersRefusal } from './grpc-call.ts'
 import { GrpcMessageDecoder, GrpcMessageError, encodeMessagePrefix } from './grpc-message.ts'
-import type { Bytes, Channel, ChannelHandler } from '../../core/transport.ts'
+import type { Bytes, ChannelHandler } from '../../core/transport.ts'
 import type { ClientHttp2Stream, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 
 /** The remote end of the call closed it with a gRPC error status. */
@@ -54,29 +53,23 @@ export interface GrpcChannelParts {
  * - When the call is over, its connection is closed (GOAWAY); `onClose` is
  *   called once, with the first error seen, if any.
  */
-export class GrpcChannel implements Channel {
-  readonly remoteIdentity: string
+export class GrpcChannel extends DuplexChannel<ClientHttp2Stream | ServerHttp2Stream> {
   readonly #stream: ClientHttp2Stream | ServerHttp2Stream
   readonly #session: Http2Session
   readonly #maxMessageBytes: number
   readonly #decoder: GrpcMessageDecoder
   readonly #onClosed: (channel: GrpcChannel) => void
-  #handler?: ChannelHandler
-  #closed = false
-  #error?: Error
-  #ending?: Promise<void>
-  #endingResolve?: () => void
 
   constructor (parts: GrpcChannelParts) {
     const { stream, session } = parts
-    this.remoteIdentity = parts.remoteIdentity
+    super(stream, parts.remoteIdentity)
     this.#stream = stream
     this.#session = session
     this.#maxMessageBytes = parts.maxMessageBytes
     this.#decoder = new GrpcMessageDecoder(parts.maxMessageBytes)
     this.#onClosed = parts.onClosed
     const lost = (err: Error): void => {
-      this.#error ??= new ConnectionLostError(`the call to ${parts.remoteIdentity} failed: ${err.message}`, { cause: err })
+      this.noteError(new ConnectionLostError(`the call to ${parts.remoteIdentity} failed: ${err.message}`, { cause: err }))
     }
     stream.on('error', lost)
     session.on('error', lost)
@@ -85,35 +78,28 @@ export class GrpcChannel implements Channel {
     } else {
       stream.on('trailers', (trailers: IncomingHttpHeaders) => {
         const refusal = trailersRefusal(trailers)
-        if (refusal !== undefined) this.#error ??= new GrpcStatusError(refusal.status, `${parts.remoteIdentity} ended the call with gRPC status ${refusal.status}: ${refusal.message}`)
+        if (refusal !== undefined) this.noteError(new GrpcStatusError(refusal.status, `${parts.remoteIdentity} ended the call with gRPC status ${refusal.status}: ${refusal.message}`))
       })
     }
-    stream.once('close', () => { this.#finish() })
-    if (stream.destroyed) queueMicrotask(() => { this.#finish() })
+    stream.once('close', () => { this.finish() })
+    if (stream.destroyed) queueMicrotask(() => { this.finish() })
   }
 
-  get closed (): boolean { return this.#closed }
-
-  setHandler (handler: ChannelHandler): void {
-    this.#handler = handler
-    if (this.#closed) {
-      queueMicrotask(() => { handler.onClose(this.#error) })
-      return
-    }
+  protected attach (handler: ChannelHandler): void {
     const stream = this.#stream
     stream.on('data', this.#onChunk)
     stream.on('drain', () => { handler.onDrain() })
     stream.on('end', () => {
       if (this.#decoder.partial) this.abort(new GrpcMessageError(`the call from ${this.remoteIdentity} ended inside a gRPC message`))
-      else if (this.#error instanceof GrpcStatusError) this.abort(this.#error)
+      else if (this.error instanceof GrpcStatusError) this.abort(this.error)
       else handler.onEnd()
     })
   }
 
-  readonly #sink = (data: Uint8Array): void => { this.#handler?.onData(data) }
+  readonly #sink = (data: Uint8Array): void => { this.handler?.onData(data) }
 
   readonly #onChunk = (chunk: Buffer): void => {
-    if (this.#closed || this.#error !== undefined) return
+    if (this.closed || this.error !== undefined) return
     try {
       this.#decoder.push(chunk, this.#sink)
     } catch (err) {
@@ -121,13 +107,9 @@ export class GrpcChannel implements Channel {
     }
   }
 
-  readonly #written = (err?: Error | null): void => {
-    if (err == null && this.#stream.writableLength === 0) this.#handler?.onIdle()
-  }
-
   send (data: Bytes): boolean {
+    this.assertWritable()
     const stream = this.#stream
-    if (this.#closed || stream.writableEnded || stream.destroyed) throw new StreamClosedError('cannot send on a closed channel')
     const total = data.byteLength
     if (total === 0) return !stream.writableNeedDrain
     const max = this.#maxMessageBytes
@@ -146,60 +128,31 @@ export class GrpcChannel implements Channel {
     stream.cork()
     let ok = stream.write(encodeMessagePrefix(length))
     if (data instanceof Uint8Array) {
-      ok = stream.write(data, this.#written)
+      ok = stream.write(data, this.written)
     } else {
-      for (const chunk of data) ok = stream.write(chunk, this.#written)
+      for (const chunk of data) ok = stream.write(chunk, this.written)
     }
     stream.uncork()
     return ok
   }
 
-  pause (): void {
-    if (this.#closed) throw new StreamClosedError('cannot pause a closed channel')
-    this.#stream.pause()
-  }
-
-  resume (): void {
-    if (this.#closed) throw new StreamClosedError('cannot resume a closed channel')
-    this.#stream.resume()
-  }
-
-  abort (err: Error): void {
-    if (this.#closed) return
-    this.#error ??= err
+  protected drop (err: Error): void {
     dropSession(this.#session, err)
   }
 
-  abortConnection (err: Error): void {
-    this.abort(err)
-  }
-
-  async close (): Promise<void> {
-    if (this.#closed) return
-    if (this.#ending === undefined) {
-      this.#ending = new Promise(resolve => { this.#endingResolve = resolve })
-      this.#stream.end(() => { this.#endingResolve?.() })
-    }
-    await this.#ending
-  }
-
-  #finish (): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#endingResolve?.()
+  protected onFinish (): void {
     const stream = this.#stream
-    if (this.#error === undefined) {
+    if (this.error === undefined) {
       const code = stream.rstCode
       if (code !== undefined && code !== constants.NGHTTP2_NO_ERROR) {
-        this.#error = new ConnectionLostError(`the call to ${this.remoteIdentity} was reset (HTTP/2 error code ${code})`)
+        this.noteError(new ConnectionLostError(`the call to ${this.remoteIdentity} was reset (HTTP/2 error code ${code})`))
       } else if (!(stream.readableEnded && stream.writableFinished)) {
-        this.#error = new ConnectionLostError(`the call to ${this.remoteIdentity} closed before both sides ended`)
+        this.noteError(new ConnectionLostError(`the call to ${this.remoteIdentity} closed before both sides ended`))
       }
     }
     // one call per connection: the connection ends with it
     if (!this.#session.destroyed && !this.#session.closed) this.#session.close()
     this.#onClosed(this)
-    this.#handler?.onClose(this.#error)
   }
 }
 

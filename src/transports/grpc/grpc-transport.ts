@@ -1,19 +1,23 @@
 import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server } from 'node:http2'
-import { createServer, connect as tcpConnect, isIP } from 'node:net'
-import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls'
+import { connect as tcpConnect, isIP } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { peerIdOf } from '../libp2p/keys.ts'
-import { createIdentityCertificate } from '../tls/certificate.ts'
+import { createIdentityContext } from '../tls/certificate.ts'
 import { resetConnection } from '../tls/tls-channel.ts'
-import { HandshakeFailedError, HandshakeTimeoutError, IdentityMismatchError, TransportStoppedError, verifiedPeer } from '../tls/tls-transport.ts'
+import { tlsDial } from '../tls/tls-dial.ts'
+import { HandshakeFailedError } from '../tls/tls-handshake.ts'
+import { TlsListener } from '../tls/tls-listener.ts'
+import { TransportStoppedError } from '../tls/tls-transport.ts'
 import { RESPONSE_HEADERS, refusalHeaders, requestHeaders, requestRefusal, responseRefusal } from './grpc-call.ts'
 import { GrpcChannel, dropSession } from './grpc-channel.ts'
 import { formatGrpcAddress, parseGrpcAddress } from './grpc-address.ts'
+import type { InboundHandshake } from '../tls/tls-listener.ts'
+import type { TlsEndpointInit } from '../tls/tls-transport.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { PrivateKey } from '@libp2p/interface'
-import type { ClientHttp2Session, Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2'
-import type { AddressInfo, Server, Socket } from 'node:net'
-import type { SecureContext } from 'node:tls'
+import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2'
+import type { Socket } from 'node:net'
+import type { SecureContext, TLSSocket } from 'node:tls'
 
 /** The acceptor answered the link call with a gRPC error, or not as a gRPC server. */
 export class GrpcCallRefusedError extends Error {
@@ -23,9 +27,7 @@ export class GrpcCallRefusedError extends Error {
 /** ALPN protocol of HTTP/2 over TLS, which gRPC requires. */
 export const GRPC_ALPN_PROTOCOL = 'h2'
 
-export interface GrpcTransportInit {
-  /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
-  privateKey: PrivateKey
+export interface GrpcTransportInit extends TlsEndpointInit {
   /**
    * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>/tls/http`; port 0 picks a free port.
    * @default ['/ip4/127.0.0.1/tcp/0/tls/http']
@@ -40,16 +42,6 @@ export interface GrpcTransportInit {
    */
   handshakeTimeoutMs?: number
   /**
-   * Inbound connections in their handshake at once; more are reset at once.
-   * @default 256
-   */
-  maxPendingHandshakes?: number
-  /**
-   * Open inbound connections at most (authenticated, members or not); more are reset.
-   * @default 300
-   */
-  maxInboundConnections?: number
-  /**
    * HTTP/2 flow-control window of each call and connection, in bytes: what a
    * peer may send before this end reads it (a paused channel holds at most
    * this much).
@@ -62,8 +54,6 @@ export interface GrpcTransportInit {
    * @default 4194304 (4 MiB)
    */
   maxMessageBytes?: number
-  /** Where the transport logs refused peers (at debug). @default none */
-  logger?: Logger
 }
 
 /**
@@ -98,13 +88,11 @@ export class GrpcTransport implements Transport {
   readonly #listen: string[]
   readonly #context: SecureContext
   readonly #handshakeTimeoutMs: number
-  readonly #maxPendingHandshakes: number
-  readonly #maxInboundConnections: number
   readonly #windowBytes: number
   readonly #maxMessageBytes: number
   readonly #settings: Settings
   readonly #log?: Logger
-  readonly #servers: Server[] = []
+  readonly #listener: TlsListener
   /** Takes authenticated sockets and makes HTTP/2 sessions of them; never listens itself. */
   readonly #http2: Http2Server
   readonly #channels = new Set<GrpcChannel>()
@@ -112,8 +100,6 @@ export class GrpcTransport implements Transport {
   readonly #sockets = new Map<TLSSocket, Socket>()
   /** The HTTP/2 connection on each TLS socket that has one: dropped through it, never by a TCP reset under it. */
   readonly #sessions = new Map<TLSSocket, Http2Session>()
-  #pendingInbound = 0
-  #inbound = 0
   #started = false
   #stopped = false
 
@@ -122,8 +108,6 @@ export class GrpcTransport implements Transport {
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls/http']
     this.#context = context
     this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? 5000
-    this.#maxPendingHandshakes = init.maxPendingHandshakes ?? 256
-    this.#maxInboundConnections = init.maxInboundConnections ?? 300
     this.#windowBytes = init.windowBytes ?? 2 * 1024 * 1024
     this.#maxMessageBytes = init.maxMessageBytes ?? 4 * 1024 * 1024
     this.#settings = {
@@ -135,11 +119,25 @@ export class GrpcTransport implements Transport {
     this.#log = init.logger
     // no 'request' listener: node's compatibility API (request/response objects) stays out of the streams
     this.#http2 = createHttp2Server({ settings: { ...this.#settings, maxConcurrentStreams: 1 } })
+    this.#listener = new TlsListener({
+      secureContext: context,
+      alpn: GRPC_ALPN_PROTOCOL,
+      handshakeTimeoutMs: this.#handshakeTimeoutMs,
+      maxPendingHandshakes: init.maxPendingHandshakes ?? 256,
+      maxInboundConnections: init.maxInboundConnections ?? 300,
+      allowHalfOpen: false,
+      label: 'gRPC',
+      handshakeName: 'TLS handshake and link call',
+      logger: init.logger
+    }, {
+      own: (socket, tcp) => { this.#own(socket, tcp) },
+      drop: (socket, tcp, err) => { this.#drop(socket, tcp, err) },
+      onSocketError: this.#onSocketError
+    })
   }
 
   static async create (init: GrpcTransportInit): Promise<GrpcTransport> {
-    const { keyPem, certPem } = await createIdentityCertificate(init.privateKey)
-    const context = createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const context = await createIdentityContext(init.privateKey)
     for (const address of init.listen ?? []) parseGrpcAddress(address, false)
     return new GrpcTransport(init, context)
   }
@@ -149,106 +147,53 @@ export class GrpcTransport implements Transport {
   }
 
   listenAddresses (): string[] {
-    return this.#servers.map(server => {
-      const bound = server.address() as AddressInfo
-      return formatGrpcAddress(bound.address, bound.port, this.localIdentity)
-    })
+    return this.#listener.addresses().map(bound => formatGrpcAddress(bound.address, bound.port, this.localIdentity))
   }
 
   async start (onInbound: (channel: Channel) => void): Promise<void> {
     if (this.#stopped) throw new TransportStoppedError('the gRPC transport is stopped')
     if (this.#started) return
     this.#started = true
-    for (const address of this.#listen) {
-      const { host, port } = parseGrpcAddress(address, false)
-      const server = createServer({ noDelay: true }, tcp => { this.#accept(tcp, onInbound) })
-      this.#servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => { server.off('error', reject); resolve() })
-      })
-      server.on('error', err => { this.#log?.warn({ address, err: err.message }, 'gRPC listener error') })
-    }
+    const addresses = this.#listen.map(address => ({ address, ...parseGrpcAddress(address, false) }))
+    await this.#listener.listen(addresses, handshake => { this.#accept(handshake, onInbound) })
   }
 
-  #accept (tcp: Socket, onInbound: (channel: Channel) => void): void {
-    const remote = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`
-    tcp.on('error', this.#onSocketError)
-    if (this.#stopped || this.#pendingInbound >= this.#maxPendingHandshakes || this.#inbound >= this.#maxInboundConnections) {
-      this.#log?.debug({ remote, pending: this.#pendingInbound, inbound: this.#inbound }, 'refusing an inbound connection: at the limit')
-      tcp.resetAndDestroy()
+  /** An inbound peer finished TLS with a valid certificate: HTTP/2 on its socket, and its handshake is over once it opened the link call. */
+  #accept ({ socket, remote, identity, done, refuse }: InboundHandshake, onInbound: (channel: Channel) => void): void {
+    if (this.#stopped) {
+      refuse(new TransportStoppedError('the gRPC transport is stopped'))
       return
     }
-    this.#pendingInbound++
-    this.#inbound++
-    const socket = new TLSSocket(tcp, {
-      isServer: true,
-      secureContext: this.#context,
-      requestCert: true,
-      rejectUnauthorized: false,
-      ALPNProtocols: [GRPC_ALPN_PROTOCOL]
-    })
-    this.#own(socket, tcp)
-    let handshaking = true
-    const done = (): void => {
-      if (!handshaking) return
-      handshaking = false
-      this.#pendingInbound--
-      clearTimeout(timer)
-    }
-    const refuse = (err: Error): void => {
-      done()
-      this.#log?.debug({ remote, err: err.message }, 'refusing an inbound gRPC connection')
-      this.#drop(socket, tcp, err)
-    }
-    const timer = setTimeout(() => {
-      refuse(new HandshakeTimeoutError(`no TLS handshake and link call from ${remote} within ${this.#handshakeTimeoutMs} ms`))
-    }, this.#handshakeTimeoutMs)
-    socket.once('close', () => { done(); this.#inbound-- })
-    socket.on('error', (err: Error) => { if (handshaking) refuse(err) })
-    socket.once('secure', () => {
-      let identity: string
-      try {
-        identity = verifiedPeer(socket, GRPC_ALPN_PROTOCOL)
-      } catch (err) {
-        refuse(err as Error)
+    const session = this.#serverSession(socket)
+    session.on('error', this.#onSocketError)
+    let called = false
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      if (called) {
+        // one call per connection
+        stream.on('error', this.#onSocketError)
+        stream.close(http2Constants.NGHTTP2_REFUSED_STREAM)
         return
       }
-      if (this.#stopped) {
-        refuse(new TransportStoppedError('the gRPC transport is stopped'))
-        return
-      }
-      const session = this.#serverSession(socket)
-      session.on('error', this.#onSocketError)
-      let called = false
-      session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-        if (called) {
-          // one call per connection
-          stream.on('error', this.#onSocketError)
-          stream.close(http2Constants.NGHTTP2_REFUSED_STREAM)
-          return
-        }
-        called = true
-        const refusal = requestRefusal(headers)
-        if (refusal !== undefined) {
-          done()
-          this.#log?.debug({ remote, identity, status: refusal.status, err: refusal.message }, 'refusing a call')
-          stream.on('error', this.#onSocketError)
-          stream.respond(refusalHeaders(refusal), { endStream: true })
-          session.close()
-          return
-        }
+      called = true
+      const refusal = requestRefusal(headers)
+      if (refusal !== undefined) {
         done()
-        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
-        onInbound(this.#track(new GrpcChannel({
-          stream,
-          session,
-          remoteIdentity: identity,
-          accepted: true,
-          maxMessageBytes: this.#maxMessageBytes,
-          onClosed: c => this.#channels.delete(c)
-        })))
-      })
+        this.#log?.debug({ remote, identity, status: refusal.status, err: refusal.message }, 'refusing a call')
+        stream.on('error', this.#onSocketError)
+        stream.respond(refusalHeaders(refusal), { endStream: true })
+        session.close()
+        return
+      }
+      done()
+      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+      onInbound(this.#track(new GrpcChannel({
+        stream,
+        session,
+        remoteIdentity: identity,
+        accepted: true,
+        maxMessageBytes: this.#maxMessageBytes,
+        onClosed: c => this.#channels.delete(c)
+      })))
     })
   }
 
@@ -286,62 +231,44 @@ export class GrpcTransport implements Transport {
     // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
     socket.on('error', this.#onSocketError)
     this.#own(socket, tcp)
-    const channel = await new Promise<GrpcChannel>((resolve, reject) => {
-      let session: ClientHttp2Session | undefined
-      const fail = (err: Error): void => { cleanup(); this.#drop(socket, tcp, err); reject(err) }
-      const onAbort = (): void => { fail(options.signal.reason as Error) }
-      const onError = (err: Error): void => { fail(new HandshakeFailedError(`gRPC connection to ${address} failed: ${err.message}`)) }
-      const onClose = (): void => { fail(new HandshakeFailedError(`gRPC connection to ${address} closed during the handshake`)) }
-      const timer = setTimeout(() => {
-        fail(new HandshakeTimeoutError(`no TLS handshake and link call with ${address} within ${this.#handshakeTimeoutMs} ms`))
-      }, this.#handshakeTimeoutMs)
-      const cleanup = (): void => {
-        clearTimeout(timer)
-        options.signal.removeEventListener('abort', onAbort)
-        socket.off('error', onError)
-        socket.off('close', onClose)
-        session?.off('error', onError)
-      }
-      options.signal.addEventListener('abort', onAbort, { once: true })
-      socket.on('error', onError)
-      socket.once('close', onClose)
-      socket.once('secureConnect', () => {
-        let actual: string
-        try {
-          actual = verifiedPeer(socket, GRPC_ALPN_PROTOCOL)
-        } catch (err) {
-          fail(err as Error)
+    const channel = await tlsDial<GrpcChannel>({
+      socket,
+      address,
+      host,
+      port,
+      expected,
+      alpn: GRPC_ALPN_PROTOCOL,
+      handshakeTimeoutMs: this.#handshakeTimeoutMs,
+      signal: options.signal,
+      label: 'gRPC',
+      handshakeName: 'TLS handshake and link call',
+      drop: err => { this.#drop(socket, tcp, err) }
+    }, dial => {
+      // HTTP/2 on the authenticated socket, and the link call; the handshake is over at its response headers
+      const { onError } = dial
+      const s = http2Connect(authority(host, port), { createConnection: () => socket, settings: this.#settings })
+      this.#sessions.set(socket, s)
+      s.on('error', onError)
+      dial.onSettle(() => { s.off('error', onError) })
+      s.on('error', this.#onSocketError)
+      s.once('connect', () => { s.setLocalWindowSize(this.#windowBytes) })
+      const stream = s.request(requestHeaders(), { endStream: false })
+      stream.on('error', onError)
+      stream.once('response', (headers: IncomingHttpHeaders) => {
+        const refusal = responseRefusal(headers)
+        if (refusal !== undefined) {
+          dial.fail(new GrpcCallRefusedError(`${address} refused the link call: gRPC status ${refusal.status}: ${refusal.message}`))
           return
         }
-        if (actual !== expected) {
-          fail(new IdentityMismatchError(`node at ${host}:${port} is ${actual}, not ${String(expected)}`))
-          return
-        }
-        const s = http2Connect(authority(host, port), { createConnection: () => socket, settings: this.#settings })
-        session = s
-        this.#sessions.set(socket, s)
-        s.on('error', onError)
-        s.on('error', this.#onSocketError)
-        s.once('connect', () => { s.setLocalWindowSize(this.#windowBytes) })
-        const stream = s.request(requestHeaders(), { endStream: false })
-        stream.on('error', onError)
-        stream.once('response', (headers: IncomingHttpHeaders) => {
-          const refusal = responseRefusal(headers)
-          if (refusal !== undefined) {
-            fail(new GrpcCallRefusedError(`${address} refused the link call: gRPC status ${refusal.status}: ${refusal.message}`))
-            return
-          }
-          cleanup()
-          stream.off('error', onError)
-          resolve(new GrpcChannel({
-            stream,
-            session: s,
-            remoteIdentity: actual,
-            accepted: false,
-            maxMessageBytes: this.#maxMessageBytes,
-            onClosed: c => this.#channels.delete(c)
-          }))
-        })
+        stream.off('error', onError)
+        dial.succeed(new GrpcChannel({
+          stream,
+          session: s,
+          remoteIdentity: dial.identity,
+          accepted: false,
+          maxMessageBytes: this.#maxMessageBytes,
+          onClosed: c => this.#channels.delete(c)
+        }))
       })
     })
     if (this.#stopped) {
@@ -385,12 +312,12 @@ export class GrpcTransport implements Transport {
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    const closing = this.#servers.map(async server => { await new Promise<void>(resolve => { server.close(() => { resolve() }) }) })
+    const closing = this.#listener.close()
     for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the gRPC transport stopped'))
     // handshakes, and any connection a channel no longer holds: the listeners wait for all of them
     const stopped = new TransportStoppedError('the gRPC transport stopped')
     for (const [socket, tcp] of this.#sockets) this.#drop(socket, tcp, stopped)
-    await Promise.all(closing)
+    await closing
   }
 }
 

@@ -1,4 +1,5 @@
 import { StreamClosedError } from '../../core/errors.ts'
+import { SendWindow } from './send-window.ts'
 import type { Bytes, Channel, ChannelHandler } from '../../core/transport.ts'
 
 /** The remote end reset the channel. */
@@ -29,8 +30,7 @@ export class MemoryChannel implements Channel {
   #readBytes = 0
   #deliveryScheduled = false
   #paused = false
-  #unackedBytes = 0
-  #needsDrain = false
+  readonly #window: SendWindow
   #writeClosed = false
   #remoteEnded = false
   #endDelivered = false
@@ -45,6 +45,7 @@ export class MemoryChannel implements Channel {
     this.remoteIdentity = remoteIdentity
     this.windowBytes = windowBytes
     this.maxReadBufferBytes = windowBytes * 4
+    this.#window = new SendWindow(windowBytes)
     this.#onClosed = onClosed
   }
 
@@ -57,10 +58,9 @@ export class MemoryChannel implements Channel {
 
   send (data: Bytes): boolean {
     if (this.#closed || this.#writeClosed) throw new StreamClosedError('cannot send on a closed channel')
-    this.#unackedBytes += data.byteLength
+    const more = this.#window.sent(data.byteLength)
     if (!this.blackhole) this.peer.#receive(data)
-    if (this.#unackedBytes >= this.windowBytes) this.#needsDrain = true
-    return !this.#needsDrain
+    return more
   }
 
   pause (): void {
@@ -129,13 +129,9 @@ export class MemoryChannel implements Channel {
 
   #ack (bytes: number): void {
     if (this.#closed) return
-    this.#unackedBytes -= bytes
     const handler = this.#handler
-    if (this.#unackedBytes === 0) handler?.onIdle()
-    if (this.#needsDrain && this.#unackedBytes < this.windowBytes) {
-      this.#needsDrain = false
-      handler?.onDrain()
-    }
+    if (this.#window.read(bytes)) handler?.onIdle()
+    if (this.#window.takeDrain()) handler?.onDrain()
   }
 
   #onRemoteEnd (): void {

@@ -1,9 +1,11 @@
 import { createPrivateKey, webcrypto } from 'node:crypto'
+import { createSecureContext } from 'node:tls'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { X509CertificateGenerator } from '@peculiar/x509'
 import type { X509Certificate } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
+import type { SecureContext } from 'node:tls'
 
 /** The peer's certificate is missing, malformed, or not an Ed25519 self-signed certificate valid now. */
 export class PeerCertificateError extends Error {
@@ -61,6 +63,12 @@ export async function createIdentityCertificate (key: PrivateKey): Promise<Ident
     keyPem: keyObject.export({ format: 'pem', type: 'pkcs8' }).toString(),
     certPem: cert.toString('pem')
   }
+}
+
+/** A TLS 1.3-only context presenting the certificate of `key` (createIdentityCertificate). */
+export async function createIdentityContext (key: PrivateKey): Promise<SecureContext> {
+  const { keyPem, certPem } = await createIdentityCertificate(key)
+  return createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
 }
 
 /**

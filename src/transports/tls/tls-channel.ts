@@ -1,12 +1,9 @@
-import { StreamClosedError } from '../../core/errors.ts'
-import type { Bytes, Channel, ChannelHandler } from '../../core/transport.ts'
+import { ConnectionLostError, DuplexChannel } from './duplex-channel.ts'
+import type { Bytes, ChannelHandler } from '../../core/transport.ts'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 
-/** The remote end closed the connection without finishing its side cleanly. */
-export class ConnectionLostError extends Error {
-  override name = 'ConnectionLostError'
-}
+export { ConnectionLostError } from './duplex-channel.ts'
 
 /**
  * One authenticated TLS connection seen as a core Channel: mirnet's frames go
@@ -24,96 +21,50 @@ export class ConnectionLostError extends Error {
  *   this channel's alone.
  * - `onClose` is called once, with the first error seen, if any.
  */
-export class TlsChannel implements Channel {
-  readonly remoteIdentity: string
+export class TlsChannel extends DuplexChannel<TLSSocket> {
   readonly socket: TLSSocket
   readonly #tcp: Socket
   readonly #onClosed: (channel: TlsChannel) => void
-  #handler?: ChannelHandler
-  #closed = false
-  #error?: Error
-  #ending?: Promise<void>
-  #endingResolve?: () => void
 
   constructor (socket: TLSSocket, tcp: Socket, remoteIdentity: string, onClosed: (channel: TlsChannel) => void) {
+    super(socket, remoteIdentity)
     this.socket = socket
     this.#tcp = tcp
-    this.remoteIdentity = remoteIdentity
     this.#onClosed = onClosed
     // node's socket errors (ECONNRESET, EPIPE) become a named error of this module
-    socket.on('error', (err: Error) => { this.#error ??= new ConnectionLostError(`the connection to ${remoteIdentity} failed: ${err.message}`, { cause: err }) })
-    socket.once('close', () => { this.#finish() })
-    if (socket.destroyed) queueMicrotask(() => { this.#finish() })
+    socket.on('error', (err: Error) => { this.noteError(new ConnectionLostError(`the connection to ${remoteIdentity} failed: ${err.message}`, { cause: err })) })
+    socket.once('close', () => { this.finish() })
+    if (socket.destroyed) queueMicrotask(() => { this.finish() })
   }
 
-  get closed (): boolean { return this.#closed }
-
-  setHandler (handler: ChannelHandler): void {
-    this.#handler = handler
-    if (this.#closed) {
-      queueMicrotask(() => { handler.onClose(this.#error) })
-      return
-    }
+  protected attach (handler: ChannelHandler): void {
     const socket = this.socket
     socket.on('data', (data: Buffer) => { handler.onData(data) })
     socket.on('drain', () => { handler.onDrain() })
     socket.on('end', () => { handler.onEnd() })
   }
 
-  readonly #written = (err?: Error | null): void => {
-    if (err == null && this.socket.writableLength === 0) this.#handler?.onIdle()
-  }
-
   send (data: Bytes): boolean {
+    this.assertWritable()
     const socket = this.socket
-    if (this.#closed || socket.writableEnded || socket.destroyed) throw new StreamClosedError('cannot send on a closed channel')
-    if (data instanceof Uint8Array) return socket.write(data, this.#written)
+    if (data instanceof Uint8Array) return socket.write(data, this.written)
     let ok = true
     socket.cork()
-    for (const chunk of data) ok = socket.write(chunk, this.#written)
+    for (const chunk of data) ok = socket.write(chunk, this.written)
     socket.uncork()
     return ok
   }
 
-  pause (): void {
-    if (this.#closed) throw new StreamClosedError('cannot pause a closed channel')
-    this.socket.pause()
-  }
-
-  resume (): void {
-    if (this.#closed) throw new StreamClosedError('cannot resume a closed channel')
-    this.socket.resume()
-  }
-
-  abort (err: Error): void {
-    if (this.#closed) return
-    this.#error ??= err
+  protected drop (): void {
     resetConnection(this.socket, this.#tcp)
   }
 
-  abortConnection (err: Error): void {
-    this.abort(err)
-  }
-
-  async close (): Promise<void> {
-    if (this.#closed) return
-    if (this.#ending === undefined) {
-      this.#ending = new Promise(resolve => { this.#endingResolve = resolve })
-      this.socket.end(() => { this.#endingResolve?.() })
-    }
-    await this.#ending
-  }
-
-  #finish (): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#endingResolve?.()
+  protected onFinish (): void {
     // a socket that closed before both sides ended cleanly lost data or the peer
-    if (this.#error === undefined && !(this.socket.readableEnded && this.socket.writableFinished)) {
-      this.#error = new ConnectionLostError(`the connection to ${this.remoteIdentity} closed before both sides ended`)
+    if (!(this.socket.readableEnded && this.socket.writableFinished)) {
+      this.noteError(new ConnectionLostError(`the connection to ${this.remoteIdentity} closed before both sides ended`))
     }
     this.#onClosed(this)
-    this.#handler?.onClose(this.#error)
   }
 }
 

@@ -1,52 +1,29 @@
-import { createServer, connect as tcpConnect } from 'node:net'
-import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls'
+import { connect as tcpConnect } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { peerIdOf } from '../libp2p/keys.ts'
-import { createIdentityCertificate, identityOfCertificate, PeerCertificateError } from './certificate.ts'
+import { createIdentityContext } from './certificate.ts'
 import { formatTlsAddress, parseTlsAddress } from './tls-address.ts'
 import { TlsChannel, resetConnection } from './tls-channel.ts'
+import { tlsDial } from './tls-dial.ts'
+import { TLS_ALPN_PROTOCOL } from './tls-handshake.ts'
+import { TlsListener } from './tls-listener.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { PrivateKey } from '@libp2p/interface'
-import type { AddressInfo, Server, Socket } from 'node:net'
-import type { SecureContext } from 'node:tls'
+import type { Socket } from 'node:net'
+import type { SecureContext, TLSSocket } from 'node:tls'
 
-/** The node at the dialed address authenticated with another key than the address names. */
-export class IdentityMismatchError extends Error {
-  override name = 'IdentityMismatchError'
-}
-
-/** The TLS handshake did not finish within `handshakeTimeoutMs`. */
-export class HandshakeTimeoutError extends Error {
-  override name = 'HandshakeTimeoutError'
-}
-
-/** The connection failed before the handshake finished (refused, reset, TLS alert). */
-export class HandshakeFailedError extends Error {
-  override name = 'HandshakeFailedError'
-}
+export { HandshakeFailedError, HandshakeTimeoutError, IdentityMismatchError, TLS_ALPN_PROTOCOL, verifiedPeer } from './tls-handshake.ts'
 
 /** The transport is stopped or not started. */
 export class TransportStoppedError extends Error {
   override name = 'TransportStoppedError'
 }
 
-/** ALPN protocol both ends must agree on: refuses anything that is not a mirnet TLS endpoint. */
-export const TLS_ALPN_PROTOCOL = 'mirnet/tls/1'
-
-export interface TlsTransportInit {
+/** What the TLS transport and the gRPC transport on top of TLS take alike. */
+export interface TlsEndpointInit {
   /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
   privateKey: PrivateKey
-  /**
-   * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>[/tls]`; port 0 picks a free port.
-   * @default ['/ip4/127.0.0.1/tcp/0/tls']
-   */
-  listen?: string[]
-  /**
-   * How long a TLS handshake may take, inbound or outbound; a peer that
-   * connects and does not finish it is dropped then.
-   * @default 5000
-   */
-  handshakeTimeoutMs?: number
   /**
    * Inbound connections in their handshake at once; more are reset at once.
    * @default 256
@@ -59,6 +36,20 @@ export interface TlsTransportInit {
   maxInboundConnections?: number
   /** Where the transport logs refused peers (at debug). @default none */
   logger?: Logger
+}
+
+export interface TlsTransportInit extends TlsEndpointInit {
+  /**
+   * Addresses to listen on, `/ip4|ip6/<address>/tcp/<port>[/tls]`; port 0 picks a free port.
+   * @default ['/ip4/127.0.0.1/tcp/0/tls']
+   */
+  listen?: string[]
+  /**
+   * How long a TLS handshake may take, inbound or outbound; a peer that
+   * connects and does not finish it is dropped then.
+   * @default 5000
+   */
+  handshakeTimeoutMs?: number
 }
 
 /**
@@ -81,15 +72,11 @@ export class TlsTransport implements Transport {
   readonly #listen: string[]
   readonly #context: SecureContext
   readonly #handshakeTimeoutMs: number
-  readonly #maxPendingHandshakes: number
-  readonly #maxInboundConnections: number
   readonly #log?: Logger
-  readonly #servers: Server[] = []
+  readonly #listener: TlsListener
   readonly #channels = new Set<TlsChannel>()
   /** Every open TLS socket and the TCP socket under it, so that `stop()` can drop them all. */
   readonly #sockets = new Map<TLSSocket, Socket>()
-  #pendingInbound = 0
-  #inbound = 0
   #started = false
   #stopped = false
 
@@ -98,14 +85,26 @@ export class TlsTransport implements Transport {
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls']
     this.#context = context
     this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? 5000
-    this.#maxPendingHandshakes = init.maxPendingHandshakes ?? 256
-    this.#maxInboundConnections = init.maxInboundConnections ?? 300
     this.#log = init.logger
+    this.#listener = new TlsListener({
+      secureContext: context,
+      alpn: TLS_ALPN_PROTOCOL,
+      handshakeTimeoutMs: this.#handshakeTimeoutMs,
+      maxPendingHandshakes: init.maxPendingHandshakes ?? 256,
+      maxInboundConnections: init.maxInboundConnections ?? 300,
+      allowHalfOpen: true,
+      label: 'TLS',
+      handshakeName: 'TLS handshake',
+      logger: init.logger
+    }, {
+      own: (socket, tcp) => { this.#own(socket, tcp) },
+      drop: (socket, tcp) => { resetConnection(socket, tcp) },
+      onSocketError: this.#onTcpError
+    })
   }
 
   static async create (init: TlsTransportInit): Promise<TlsTransport> {
-    const { keyPem, certPem } = await createIdentityCertificate(init.privateKey)
-    const context = createSecureContext({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const context = await createIdentityContext(init.privateKey)
     for (const address of init.listen ?? []) parseTlsAddress(address, false)
     return new TlsTransport(init, context)
   }
@@ -115,69 +114,16 @@ export class TlsTransport implements Transport {
   }
 
   listenAddresses (): string[] {
-    return this.#servers.map(server => {
-      const bound = server.address() as AddressInfo
-      return formatTlsAddress(bound.address, bound.port, this.localIdentity)
-    })
+    return this.#listener.addresses().map(bound => formatTlsAddress(bound.address, bound.port, this.localIdentity))
   }
 
   async start (onInbound: (channel: Channel) => void): Promise<void> {
     if (this.#stopped) throw new TransportStoppedError('the TLS transport is stopped')
     if (this.#started) return
     this.#started = true
-    for (const address of this.#listen) {
-      const { host, port } = parseTlsAddress(address, false)
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, tcp => { this.#accept(tcp, onInbound) })
-      this.#servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => { server.off('error', reject); resolve() })
-      })
-      server.on('error', err => { this.#log?.warn({ address, err: err.message }, 'TLS listener error') })
-    }
-  }
-
-  #accept (tcp: Socket, onInbound: (channel: Channel) => void): void {
-    const remote = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`
-    tcp.on('error', this.#onTcpError)
-    if (this.#stopped || this.#pendingInbound >= this.#maxPendingHandshakes || this.#inbound >= this.#maxInboundConnections) {
-      this.#log?.debug({ remote, pending: this.#pendingInbound, inbound: this.#inbound }, 'refusing an inbound connection: at the limit')
-      tcp.resetAndDestroy()
-      return
-    }
-    this.#pendingInbound++
-    this.#inbound++
-    const socket = new TLSSocket(tcp, {
-      isServer: true,
-      secureContext: this.#context,
-      requestCert: true,
-      rejectUnauthorized: false,
-      ALPNProtocols: [TLS_ALPN_PROTOCOL]
-    })
-    this.#own(socket, tcp)
-    let handshaking = true
-    const done = (): void => {
-      if (!handshaking) return
-      handshaking = false
-      this.#pendingInbound--
-      clearTimeout(timer)
-    }
-    const refuse = (err: Error): void => {
-      done()
-      this.#log?.debug({ remote, err: err.message }, 'refusing an inbound TLS connection')
-      resetConnection(socket, tcp)
-    }
-    const timer = setTimeout(() => { refuse(new HandshakeTimeoutError(`no TLS handshake from ${remote} within ${this.#handshakeTimeoutMs} ms`)) }, this.#handshakeTimeoutMs)
-    socket.once('close', () => { done(); this.#inbound-- })
-    socket.on('error', (err: Error) => { if (handshaking) refuse(err) })
-    socket.once('secure', () => {
-      let identity
-      try {
-        identity = verifiedPeer(socket)
-      } catch (err) {
-        refuse(err as Error)
-        return
-      }
+    const addresses = this.#listen.map(address => ({ address, ...parseTlsAddress(address, false) }))
+    // a peer that finished TLS with a valid certificate: its handshake is over, its connection a channel
+    await this.#listener.listen(addresses, ({ socket, tcp, identity, done }) => {
       done()
       onInbound(this.#track(new TlsChannel(socket, tcp, identity, c => this.#channels.delete(c))))
     })
@@ -199,37 +145,19 @@ export class TlsTransport implements Transport {
     // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
     socket.on('error', this.#onTcpError)
     this.#own(socket, tcp)
-    const identity = await new Promise<string>((resolve, reject) => {
-      const fail = (err: Error): void => { cleanup(); resetConnection(socket, tcp); reject(err) }
-      const onAbort = (): void => { fail(options.signal.reason as Error) }
-      const onError = (err: Error): void => { fail(new HandshakeFailedError(`TLS connection to ${address} failed: ${err.message}`)) }
-      const onClose = (): void => { fail(new HandshakeFailedError(`TLS connection to ${address} closed during the handshake`)) }
-      const timer = setTimeout(() => { fail(new HandshakeTimeoutError(`no TLS handshake with ${address} within ${this.#handshakeTimeoutMs} ms`)) }, this.#handshakeTimeoutMs)
-      const cleanup = (): void => {
-        clearTimeout(timer)
-        options.signal.removeEventListener('abort', onAbort)
-        socket.off('error', onError)
-        socket.off('close', onClose)
-      }
-      options.signal.addEventListener('abort', onAbort, { once: true })
-      socket.on('error', onError)
-      socket.once('close', onClose)
-      socket.once('secureConnect', () => {
-        let actual
-        try {
-          actual = verifiedPeer(socket)
-        } catch (err) {
-          fail(err as Error)
-          return
-        }
-        if (actual !== expected) {
-          fail(new IdentityMismatchError(`node at ${host}:${port} is ${actual}, not ${String(expected)}`))
-          return
-        }
-        cleanup()
-        resolve(actual)
-      })
-    })
+    const identity = await tlsDial<string>({
+      socket,
+      address,
+      host,
+      port,
+      expected,
+      alpn: TLS_ALPN_PROTOCOL,
+      handshakeTimeoutMs: this.#handshakeTimeoutMs,
+      signal: options.signal,
+      label: 'TLS',
+      handshakeName: 'TLS handshake',
+      drop: () => { resetConnection(socket, tcp) }
+    }, dial => { dial.succeed(dial.identity) })
     if (this.#stopped) {
       resetConnection(socket, tcp)
       throw new TransportStoppedError('the TLS transport stopped during the dial')
@@ -265,24 +193,10 @@ export class TlsTransport implements Transport {
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    const closing = this.#servers.map(async server => { await new Promise<void>(resolve => { server.close(() => { resolve() }) }) })
+    const closing = this.#listener.close()
     for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the TLS transport stopped'))
     // handshakes, and any connection a channel no longer holds: the listener waits for all of them
     for (const [socket, tcp] of this.#sockets) resetConnection(socket, tcp)
-    await Promise.all(closing)
+    await closing
   }
-}
-
-/**
- * The identity of the peer at the other end of a finished handshake: TLS 1.3,
- * the ALPN protocol `alpn` (ours unless the gRPC transport asks for `h2`), a
- * full handshake (no resumption, which would skip the certificate) and a
- * valid self-signed Ed25519 certificate.
- */
-export function verifiedPeer (socket: TLSSocket, alpn = TLS_ALPN_PROTOCOL): string {
-  const version = socket.getProtocol()
-  if (version !== 'TLSv1.3') throw new PeerCertificateError(`the peer negotiated ${String(version)}, not TLSv1.3`)
-  if (socket.alpnProtocol !== alpn) throw new PeerCertificateError(`the peer did not negotiate ALPN ${alpn}`)
-  if (socket.isSessionReused()) throw new PeerCertificateError('the peer resumed a session; a full handshake is required')
-  return identityOfCertificate(socket.getPeerX509Certificate())
 }
