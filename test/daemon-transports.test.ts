@@ -1,7 +1,8 @@
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { Code } from '@connectrpc/connect'
-import { createMirnetClient } from '../src/client/client.ts'
+import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
+import type { MirnetClient } from '../src/client/client.ts'
 import { silentLogger } from '../src/core/logger.ts'
 import { Daemon } from '../src/daemon/daemon.ts'
 import { assignListenAddresses, transportList } from '../src/daemon/daemon-transports.ts'
@@ -12,6 +13,13 @@ import { codeOf } from './helpers/rpc.ts'
 import type { DaemonTransport } from '../src/daemon/transport-names.ts'
 
 const ID = '12D3KooWSmc3oNnZqgJtqCfqPugLzd2rE9F8GXQZf8uFVqvCSE3s'
+const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** The next message a daemon receives, as `from:payload`. */
+async function take (client: MirnetClient): Promise<string> {
+  for await (const m of receiveMessages(client)) return `${m.from}:${new TextDecoder().decode(m.payload)}`
+  throw new Error('the Receive stream ended')
+}
 
 describe('assignListenAddresses', () => {
   const plan = (transports: DaemonTransport[], listen: string[]): Record<string, string[]> =>
@@ -89,6 +97,20 @@ describe('a daemon on libp2p and TLS', () => {
     // the daemon goes on: a membership of the forms it runs is taken
     await client.connect({ nodes: [{ id: 'a', address: d.info.listen[0] }, { id: 'b', address: `/ip4/127.0.0.1/tcp/1/tls/p2p/${ID}` }] })
     expect((await client.getStatus({})).peers.map(p => p.nodeId).sort()).toEqual(['a', 'b'])
+  })
+
+  it('exchanges messages with a daemon on both that it lists at TLS while that one lists it at libp2p (a membership half moved)', async () => {
+    const [a, b] = await Promise.all([start('a', ['libp2p', 'tls']), start('b', ['libp2p', 'tls'])])
+    const [ca, cb] = [a, b].map(d => createMirnetClient(d.info.api))
+    const [aLibp2p, bTls] = [a.info.listen[0], b.info.listen[1]]
+    expect([addressForm(aLibp2p), addressForm(bTls)]).toEqual(['libp2p', 'tls'])
+    await ca.connect({ nodes: [{ id: 'a', address: aLibp2p }, { id: 'b', address: bTls }] })
+    await cb.connect({ nodes: [{ id: 'a', address: aLibp2p }, { id: 'b', address: b.info.listen[0] }] })
+    await Promise.all([ca, cb].map(async c => { await c.awaitConnections({ minConnected: 2 }, { timeoutMs: 20_000 }) }))
+    await ca.send({ messages: [{ destinations: ['b'], payload: text('to b over TLS') }] })
+    await cb.send({ messages: [{ destinations: ['a'], payload: text('to a over libp2p') }] })
+    expect(await take(cb)).toBe('a:to b over TLS')
+    expect(await take(ca)).toBe('b:to a over libp2p')
   })
 
   it('fails to start, leaving nothing listening, when the port of its second transport is taken', async () => {
