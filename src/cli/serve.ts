@@ -74,7 +74,7 @@ too (buf curl -H 'Authorization: Bearer <token>').
 With several transports (--transport libp2p,tls) the daemon accepts on all of
 them and dials each member over the transport its address names; a member can
 be reached only over a transport both ends run, so a cluster moves from one
-transport to another member by member (docs/tls-transport.md: migrating).
+transport to another member by member (docs/transports.md).
 
 On start it prints one JSON line on stdout, "listen" holding every
 transport's addresses in the order of --transport:
