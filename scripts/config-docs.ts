@@ -44,7 +44,7 @@ function splitDefault (description: string): { help: string, inHelp?: string } {
  * declares none (test/config-docs.test.ts checks that the code still says so).
  */
 export const DEFAULTS_APPLIED_IN_CODE: Record<string, { value: string, file: string }> = {
-  'serve --listen': { value: '/ip4/127.0.0.1/tcp/0', file: 'src/daemon/daemon.ts' }
+  'serve --listen': { value: '/ip4/127.0.0.1/tcp/0', file: 'src/daemon/transport-names.ts' }
 }
 
 /** A value as code, prose ("the system temp folder") as it is. */

@@ -6,12 +6,14 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Option } from 'commander'
 import { createMirnetClient } from '../client/client.ts'
-import { DAEMON_TRANSPORTS } from '../daemon/daemon.ts'
 import { generateKey, writeKeyFile } from '../transports/libp2p/keys.ts'
+import { addressForm } from '../transports/multi/address-form.ts'
 import { port, positiveInt } from './options.ts'
+import { transportOption } from './transport-option.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Command } from 'commander'
-import type { DaemonInfo, DaemonTransport } from '../daemon/daemon.ts'
+import type { DaemonInfo } from '../daemon/daemon.ts'
+import type { DaemonTransport } from '../daemon/transport-names.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/mirnet.ts', import.meta.url))
 
@@ -25,7 +27,7 @@ interface ClusterOptions {
   basePort: number
   logLevel: string
   workDir: string
-  transport: DaemonTransport
+  transport: DaemonTransport[]
 }
 
 export function clusterCommand (program: Command): void {
@@ -34,9 +36,13 @@ export function clusterCommand (program: Command): void {
     .addOption(new Option('--nodes <n>', 'how many daemons').argParser(positiveInt).default(3))
     .addOption(new Option('--base-port <port>', 'API port of node-0; node-i listens on base+i').argParser(port).default(7070))
     .addOption(new Option('--log-level <level>', 'log level of the daemons (their logs go to stderr)').default('warn'))
-    .addOption(new Option('--transport <name>', 'transport between the daemons: libp2p, tls or grpc (see mirnet serve --transport)').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
+    .addOption(transportOption('transport(s) between the daemons: libp2p, tls or grpc, or several (comma-separated or repeated, see mirnet serve --transport): every daemon listens on each, and the membership lists every daemon at its address of the first'))
     .addOption(new Option('--work-dir <dir>', 'where the cluster makes its folder of fresh keys, removed when it stops').default(tmpdir(), 'the system temp folder'))
     .addHelpText('after', `
+With several transports (--transport tls,libp2p) every daemon listens on all of
+them, and each is listed in the membership at its address of the first named
+(so they connect over it); the others stay open for daemons started by hand
+with the cluster's addresses (the "listen" of the ready line).
 It prints one JSON line, {"event":"ready","nodes":[{"nodeId","peerId","listen","api","pid"}…]},
 then the API addresses and a buf curl example to paste. The daemons take the
 MIRNET_* settings of this environment (MIRNET_LANES, MIRNET_DEFAULT_LANE,
@@ -58,7 +64,7 @@ function loopbackApiEnv (): NodeJS.ProcessEnv {
 
 /** Start one daemon as a child process; resolves with its ready line. */
 async function startDaemon (nodeId: string, keyFile: string, api: string, opts: ClusterOptions, children: ChildProcess[]): Promise<DaemonInfo> {
-  const args = ['serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', opts.logLevel, '--transport', opts.transport]
+  const args = ['serve', '--node-id', nodeId, '--key-file', keyFile, '--api', api, '--log-level', opts.logLevel, '--transport', opts.transport.join(',')]
   const child = spawn(process.execPath, [BIN, ...args], {
     // stdin stays open while this process lives: a daemon stops when it ends
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -78,6 +84,13 @@ async function startDaemon (nodeId: string, keyFile: string, api: string, opts: 
       }
     })
   })
+}
+
+/** Where the membership lists a daemon: its first listen address of `transport`. */
+function memberAddress (info: DaemonInfo, transport: DaemonTransport): string {
+  const address = info.listen.find(a => addressForm(a) === transport)
+  if (address === undefined) throw new ClusterError(`${info.nodeId} listens on no ${transport} address (${info.listen.join(', ')})`)
+  return address
 }
 
 async function stopAll (children: ChildProcess[]): Promise<void> {
@@ -107,7 +120,7 @@ async function runCluster (opts: ClusterOptions): Promise<void> {
       await writeKeyFile(keyFile, await generateKey())
       return await startDaemon(nodeId, keyFile, `127.0.0.1:${opts.basePort + i}`, opts, children)
     }))
-    const nodes = infos.map(info => ({ id: info.nodeId, address: info.listen[0] }))
+    const nodes = infos.map(info => ({ id: info.nodeId, address: memberAddress(info, opts.transport[0]) }))
     const clients = infos.map(info => createMirnetClient(info.api))
     await Promise.all(clients.map(async c => await c.connect({ nodes })))
     await Promise.all(clients.map(async c => await c.awaitConnections({ minConnected: opts.nodes }, { timeoutMs: 30_000 })))

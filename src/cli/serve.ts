@@ -4,17 +4,19 @@ import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { resolveConfig } from '../core/config.ts'
-import { DAEMON_TRANSPORTS, DEFAULT_LISTEN, Daemon } from '../daemon/daemon.ts'
+import { Daemon } from '../daemon/daemon.ts'
+import { assignListenAddresses } from '../daemon/daemon-transports.ts'
 import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { createLogger, LOG_LEVELS } from './logger.ts'
 import { addTunables, hostPort, list, tunablesFrom } from './options.ts'
+import { transportOption } from './transport-option.ts'
 import type { Command } from 'commander'
 import type { PrivateKey } from '@libp2p/interface'
 import type { MemberSpec } from '../core/membership.ts'
 import type { Logger } from '../core/logger.ts'
 import type { ApiTlsOptions } from '../service/api-server.ts'
-import type { DaemonTransport } from '../daemon/daemon.ts'
+import type { DaemonTransport } from '../daemon/transport-names.ts'
 
 /** A file given to `serve` that cannot be used. */
 export class ServeInputError extends Error {
@@ -26,8 +28,8 @@ interface ServeOptions {
   keyFile?: string
   stateDir: string
   allowInsecureKeyFile?: boolean
-  transport: DaemonTransport
-  listen: string[]
+  transport: DaemonTransport[]
+  listen?: string[]
   api: { host: string, port: number }
   metrics?: { host: string, port: number }
   apiTokenFile?: string
@@ -43,13 +45,13 @@ interface ServeOptions {
 
 export function serveCommand (program: Command): void {
   const command = program.command('serve')
-    .description('run a mirnet daemon: libp2p (or TLS, --transport tls, or gRPC, --transport grpc) to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
+    .description('run a mirnet daemon: libp2p (or TLS, --transport tls, or gRPC, --transport grpc, or several at once) to the other members, the API (gRPC, Connect, gRPC-Web) for the consensus node')
     .addOption(new Option('--node-id <id>', 'this node\'s id in the membership').env('MIRNET_NODE_ID').default('node-0'))
     .addOption(new Option('--key-file <file>', 'libp2p private key (see `mirnet keygen`); default: <state-dir>/<node-id>.key, created on first run').env('MIRNET_KEY_FILE'))
     .addOption(new Option('--state-dir <dir>', 'where the default key file lives').env('MIRNET_STATE_DIR').default('.mirnet'))
     .addOption(new Option('--allow-insecure-key-file', 'accept a key file that group or others can read').env('MIRNET_ALLOW_INSECURE_KEY_FILE'))
-    .addOption(new Option('--transport <name>', 'transport to the other members: libp2p (TCP + Noise + Yamux), tls (TCP + TLS 1.3, addresses /ip4/…/tcp/…/tls/p2p/<peer id>) or grpc (gRPC on HTTP/2 + TLS 1.3, addresses /ip4/…/tcp/…/tls/http/p2p/<peer id>); all members must use the same').env('MIRNET_TRANSPORT').choices(DAEMON_TRANSPORTS).default('libp2p'))
-    .addOption(new Option('--listen <multiaddr>', 'listen address in the transport\'s form (by default /ip4/127.0.0.1/tcp/0, with --transport tls /ip4/127.0.0.1/tcp/0/tls, with --transport grpc /ip4/127.0.0.1/tcp/0/tls/http); repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
+    .addOption(transportOption('transport(s) to the other members: libp2p (TCP + Noise + Yamux, addresses /ip4/…/tcp/…/p2p/<peer id>), tls (TCP + TLS 1.3, addresses /ip4/…/tcp/…/tls/p2p/<peer id>) or grpc (gRPC on HTTP/2 + TLS 1.3, addresses /ip4/…/tcp/…/tls/http/p2p/<peer id>); several (repeat or comma-separate, e.g. libp2p,tls) run at once with the same key, and each member is dialed over the transport its address names, so a membership can mix them'))
+    .addOption(new Option('--listen <multiaddr>', 'listen address; each goes to the transport of its form (/tcp/N libp2p, /tcp/N/tls TLS, /tcp/N/tls/http gRPC), and a transport given none listens on loopback, a free port (/ip4/127.0.0.1/tcp/0, /ip4/127.0.0.1/tcp/0/tls, /ip4/127.0.0.1/tcp/0/tls/http); repeat or comma-separate for several').env('MIRNET_LISTEN').argParser(list))
     .addOption(new Option('--api <host:port>', 'where the API listens').env('MIRNET_API').default(hostPort('127.0.0.1:7070'), '127.0.0.1:7070').argParser(hostPort))
     .addOption(new Option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (counters only, so any address is allowed); off unless given').env('MIRNET_METRICS').argParser(hostPort))
     .addOption(new Option('--api-token-file <file>', 'require "authorization: Bearer <token>" on every API call (except grpc.health.v1.Health), the token being this file\'s content (mode 0600)').env('MIRNET_API_TOKEN_FILE'))
@@ -69,7 +71,13 @@ call needs it except those to grpc.health.v1.Health, which stays open for
 Kubernetes gRPC probes (they cannot send headers); server reflection needs it
 too (buf curl -H 'Authorization: Bearer <token>').
 
-On start it prints one JSON line on stdout:
+With several transports (--transport libp2p,tls) the daemon accepts on all of
+them and dials each member over the transport its address names; a member can
+be reached only over a transport both ends run, so a cluster moves from one
+transport to another member by member (docs/transports.md).
+
+On start it prints one JSON line on stdout, "listen" holding every
+transport's addresses in the order of --transport:
   {"event":"ready","nodeId":…,"peerId":…,"listen":[…],"api":"HOST:PORT"[,"metrics":"HOST:PORT"],"pid":…}
 Logs go to stderr as JSON, one line per event (never per message at info). SIGTERM or SIGINT stops it gracefully (exit 0); more of them while it stops are ignored.
 Started by npm (npm start, npm run mirnet, npx mirnet), it also stops when the process that started it is gone.
@@ -162,15 +170,17 @@ async function serve (opts: ServeOptions): Promise<void> {
   // before anything else: a signal during start-up must stop the daemon, not kill it
   const stopSignal = nextStopSignal()
   const network = tunablesFrom(opts)
-  // settings that only make sense together (a default lane among the lanes…) are checked before anything starts
+  // settings that only make sense together (a default lane among the lanes…, a
+  // listen address among the transports) are checked before anything starts
   resolveConfig(network)
+  assignListenAddresses(opts.transport, opts.listen ?? [])
   const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
   const daemonLog = log.child({ component: 'daemon' })
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
     privateKey: await loadKey(opts, daemonLog),
     transport: opts.transport,
-    listen: opts.listen ?? [DEFAULT_LISTEN[opts.transport]],
+    listen: opts.listen,
     apiHost: opts.api.host,
     apiPort: opts.api.port,
     metrics: opts.metrics,
@@ -182,7 +192,7 @@ async function serve (opts: ServeOptions): Promise<void> {
   })
   process.stdout.write(JSON.stringify({ event: 'ready', ...daemon.info, pid: process.pid }) + '\n')
   const { nodeId: _bound, ...info } = daemon.info
-  daemonLog.info(info, 'ready')
+  daemonLog.info({ transports: opts.transport, ...info }, 'ready')
   daemonLog.info({ signal: await stopSignal }, 'signal received')
   await daemon.stop()
 }

@@ -1,8 +1,5 @@
 import { isIP } from 'node:net'
 import { NetworkModule } from '../core/network-module.ts'
-import { Libp2pTransport } from '../transports/libp2p/libp2p-transport.ts'
-import { TlsTransport } from '../transports/tls/tls-transport.ts'
-import { GrpcTransport } from '../transports/grpc/grpc-transport.ts'
 import { ApiServer } from '../service/api-server.ts'
 import { BearerTokenAuth } from '../service/bearer-token.ts'
 import { HealthService, ServingStatus } from '../service/health.ts'
@@ -10,6 +7,9 @@ import { registerReflection } from '../service/reflection.ts'
 import { TransportServiceHandlers } from '../service/transport-service.ts'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { Health } from '../../gen/ts/grpc/health/v1/health_pb.ts'
+import { createDaemonTransport } from './daemon-transports.ts'
+import { DaemonConfigError, UnprotectedRemoteApiError } from './daemon-errors.ts'
+import type { DaemonTransport } from './transport-names.ts'
 import type { ApiTlsOptions } from '../service/api-server.ts'
 import type { DaemonMetrics } from '../service/metrics.ts'
 import type { MetricsServer } from '../service/metrics-server.ts'
@@ -17,33 +17,32 @@ import type { NetworkModuleInit } from '../core/config.ts'
 import type { Logger } from '../core/logger.ts'
 import type { MemberSpec } from '../core/membership.ts'
 import type { PrivateKey } from '@libp2p/interface'
-import type { Transport } from '../core/transport.ts'
 
-/** The daemon was asked for something unsafe or impossible before it started. */
-export class DaemonConfigError extends Error {
-  override name = 'DaemonConfigError'
-}
-
-/** The API was to listen beyond loopback with neither a bearer token nor TLS. */
-export class UnprotectedRemoteApiError extends DaemonConfigError {
-  override name = 'UnprotectedRemoteApiError'
-}
+export { DaemonConfigError, DuplicateTransportError, ListenAddressError, UnprotectedRemoteApiError } from './daemon-errors.ts'
+export { DAEMON_TRANSPORTS, DEFAULT_LISTEN } from './transport-names.ts'
+export type { DaemonTransport } from './transport-names.ts'
 
 export interface DaemonConfig {
   nodeId: string
   privateKey: PrivateKey
   /**
-   * Which transport the daemon talks to the other members over: libp2p
+   * Which transport(s) the daemon talks to the other members over: libp2p
    * (TCP + Noise + Yamux, addresses `/ip4/…/tcp/…/p2p/<peer id>`), TLS
    * (TCP + TLS 1.3 with the same key, addresses `/ip4/…/tcp/…/tls/p2p/<peer id>`)
    * or gRPC (HTTP/2 over TLS 1.3 with the same key, addresses
-   * `/ip4/…/tcp/…/tls/http/p2p/<peer id>`).
-   * Every member of a cluster must use the same one.
+   * `/ip4/…/tcp/…/tls/http/p2p/<peer id>`), or several of them at once: each
+   * member is then dialed over the transport its address names, and a member
+   * can only be reached over a transport that both ends run.
    * @default 'libp2p'
    */
-  transport?: DaemonTransport
-  /** Multiaddrs to listen on, in the transport's form. */
-  listen: string[]
+  transport?: DaemonTransport | readonly DaemonTransport[]
+  /**
+   * Multiaddrs to listen on; each goes to the transport of its form (with one
+   * transport, all go to it), and a transport given none listens on its
+   * `DEFAULT_LISTEN`.
+   * @default each transport's DEFAULT_LISTEN
+   */
+  listen?: string[]
   apiHost: string
   apiPort: number
   /**
@@ -73,36 +72,15 @@ export interface DaemonConfig {
   logger: Logger
 }
 
-export type DaemonTransport = 'libp2p' | 'tls' | 'grpc'
-
-/** The transports a daemon can run, as `--transport` names them. */
-export const DAEMON_TRANSPORTS: readonly DaemonTransport[] = ['libp2p', 'tls', 'grpc']
-
 /** What the daemon announces when it is ready. */
 export interface DaemonInfo {
   nodeId: string
   peerId: string
+  /** Every transport's listen addresses, in the order the transports were named. */
   listen: string[]
   api: string
   /** `HOST:PORT` of the metrics endpoint, when there is one. */
   metrics?: string
-}
-
-/** The transport `config.transport` names, listening on `config.listen`. */
-async function createTransport (config: DaemonConfig): Promise<Transport> {
-  const { privateKey, listen, logger } = config
-  switch (config.transport ?? 'libp2p') {
-    case 'tls': return await TlsTransport.create({ privateKey, listen, logger: logger.child({ component: 'transport' }) })
-    case 'grpc': return await GrpcTransport.create({ privateKey, listen, logger: logger.child({ component: 'transport' }) })
-    case 'libp2p': return await Libp2pTransport.create({ privateKey, listen, logger })
-  }
-}
-
-/** Where a daemon of each transport listens unless told: loopback, a free port. */
-export const DEFAULT_LISTEN: Readonly<Record<DaemonTransport, string>> = {
-  libp2p: '/ip4/127.0.0.1/tcp/0',
-  tls: '/ip4/127.0.0.1/tcp/0/tls',
-  grpc: '/ip4/127.0.0.1/tcp/0/tls/http'
 }
 
 export function isLoopback (host: string): boolean {
@@ -123,7 +101,8 @@ interface DaemonParts {
 }
 
 /**
- * One mirnet daemon: the network module over libp2p, the API (TransportService,
+ * One mirnet daemon: the network module over libp2p, TLS or gRPC (or several
+ * of them at once, src/daemon/daemon-transports.ts), the API (TransportService,
  * gRPC health, server reflection) on one HTTP/2 port, and optionally the
  * Prometheus metrics on another.
  */
@@ -160,7 +139,7 @@ export class Daemon {
       )
     }
     const log = config.logger
-    const transport = await createTransport(config)
+    const transport = await createDaemonTransport({ privateKey: config.privateKey, transport: config.transport, listen: config.listen, logger: log })
     const net = new NetworkModule({ transport, logger: log }, { ...config.network, nodeId: config.nodeId })
     let api: ApiServer | undefined
     let metricsServer: MetricsServer | undefined

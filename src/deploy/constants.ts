@@ -5,6 +5,8 @@
  * that it does.
  */
 
+import type { DaemonTransport } from '../daemon/transport-names.ts'
+
 /** The Node binary inside the image (where `node:24-slim` has it too). */
 export const IMAGE_NODE_PATH = '/usr/local/bin/node'
 /** The app (bin/, src/, gen/ts, package.json, node_modules) inside the image. */
@@ -20,6 +22,22 @@ export const IMAGE_STATE_DIR = '/var/lib/mirnet'
 
 /** libp2p TCP port the image and the manifests use. */
 export const P2P_PORT = 4001
+/** TLS transport port the manifests use. */
+export const TLS_PORT = 4002
+/** gRPC transport port the manifests use. */
+export const GRPC_PORT = 4003
+
+/**
+ * Each transport's port and port name in the manifests: a port per transport,
+ * the same whichever others run, so that a member's address stays valid while
+ * the cluster adds a transport or drops one (docs/operations.md: changing the
+ * transport).
+ */
+export const TRANSPORT_PORTS: Readonly<Record<DaemonTransport, { port: number, name: string }>> = {
+  libp2p: { port: P2P_PORT, name: 'p2p' },
+  tls: { port: TLS_PORT, name: 'p2p-tls' },
+  grpc: { port: GRPC_PORT, name: 'p2p-grpc' }
+}
 /** API port (gRPC, Connect, gRPC-Web, grpc.health.v1) the image and the manifests use. */
 export const API_PORT = 7070
 /** Prometheus metrics port (`--metrics`) the image and the manifests use. */

@@ -3,12 +3,14 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { keyFileBytes, peerIdOf } from '../transports/libp2p/keys.ts'
-import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, METRICS_PORT, P2P_PORT } from './constants.ts'
+import { DAEMON_TRANSPORTS } from '../daemon/transport-names.ts'
+import { API_PORT, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_UID, METRICS_PORT, TRANSPORT_PORTS } from './constants.ts'
 import { checkDnsLabel, K8S_PATHS, keyFileName, k8sNames, ManifestInputError } from './k8s-names.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { IContainer } from 'kubernetes-models/v1/Container'
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext'
 import type { MemberSpec } from '../core/membership.ts'
+import type { DaemonTransport } from '../daemon/transport-names.ts'
 
 /** A built object that the Kubernetes API schema rejects (a bug in the builder). */
 export class ManifestSchemaError extends Error {
@@ -27,6 +29,12 @@ export interface K8sManifestOptions {
    * @default 'mirnet'
    */
   name?: string
+  /**
+   * The transports every pod runs, each on its own port (TRANSPORT_PORTS);
+   * the membership lists every pod at its address of the first.
+   * @default ['libp2p']
+   */
+  transports?: readonly DaemonTransport[]
 }
 
 /** The secrets of one deployment: a libp2p key per replica, and the API token. */
@@ -44,6 +52,12 @@ export interface K8sObject {
 
 function resolve (options: K8sManifestOptions): Required<K8sManifestOptions> {
   const name = options.name ?? 'mirnet'
+  const transports = options.transports ?? ['libp2p']
+  if (transports.length === 0) throw new ManifestInputError('transports must name at least one of libp2p, tls, grpc')
+  for (const [i, t] of transports.entries()) {
+    if (!DAEMON_TRANSPORTS.includes(t)) throw new ManifestInputError(`transport "${t}" is none of ${DAEMON_TRANSPORTS.join(', ')}`)
+    if (transports.indexOf(t) !== i) throw new ManifestInputError(`transport "${t}" is named twice`)
+  }
   checkDnsLabel('namespace', options.namespace)
   // the pod name NAME-<ordinal> must stay a label too, and the StatefulSet adds a hash label of the name
   checkDnsLabel('name', name, 52)
@@ -53,8 +67,16 @@ function resolve (options: K8sManifestOptions): Required<K8sManifestOptions> {
   if (options.image.trim() === '' || /\s/.test(options.image)) {
     throw new ManifestInputError(`image "${options.image}" is not an image reference`)
   }
-  return { ...options, name }
+  return { ...options, name, transports }
 }
+
+/** Where a pod runs `transport`: all interfaces, the transport's port, in its address form. */
+function listenAddress (transport: DaemonTransport): string {
+  return `/ip4/0.0.0.0/tcp/${TRANSPORT_PORTS[transport].port}${ADDRESS_SUFFIX[transport]}`
+}
+
+/** What follows `/tcp/<port>` in an address of each transport (src/transports/multi/address-form.ts). */
+const ADDRESS_SUFFIX: Readonly<Record<DaemonTransport, string>> = { libp2p: '', tls: '/tls', grpc: '/tls/http' }
 
 /** Pod NAME-i's stable DNS name through the headless Service. */
 export function podDnsName (options: K8sManifestOptions, ordinal: number): string {
@@ -62,13 +84,16 @@ export function podDnsName (options: K8sManifestOptions, ordinal: number): strin
   return `${name}-${ordinal}.${k8sNames(name).headlessService}.${namespace}.svc.cluster.local`
 }
 
-/** The membership every pod applies at start: node id = pod name, address = its stable DNS name. */
+/**
+ * The membership every pod applies at start: node id = pod name, address =
+ * its stable DNS name, at the port and in the form of the first transport.
+ */
 export function k8sMembership (options: K8sManifestOptions, peerIds: string[]): MemberSpec[] {
-  const { name, replicas } = resolve(options)
+  const { name, replicas, transports: [first] } = resolve(options)
   if (peerIds.length !== replicas) throw new ManifestInputError(`${replicas} replicas need ${replicas} peer ids, got ${peerIds.length}`)
   return peerIds.map((peerId, i) => ({
     id: `${name}-${i}`,
-    address: `/dns4/${podDnsName(options, i)}/tcp/${P2P_PORT}/p2p/${peerId}`
+    address: `/dns4/${podDnsName(options, i)}/tcp/${TRANSPORT_PORTS[first].port}${ADDRESS_SUFFIX[first]}/p2p/${peerId}`
   }))
 }
 
@@ -113,8 +138,9 @@ function commonLabels (name: string): Record<string, string> {
  * PodDisruptionBudget.
  */
 export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
-  const { name, namespace, replicas, image } = resolve(options)
+  const { name, namespace, replicas, image, transports } = resolve(options)
   const names = k8sNames(name)
+  const transportPorts = transports.map(t => TRANSPORT_PORTS[t])
   const selector = commonLabels(name)
   const labels = { ...selector, 'app.kubernetes.io/component': 'transport' }
 
@@ -125,7 +151,7 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
       publishNotReadyAddresses: true,
       selector,
       ports: [
-        { name: 'p2p', port: P2P_PORT, targetPort: 'p2p', protocol: 'TCP' },
+        ...transportPorts.map(({ name, port }) => ({ name, port, targetPort: name, protocol: 'TCP' as const })),
         { name: 'api', port: API_PORT, targetPort: 'api', protocol: 'TCP' },
         { name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }
       ]
@@ -180,7 +206,8 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
     args: [
       '--key-file', K8S_PATHS.keyFile,
       '--membership', K8S_PATHS.membershipFile,
-      '--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`,
+      '--transport', transports.join(','),
+      ...transports.flatMap(t => ['--listen', listenAddress(t)]),
       // all interfaces: kubelet's gRPC probes come to the pod IP (grpc.health.v1
       // answers without the token); every other call needs the token
       '--api', `0.0.0.0:${API_PORT}`,
@@ -199,7 +226,7 @@ export function buildWorkload (options: K8sManifestOptions): K8sObject[] {
       { name: 'MIRNET_LOG_LEVEL', value: 'info' }
     ],
     ports: [
-      { name: 'p2p', containerPort: P2P_PORT, protocol: 'TCP' },
+      ...transportPorts.map(({ name, port }) => ({ name, containerPort: port, protocol: 'TCP' as const })),
       { name: 'api', containerPort: API_PORT, protocol: 'TCP' },
       { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }
     ],
