@@ -1,14 +1,16 @@
 import { it } from '@jest/globals'
 import { DAEMON_TRANSPORTS } from '../../src/daemon/daemon.ts'
-import { FULL } from './scale.ts'
+import { ALL_TRANSPORTS, FULL } from './scale.ts'
 import type { DaemonTransport } from '../../src/daemon/daemon.ts'
 
 /**
  * The fault scenarios run on every network transport a daemon has (`mirnet
- * serve --transport`). Under `npm test` (the quick form) libp2p runs every
- * case and TLS and gRPC one representative case per scenario file, to keep
- * the suite short; under `npm run faults -- --full` every case runs on every
- * transport.
+ * serve --transport`). Under `npm run faults -- --full` every case runs on
+ * every transport. Under `npm test` (the quick form) libp2p runs every case,
+ * and each scenario file one representative case on the transports it names
+ * (TLS, gRPC or both, so that both are covered across the suite): npm test
+ * grows by about a minute, not by twice the suite. `npm run faults --
+ * --all-transports` runs every case on every transport at the short counts.
  */
 export const TRANSPORTS: readonly DaemonTransport[] = DAEMON_TRANSPORTS
 
@@ -30,21 +32,29 @@ export function transportArgs (transport: DaemonTransport): string[] {
   return ['--transport', transport]
 }
 
-/** Whether a case runs on `transport` in this run: libp2p always, the others under --full or when the case is its file's representative. */
-export function runsOn (transport: DaemonTransport, representative = false): boolean {
-  return transport === 'libp2p' || representative || FULL
+/**
+ * Whether a case runs on `transport` in this run: on libp2p always, on the
+ * others under --full, or in the quick form on those of `quickAlso` (the
+ * transports a file's representative case runs on there).
+ */
+export function runsOn (transport: DaemonTransport, quickAlso: readonly DaemonTransport[] = []): boolean {
+  return transport === 'libp2p' || FULL || ALL_TRANSPORTS || quickAlso.includes(transport)
 }
 
 /**
  * `it` for a case on `transport`, or, when the case does not run on it in
  * this run (see {@link runsOn}), nothing: the case is left out, not skipped.
  */
-export function itOn (transport: DaemonTransport, representative = false): (name: string, fn: () => Promise<void>, timeoutMs?: number) => void {
-  if (runsOn(transport, representative)) return (name, fn, timeoutMs) => { it(name, fn, timeoutMs) }
+export function itOn (transport: DaemonTransport, quickAlso: readonly DaemonTransport[] = []): (name: string, fn: () => Promise<void>, timeoutMs?: number) => void {
+  if (runsOn(transport, quickAlso)) return (name, fn, timeoutMs) => { it(name, fn, timeoutMs) }
   return () => {}
 }
 
-/** `quick` for a case on libp2p or any case under --full; `other` for TLS and gRPC in the quick form (their representative case runs shorter). */
+/**
+ * `libp2p` for a case on libp2p, under --full or --all-transports; `other`
+ * for TLS and gRPC in the plain quick form (their representative case runs
+ * shorter there).
+ */
 export function quickOn<T> (transport: DaemonTransport, libp2p: T, other: T): T {
-  return transport === 'libp2p' || FULL ? libp2p : other
+  return transport === 'libp2p' || FULL || ALL_TRANSPORTS ? libp2p : other
 }
