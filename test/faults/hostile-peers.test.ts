@@ -450,11 +450,18 @@ describe.each(['tls', 'grpc'] as const)('fault scenario 5: hostile peers over %s
       }
     })()
     const [sent1, sent2] = await Promise.all([traffic(c, 'm1', 'd', done), traffic(c, 'm2', 'd', done), watch])
-    const result = await done as unknown as { opened: number, refused: number, errors: Record<string, number>, ms: number }
-    expect(await c.receivedFrom('m1', sent1)).toEqual(numbered('m1', sent1))
-    expect(await c.receivedFrom('m2', sent2)).toEqual(numbered('m2', sent2))
-    expect([...c.received.keys()].sort()).toEqual(['m1', 'm2'])
+    const result = await done as unknown as { opened: number, refused: number, closedWhileWriting: number, errors: Record<string, number>, ms: number }
+    const got = [await c.receivedFrom('m1', sent1), await c.receivedFrom('m2', sent2)]
     const status = await c.client('d').getStatus({})
+    const members = Object.fromEntries(['m1', 'm2'].map(id => {
+      const p = status.peers.find(p => p.nodeId === id)
+      return [id, { inboundOpen: p?.inboundOpen, receivedMessages: Number(p?.receivedMessages) }]
+    }))
+    const memberLinks = await Promise.all(['m1', 'm2'].map(async id => (await c.client(id).getStatus({})).peers.find(p => p.nodeId === 'd')))
+    report(`5-hostile-swarm (${transport})`, { peers: TLS_SWARM, opened: result.opened, refused: result.refused, refusedBy: result.errors, closedWhileWriting: result.closedWhileWriting, maxTentativeSeen: maxTentative, tentativeEvicted: Number(status.totals?.tentativeEvicted), rssBeforeMiB: mib(rssBefore), rssPeakMiB: mib(rssPeak), memberMessages: sent1 + sent2, memberReceived: got[0].length + got[1].length, members, memberLinksToD: memberLinks.map(p => ({ state: p?.state, reconnects: Number(p?.reconnects), lastError: p?.lastError })), swarmMs: result.ms })
+    expect(got[0]).toEqual(numbered('m1', sent1))
+    expect(got[1]).toEqual(numbered('m2', sent2))
+    expect([...c.received.keys()].sort()).toEqual(['m1', 'm2'])
     expect(maxTentative).toBeLessThanOrEqual(TENTATIVE_CAP)
     expect(result.opened).toBeGreaterThan(TENTATIVE_CAP)
     expect(status.tentative.length).toBeLessThanOrEqual(TENTATIVE_CAP)
@@ -462,7 +469,6 @@ describe.each(['tls', 'grpc'] as const)('fault scenario 5: hostile peers over %s
     for (const t of status.tentative) expect(Number(t.heldBytes)).toBeLessThanOrEqual(TENTATIVE_MAX_BYTES)
     expect(rssPeak - rssBefore).toBeLessThan(RSS_GROWTH_MAX_BYTES)
     expect(c.procs.get('d')?.exitCode).toBeNull()
-    report(`5-hostile-swarm (${transport})`, { peers: TLS_SWARM, opened: result.opened, refused: result.refused, refusedBy: result.errors, maxTentativeSeen: maxTentative, tentativeEvicted: Number(status.totals?.tentativeEvicted), rssBeforeMiB: mib(rssBefore), rssPeakMiB: mib(rssPeak), memberMessages: sent1 + sent2, swarmMs: result.ms })
   }, SWARM_TEST_TIMEOUT_MS)
 
   itOn(transport)('a member\'s key writing garbage after the handshake is disconnected, and nothing of it is delivered', async () => {
