@@ -6,9 +6,12 @@ import { MiB, median, round, rssBytes } from './proc.ts'
 import { report, scale } from './scale.ts'
 import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import { waitForPeer, waitForPeerState } from './status-wait.ts'
-import { TRANSPORTS, itOn, quickOn } from './transports.ts'
+import { transportsOf, itOn, quickOn } from './transports.ts'
 import type { Flow } from './accounting.ts'
 import type { DaemonTransport } from '../../src/daemon/daemon.ts'
+
+/** The transports besides libp2p the representative case runs on under npm test (the quick form; see transports.ts). */
+const QUICK_ALSO: DaemonTransport[] = ['tls']
 
 const CYCLES = scale(4, 100)
 /** Cycles on TLS in the quick form, to keep npm test short (all CYCLES on every transport under --full). */
@@ -27,7 +30,7 @@ const SURVIVOR_ENV = { NODE_OPTIONS: '--max-old-space-size=96' }
 /** How much the survivors' RSS may grow from the end of the first cycle to the end of the run. */
 const RSS_GROWTH_BOUND = 64 * MiB
 
-describe.each(TRANSPORTS)('kill -9 and restart, over %s', (transport: DaemonTransport) => {
+describe.each(transportsOf(QUICK_ALSO))('kill -9 and restart, over %s', (transport: DaemonTransport) => {
   const cycles = quickOn(transport, CYCLES, OTHER_TRANSPORT_QUICK_CYCLES)
   let scratch: Scratch
   afterEach(async () => {
@@ -35,7 +38,7 @@ describe.each(TRANSPORTS)('kill -9 and restart, over %s', (transport: DaemonTran
     await scratch.cleanup()
   })
 
-  itOn(transport, ['tls'])(`a daemon killed and restarted with the same key ${cycles} times under traffic: the others stay up and bounded, traffic to it resumes within 1 s of its ready line`, async () => {
+  itOn(transport, QUICK_ALSO)(`a daemon killed and restarted with the same key ${cycles} times under traffic: the others stay up and bounded, traffic to it resumes within 1 s of its ready line`, async () => {
     scratch = new Scratch()
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async nodeId => await FaultNode.create(scratch, { nodeId, transport, env: nodeId === 'c' ? {} : SURVIVOR_ENV })))
     const membership = await FaultNode.membershipFile(scratch, [a, b, c])

@@ -11,8 +11,11 @@ import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import type { NetHost } from '../helpers/netns.ts'
 import type { Flow, Ledger } from './accounting.ts'
 import { describeWhereAvailable } from '../helpers/requires.ts'
-import { TRANSPORTS, itOn, quickOn } from './transports.ts'
+import { transportsOf, itOn, quickOn } from './transports.ts'
 import type { DaemonTransport } from '../../src/daemon/daemon.ts'
+
+/** The transports besides libp2p the representative case runs on under npm test (the quick form; see transports.ts). */
+const QUICK_ALSO: DaemonTransport[] = ['grpc']
 
 const unavailable = netnsUnavailableReason() ?? nftUnavailableReason()
 const describeNetns = describeWhereAvailable('faults/partitions', unavailable)
@@ -60,7 +63,7 @@ interface Member {
   sender: Sender
 }
 
-describeNetns.each(TRANSPORTS)('partitions between two members in their own network namespaces, over %s', (transport: DaemonTransport) => {
+describeNetns.each(transportsOf(QUICK_ALSO))('partitions between two members in their own network namespaces, over %s', (transport: DaemonTransport) => {
   const cuts = quickOn(transport, CUTS, OTHER_TRANSPORT_QUICK_CUTS)
   let scratch: Scratch
   let lab: NetLab | undefined
@@ -144,7 +147,7 @@ describeNetns.each(TRANSPORTS)('partitions between two members in their own netw
     return { duplicates: a.consumer.duplicates + b.consumer.duplicates, reorders: a.consumer.reorders + b.consumer.reorders }
   }
 
-  itOn(transport, ['grpc'])(`${cuts} cuts (cut, wait, heal) under traffic: each noticed within 5 s, links reopen after healing, and the accounting holds`, async () => {
+  itOn(transport, QUICK_ALSO)(`${cuts} cuts (cut, wait, heal) under traffic: each noticed within 5 s, links reopen after healing, and the accounting holds`, async () => {
     const [a, b] = await twoMembers()
     const detectMs: number[] = []
     const reconnectMs: number[] = []

@@ -42,6 +42,15 @@ export function runsOn (transport: DaemonTransport, quickAlso: readonly DaemonTr
 }
 
 /**
+ * The transports a file's cases run on in this run (jest refuses a describe
+ * block whose hooks have no test): libp2p, and the others under --full,
+ * --all-transports or when they are among `quickAlso`.
+ */
+export function transportsOf (quickAlso: readonly DaemonTransport[]): DaemonTransport[] {
+  return TRANSPORTS.filter(t => runsOn(t, quickAlso))
+}
+
+/**
  * `it` for a case on `transport`, or, when the case does not run on it in
  * this run (see {@link runsOn}), nothing: the case is left out, not skipped.
  */
