@@ -1,8 +1,10 @@
 /**
- * `npm run faults [-- --full] [-- --markdown] [-- JEST ARGS…]`: runs the fault
- * suite (everything under test/faults, or only the files named among the
- * jest arguments) one file after another, short by
- * default and at the issue's counts with --full, then prints every figure the
+ * `npm run faults [-- --full] [-- --all-transports] [-- --markdown] [-- JEST ARGS…]`:
+ * runs the fault suite (everything under test/faults, or only the files named
+ * among the jest arguments) one file after another, short by default and at
+ * the issue's counts with --full (every case on libp2p, TLS and gRPC; short,
+ * TLS and gRPC run one representative case per file, --all-transports runs
+ * them all at the short counts), then prints every figure the
  * scenarios reported as one table (--markdown: a Markdown table, as in
  * RELIABILITY.md). Exits with jest's exit code.
  */
@@ -18,7 +20,8 @@ const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js')
 const args = process.argv.slice(2)
 const full = args.includes('--full')
 const markdown = args.includes('--markdown')
-const jestArgs = args.filter(a => a !== '--full' && a !== '--markdown')
+const allTransports = args.includes('--all-transports')
+const jestArgs = args.filter(a => a !== '--full' && a !== '--markdown' && a !== '--all-transports')
 /** Files named (`test/faults/partitions.test.ts`) run alone; otherwise the whole suite. */
 const paths = jestArgs.some(a => a.endsWith('.ts') || a.startsWith('test/')) ? [] : ['test/faults']
 
@@ -72,6 +75,7 @@ async function main (): Promise<number> {
           ...process.env,
           NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' '),
           MIRNET_FAULTS_FULL: full ? '1' : '0',
+          MIRNET_FAULTS_ALL_TRANSPORTS: allTransports ? '1' : '0',
           MIRNET_FAULTS_REPORT: reportFile
         }
       })

@@ -8,10 +8,12 @@ import { TransportService } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { createMirnetClient } from '../../src/client/client.ts'
 import { CLIENT_STREAM_WINDOW_BYTES } from '../../src/client/http2-windows.ts'
 import { firstLine, freePort, mirnet, stop } from '../helpers/processes.ts'
+import { listenAddress, memberAddress, transportArgs } from './transports.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { MirnetClient } from '../../src/client/client.ts'
 import type { NetHost, NetLab } from '../helpers/netns.ts'
 import type { Ready, Scratch } from '../helpers/processes.ts'
+import type { DaemonTransport } from '../../src/daemon/daemon.ts'
 
 const UNIX_BRIDGE = fileURLToPath(new URL('../helpers/unix-bridge.ts', import.meta.url))
 
@@ -26,6 +28,8 @@ export interface FaultNodeInit {
   args?: string[]
   /** Environment of the daemon process (children inherit it). */
   env?: Record<string, string>
+  /** The network transport (`serve --transport`). @default 'libp2p' */
+  transport?: DaemonTransport
 }
 
 /**
@@ -66,13 +70,13 @@ export class FaultNode {
     const gen = await mirnet(['keygen', '--out', keyFile])
     if (gen.code !== 0) throw new Error(`keygen failed: ${gen.stderr}`)
     const peerId = gen.stdout.trim()
+    const transport = init.transport ?? 'libp2p'
     if (init.lab !== undefined) {
-      const listen = `/ip4/0.0.0.0/tcp/${NETNS_P2P_PORT}`
-      return new FaultNode(scratch, dir, init, keyFile, peerId, listen, `/ip4/${init.lab.host.ip}/tcp/${NETNS_P2P_PORT}/p2p/${peerId}`)
+      const listen = listenAddress(transport, '0.0.0.0', NETNS_P2P_PORT)
+      return new FaultNode(scratch, dir, init, keyFile, peerId, listen, memberAddress(transport, init.lab.host.ip, NETNS_P2P_PORT, peerId))
     }
     const port = await freePort()
-    const listen = `/ip4/127.0.0.1/tcp/${port}`
-    return new FaultNode(scratch, dir, init, keyFile, peerId, listen, `${listen}/p2p/${peerId}`)
+    return new FaultNode(scratch, dir, init, keyFile, peerId, listenAddress(transport, '127.0.0.1', port), memberAddress(transport, '127.0.0.1', port, peerId))
   }
 
   /** Write the membership file every member starts with. */
@@ -103,7 +107,7 @@ export class FaultNode {
     if (this.running) throw new Error(`${this.nodeId} is already running`)
     const args = [
       'serve', '--node-id', this.nodeId, '--key-file', this.keyFile, '--listen', this.#listen,
-      '--api', '127.0.0.1:0', '--log-level', 'warn', ...(this.#init.args ?? [])
+      '--api', '127.0.0.1:0', '--log-level', 'warn', ...transportArgs(this.#init.transport ?? 'libp2p'), ...(this.#init.args ?? [])
     ]
     if (membershipFile !== undefined) args.push('--membership', membershipFile)
     const prefix = this.#init.lab === undefined ? [] : this.#init.lab.lab.exec(this.#init.lab.host)

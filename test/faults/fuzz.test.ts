@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect } from '@jest/globals'
 import { connect } from 'node:net'
+import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { createMirnetClient, receiveMessages } from '../../src/client/client.ts'
@@ -8,7 +9,10 @@ import { firstLine, freePort, Scratch } from '../helpers/processes.ts'
 import { mulberry32, rawCase } from './fuzz-cases.ts'
 import { HostilePeer, rssBytes } from './hostile-process.ts'
 import { report, scale } from './scale.ts'
+import { eventually } from '../helpers/wait.ts'
+import { transportsOf, itOn, memberAddress, quickOn } from './transports.ts'
 import type { ChildProcess } from 'node:child_process'
+import type { DaemonTransport } from '../../src/daemon/daemon.ts'
 import type { MirnetClient } from '../../src/client/client.ts'
 import type { Ready } from '../helpers/processes.ts'
 
@@ -20,10 +24,22 @@ import type { Ready } from '../helpers/processes.ts'
  * bytes on the libp2p TCP port before Noise, against a daemon started
  * through the CLI, while a member keeps sending to it. Only the stream or
  * connection at fault closes.
+ *
+ * On TLS and gRPC the same cases go on channels of the daemon's own
+ * transport (hostile-tls-peer.ts): one TLS connection, or one gRPC call on
+ * its own connection, per case, authenticated as a member or not; mirnet's
+ * framing is then directly on TLS (or in gRPC messages), with no multiplexer
+ * of its own to catch anything first. The raw cases go to the TLS port
+ * before any handshake.
  */
+
+/** The transports besides libp2p the representative case runs on under npm test (the quick form; see transports.ts). */
+const QUICK_ALSO: DaemonTransport[] = ['tls', 'grpc']
 
 const MAX_FRAME_BYTES = 64 * 1024
 const MEMBER_CASES = scale(400, 4_000)
+/** Member cases on TLS and gRPC in the quick form: one connection and handshake per case makes them slower than libp2p's streams. */
+const OTHER_TRANSPORT_QUICK_MEMBER_CASES = 150
 const NON_MEMBER_CASES = scale(300, 3_000)
 const RAW_CASES = scale(300, 3_000)
 /** Raw connections at once. */
@@ -46,9 +62,13 @@ interface FuzzDone {
   validMessages: number
   mismatches: unknown[]
   ms: number
+  /** TLS and gRPC: the invalid cases, and those whose reset fz saw as a clean end (TLS). */
+  invalid?: number
+  resetSeenAsEnd?: number
 }
 
-describe('fault scenario 5: fuzzed frames', () => {
+describe.each(transportsOf(QUICK_ALSO))('fault scenario 5: fuzzed frames, over %s', (transport: DaemonTransport) => {
+  const memberCases = quickOn(transport, MEMBER_CASES, OTHER_TRANSPORT_QUICK_MEMBER_CASES)
   const scratch = new Scratch()
   const peers: HostilePeer[] = []
   let target: ChildProcess
@@ -63,13 +83,17 @@ describe('fault scenario 5: fuzzed frames', () => {
   const receiving = new AbortController()
   let consumer: Promise<void>
   let memberSent = 0
+  /** Channels of fz that d refused, by its log (TLS and gRPC). */
+  let fzRefusals = 0
   const started = Date.now()
 
   beforeAll(async () => {
     const dir = await scratch.dir()
-    const serve = (id: string, extra: string[] = []): ChildProcess => scratch.spawn(['serve', '--node-id', id, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'error', ...extra])
-    // a credit of the whole window from the start: a case's validity must not depend on how far the pace ramped up
-    target = serve('d', ['--max-frame-bytes', String(MAX_FRAME_BYTES), '--inbox-min-credit', '4096'])
+    const serve = (id: string, extra: string[] = []): ChildProcess => scratch.spawn(['serve', '--node-id', id, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'error', '--transport', transport, ...extra])
+    // a credit of the whole window from the start: a case's validity must not depend on how far the pace ramped up;
+    // on TLS and gRPC its log (warn: a member's refused channels) tells its verdicts
+    target = serve('d', ['--max-frame-bytes', String(MAX_FRAME_BYTES), '--inbox-min-credit', '4096', ...(transport === 'libp2p' ? [] : ['--log-level', 'warn'])])
+    createInterface({ input: target.stderr as NodeJS.ReadableStream }).on('line', line => { if (line.includes('"peer":"fz"') && line.includes('closing inbound stream')) fzRefusals++ })
     const member = serve('m')
     ;[d, m] = await Promise.all([firstLine<Ready>(target), firstLine<Ready>(member)])
     cd = createMirnetClient(d.api)
@@ -81,7 +105,7 @@ describe('fault scenario 5: fuzzed frames', () => {
     const nodes = [
       { id: 'd', address: d.listen[0] },
       { id: 'm', address: m.listen[0] },
-      { id: 'fz', address: `/ip4/127.0.0.1/tcp/${await freePort()}/p2p/${fuzzPeerId}` }
+      { id: 'fz', address: memberAddress(transport, '127.0.0.1', await freePort(), fuzzPeerId) }
     ]
     await cd.connect({ nodes })
     await cm.connect({ nodes: nodes.slice(0, 2) })
@@ -99,6 +123,13 @@ describe('fault scenario 5: fuzzed frames', () => {
       }
     })()
   }, 60_000)
+
+  /**
+   * Nothing lost besides the channels at fault: over libp2p the one
+   * connection that carries every stream survives every case; on TLS and gRPC
+   * each case has its own connection, and every dial of one succeeds.
+   */
+  const LOST_NONE = transport === 'libp2p' ? { connectionsLost: 0 } : { dialFailures: 0 }
 
   afterAll(async () => {
     receiving.abort()
@@ -129,15 +160,16 @@ describe('fault scenario 5: fuzzed frames', () => {
   }
 
   async function fuzzOverStream (as: 'member' | 'non-member', cases: number): Promise<FuzzDone> {
-    const peer = new HostilePeer({
-      task: 'fuzz',
+    const task = {
+      task: 'fuzz' as const,
       target: d.listen[0],
       count: cases,
       seed: SEED + (as === 'member' ? 1 : 2),
       maxFrameBytes: MAX_FRAME_BYTES,
       keyHex: as === 'member' ? fuzzKeyHex : undefined,
       caseTimeoutMs: 15_000
-    })
+    }
+    const peer = new HostilePeer(transport === 'libp2p' ? task : { ...task, transport, resetMayLookClean: transport === 'tls' })
     peers.push(peer)
     const done = peer.next('done', 150_000)
     await memberTraffic(done)
@@ -146,36 +178,43 @@ describe('fault scenario 5: fuzzed frames', () => {
     return result
   }
 
-  it('resets exactly the invalid streams of a member, keeps its connection, delivers its valid frames', async () => {
+  itOn(transport, QUICK_ALSO)(`resets exactly the invalid ${transport === 'libp2p' ? 'streams' : 'channels'} of a member (${memberCases} cases), ${transport === 'libp2p' ? 'keeps its connection, ' : ''}delivers its valid frames`, async () => {
     const rssBefore = await rssBytes(target.pid as number)
-    const result = await fuzzOverStream('member', MEMBER_CASES)
+    const refusalsBefore = fzRefusals
+    const result = await fuzzOverStream('member', memberCases)
     expect(result.mismatches).toEqual([])
-    expect(result).toMatchObject({ cases: MEMBER_CASES, mismatched: 0, timeout: 0, connectionsLost: 0 })
+    expect(result).toMatchObject({ cases: memberCases, mismatched: 0, timeout: 0, ...LOST_NONE })
     expect(result.clean).toBeGreaterThan(0)
     expect(result.reset).toBeGreaterThan(0)
+    if (transport !== 'libp2p') {
+      // d refused exactly the invalid channels: every one it reset, and on TLS those whose reset reached fz as an end
+      expect(result.reset + (result.resetSeenAsEnd ?? 0)).toBe(result.invalid)
+      await eventually('d to log every refusal', () => fzRefusals - refusalsBefore, n => n >= (result.invalid ?? 0), { timeoutMs: 10_000 })
+      expect(fzRefusals - refusalsBefore).toBe(result.invalid)
+    }
     // every message of a valid case is delivered as from fz (messages before the fault of an invalid one may be too)
     const deadline = Date.now() + 30_000
     while ((received.get('fz')?.length ?? 0) < result.validMessages && Date.now() < deadline) await delay(20)
     expect(received.get('fz')?.length ?? 0).toBeGreaterThanOrEqual(result.validMessages)
     await expectMemberUnaffected()
-    report('5-fuzz-member-stream', { ...result, mismatches: undefined, fromFz: received.get('fz')?.length ?? 0, memberMessages: memberSent, rssBeforeMiB: mib(rssBefore), rssAfterMiB: mib(await rssBytes(target.pid as number)) })
+    report(`5-fuzz-member-stream (${transport})`, { ...result, mismatches: undefined, fromFz: received.get('fz')?.length ?? 0, memberMessages: memberSent, rssBeforeMiB: mib(rssBefore), rssAfterMiB: mib(await rssBytes(target.pid as number)) })
   }, 200_000)
 
-  it('resets exactly the invalid streams of a non-member and delivers nothing of it', async () => {
+  itOn(transport)(`resets exactly the invalid ${transport === 'libp2p' ? 'streams' : 'channels'} of a non-member and delivers nothing of it`, async () => {
     const deliveredBefore = (await cd.getStatus({})).totals?.deliveredMessages ?? 0n
     const memberBefore = memberSent
     const result = await fuzzOverStream('non-member', NON_MEMBER_CASES)
     expect(result.mismatches).toEqual([])
-    expect(result).toMatchObject({ cases: NON_MEMBER_CASES, mismatched: 0, timeout: 0, connectionsLost: 0 })
+    expect(result).toMatchObject({ cases: NON_MEMBER_CASES, mismatched: 0, timeout: 0, ...LOST_NONE })
     await expectMemberUnaffected()
     const status = await cd.getStatus({})
     // only m's messages were delivered meanwhile: the non-member's frames stay tentative
     expect((status.totals?.deliveredMessages ?? 0n) - deliveredBefore).toBe(BigInt(memberSent - memberBefore))
     expect(status.tentative.length).toBeLessThanOrEqual(16)
-    report('5-fuzz-non-member-stream', { ...result, mismatches: undefined, memberMessages: memberSent - memberBefore, rssMiB: mib(await rssBytes(target.pid as number)) })
+    report(`5-fuzz-non-member-stream (${transport})`, { ...result, mismatches: undefined, memberMessages: memberSent - memberBefore, rssMiB: mib(await rssBytes(target.pid as number)) })
   }, 200_000)
 
-  it('closes raw TCP connections carrying garbage before Noise', async () => {
+  itOn(transport)(`closes raw TCP connections carrying garbage before ${transport === 'libp2p' ? 'Noise' : 'the TLS handshake'}`, async () => {
     const port = Number(/\/tcp\/(\d+)\//.exec(d.listen[0])?.[1])
     const random = mulberry32(SEED + 3)
     const cases = Array.from({ length: RAW_CASES }, () => rawCase(random))
@@ -206,7 +245,7 @@ describe('fault scenario 5: fuzzed frames', () => {
     await all
     expect({ closedByDaemon, timedOut }).toEqual({ closedByDaemon: RAW_CASES, timedOut: 0 })
     await expectMemberUnaffected()
-    report('5-fuzz-raw-tcp', { cases: RAW_CASES, closedByDaemon, timedOut, maxCloseMs, byKind, memberMessages: memberSent - memberBefore, ms: Date.now() - t0, rssMiB: mib(await rssBytes(target.pid as number)), totalMs: Date.now() - started })
+    report(`5-fuzz-raw-tcp (${transport})`, { cases: RAW_CASES, closedByDaemon, timedOut, maxCloseMs, byKind, memberMessages: memberSent - memberBefore, ms: Date.now() - t0, rssMiB: mib(await rssBytes(target.pid as number)), totalMs: Date.now() - started })
   }, 200_000)
 })
 

@@ -4,8 +4,11 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import type { HostileTask } from './hostile-peer.ts'
+import type { HostileTlsTask } from './hostile-tls-peer.ts'
 
-const SCRIPT = fileURLToPath(new URL('./hostile-peer.ts', import.meta.url))
+/** The libp2p peer, and the TLS and gRPC one (tasks that name a `transport`). */
+const LIBP2P_SCRIPT = fileURLToPath(new URL('./hostile-peer.ts', import.meta.url))
+const TLS_SCRIPT = fileURLToPath(new URL('./hostile-tls-peer.ts', import.meta.url))
 
 /** One JSON line a hostile peer printed. */
 export interface PeerEvent {
@@ -13,15 +16,15 @@ export interface PeerEvent {
   [field: string]: unknown
 }
 
-/** A hostile-peer.ts process and the events it printed. */
+/** A hostile-peer.ts (or, for a task on TLS or gRPC, hostile-tls-peer.ts) process and the events it printed. */
 export class HostilePeer {
   readonly child: ChildProcess
   readonly events: PeerEvent[] = []
   #stderr = ''
   readonly #waiters = new Set<() => void>()
 
-  constructor (task: HostileTask, prefix: string[] = []) {
-    const argv = [...prefix, process.execPath, SCRIPT, JSON.stringify(task)]
+  constructor (task: HostileTask | HostileTlsTask, prefix: string[] = []) {
+    const argv = [...prefix, process.execPath, 'transport' in task ? TLS_SCRIPT : LIBP2P_SCRIPT, JSON.stringify(task)]
     // stdin stays open: its end tells the peer to stop, should this process die first
     this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stderr?.on('data', (d: Buffer) => { this.#stderr += d.toString() })

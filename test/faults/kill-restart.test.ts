@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect } from '@jest/globals'
 import { Scratch } from '../helpers/processes.ts'
 import { balancedLedger, balancedLedgerAcrossKills, settle, totals } from './accounting.ts'
 import { FaultNode } from './fault-node.ts'
@@ -6,9 +6,16 @@ import { MiB, median, round, rssBytes } from './proc.ts'
 import { report, scale } from './scale.ts'
 import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import { waitForPeer, waitForPeerState } from './status-wait.ts'
+import { transportsOf, itOn, quickOn } from './transports.ts'
 import type { Flow } from './accounting.ts'
+import type { DaemonTransport } from '../../src/daemon/daemon.ts'
+
+/** The transports besides libp2p the representative case runs on under npm test (the quick form; see transports.ts). */
+const QUICK_ALSO: DaemonTransport[] = ['tls']
 
 const CYCLES = scale(4, 100)
+/** Cycles on TLS in the quick form, to keep npm test short (all CYCLES on every transport under --full). */
+const OTHER_TRANSPORT_QUICK_CYCLES = 1
 /** Messages per second each daemon sends to each other member. */
 const RATE = 500
 /** Messages from `a` each life of the restarted daemon reads after the burst queued while it was down (0.2 s of traffic). */
@@ -23,16 +30,17 @@ const SURVIVOR_ENV = { NODE_OPTIONS: '--max-old-space-size=96' }
 /** How much the survivors' RSS may grow from the end of the first cycle to the end of the run. */
 const RSS_GROWTH_BOUND = 64 * MiB
 
-describe('kill -9 and restart', () => {
+describe.each(transportsOf(QUICK_ALSO))('kill -9 and restart, over %s', (transport: DaemonTransport) => {
+  const cycles = quickOn(transport, CYCLES, OTHER_TRANSPORT_QUICK_CYCLES)
   let scratch: Scratch
   afterEach(async () => {
     await stopTraffic()
     await scratch.cleanup()
   })
 
-  it(`a daemon killed and restarted with the same key ${CYCLES} times under traffic: the others stay up and bounded, traffic to it resumes within 1 s of its ready line`, async () => {
+  itOn(transport, QUICK_ALSO)(`a daemon killed and restarted with the same key ${cycles} times under traffic: the others stay up and bounded, traffic to it resumes within 1 s of its ready line`, async () => {
     scratch = new Scratch()
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async nodeId => await FaultNode.create(scratch, { nodeId, env: nodeId === 'c' ? {} : SURVIVOR_ENV })))
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async nodeId => await FaultNode.create(scratch, { nodeId, transport, env: nodeId === 'c' ? {} : SURVIVOR_ENV })))
     const membership = await FaultNode.membershipFile(scratch, [a, b, c])
     await Promise.all([a, b, c].map(async n => await n.start(membership)))
     await Promise.all([a, b, c].map(async n => await n.client.awaitConnections({ minConnected: 3 }, { timeoutMs: 30_000 })))
@@ -49,7 +57,7 @@ describe('kill -9 and restart', () => {
     const detectMs: number[] = []
     const restartMs: number[] = []
     const rss: Record<'a' | 'b', number[]> = { a: [], b: [] }
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
+    for (let cycle = 0; cycle < cycles; cycle++) {
       const aFromB = consumers.a[0].count('b')
       const bFromA = consumers.b[0].count('a')
 
@@ -89,8 +97,8 @@ describe('kill -9 and restart', () => {
 
     const survivorsTotals = totals(survivors)
     const toRestartedTotals = totals(toRestarted)
-    report('1 kill -9 and restart', {
-      cycles: CYCLES,
+    report(`1 kill -9 and restart (${transport})`, {
+      cycles,
       resumeAfterReadyMs: { max: round(Math.max(...resumeMs)), median: round(median(resumeMs)) },
       killDetectedMs: { max: round(Math.max(...detectMs)), median: round(median(detectMs)) },
       restartToReadyMs: { max: round(Math.max(...restartMs)), median: round(median(restartMs)) },

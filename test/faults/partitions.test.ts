@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect } from '@jest/globals'
 import { NetLab, netnsUnavailableReason, nftUnavailableReason } from '../helpers/netns.ts'
 import { Scratch } from '../helpers/processes.ts'
 import { balancedLedger, settle, totals } from './accounting.ts'
@@ -11,11 +11,21 @@ import { Consumer, Sender, stopTraffic } from './traffic.ts'
 import type { NetHost } from '../helpers/netns.ts'
 import type { Flow, Ledger } from './accounting.ts'
 import { describeWhereAvailable } from '../helpers/requires.ts'
+import { transportsOf, itOn, quickOn } from './transports.ts'
+import type { DaemonTransport } from '../../src/daemon/daemon.ts'
+
+/** The transports besides libp2p the representative case runs on under npm test (the quick form; see transports.ts). */
+const QUICK_ALSO: DaemonTransport[] = ['grpc']
 
 const unavailable = netnsUnavailableReason() ?? nftUnavailableReason()
 const describeNetns = describeWhereAvailable('faults/partitions', unavailable)
 
 const CUTS = scale(3, 50)
+/**
+ * Cuts of the representative case on gRPC in the quick form (the other
+ * cases, and TLS, run under --full only): npm test's time stays short.
+ */
+const OTHER_TRANSPORT_QUICK_CUTS = 1
 const ONE_WAY_CUTS = scale(1, 5)
 /**
  * 10 s in the short form: at 30% loss each way, TCP sometimes backs off for
@@ -53,7 +63,8 @@ interface Member {
   sender: Sender
 }
 
-describeNetns('partitions between two members in their own network namespaces', () => {
+describeNetns.each(transportsOf(QUICK_ALSO))('partitions between two members in their own network namespaces, over %s', (transport: DaemonTransport) => {
+  const cuts = quickOn(transport, CUTS, OTHER_TRANSPORT_QUICK_CUTS)
   let scratch: Scratch
   let lab: NetLab | undefined
   afterEach(async () => {
@@ -68,7 +79,7 @@ describeNetns('partitions between two members in their own network namespaces', 
     scratch = new Scratch()
     lab = await NetLab.create()
     const hosts = [await lab.addHost(), await lab.addHost()]
-    const nodes = await Promise.all(['a', 'b'].map(async (nodeId, i) => await FaultNode.create(scratch, { nodeId, lab: { lab: lab as NetLab, host: hosts[i] } })))
+    const nodes = await Promise.all(['a', 'b'].map(async (nodeId, i) => await FaultNode.create(scratch, { nodeId, transport, lab: { lab: lab as NetLab, host: hosts[i] } })))
     const membership = await FaultNode.membershipFile(scratch, nodes)
     await Promise.all(nodes.map(async n => await n.start(membership)))
     await Promise.all(nodes.map(async n => await n.client.awaitConnections({ minConnected: 2 }, { timeoutMs: 30_000 })))
@@ -136,11 +147,11 @@ describeNetns('partitions between two members in their own network namespaces', 
     return { duplicates: a.consumer.duplicates + b.consumer.duplicates, reorders: a.consumer.reorders + b.consumer.reorders }
   }
 
-  it(`${CUTS} cuts (cut, wait, heal) under traffic: each noticed within 5 s, links reopen after healing, and the accounting holds`, async () => {
+  itOn(transport, QUICK_ALSO)(`${cuts} cuts (cut, wait, heal) under traffic: each noticed within 5 s, links reopen after healing, and the accounting holds`, async () => {
     const [a, b] = await twoMembers()
     const detectMs: number[] = []
     const reconnectMs: number[] = []
-    for (let i = 0; i < CUTS; i++) {
+    for (let i = 0; i < cuts; i++) {
       await (lab as NetLab).cut(b.host)
       detectMs.push(Math.max(...await detected(a, b)))
       await sleep(CUT_HOLD_MS)
@@ -148,8 +159,8 @@ describeNetns('partitions between two members in their own network namespaces', 
       reconnectMs.push(await recovered(a, b))
     }
     const ledgers = await finish(a, b)
-    report('2 partitions: cut and heal', {
-      cuts: CUTS,
+    report(`2 partitions: cut and heal (${transport})`, {
+      cuts,
       detectMs: { max: round(Math.max(...detectMs)), median: round(median(detectMs)) },
       reconnectAfterHealMs: { max: round(Math.max(...reconnectMs)), median: round(median(reconnectMs)) },
       accounting: totals(ledgers),
@@ -159,7 +170,7 @@ describeNetns('partitions between two members in their own network namespaces', 
     expectSound(ledgers, a, b)
   }, scale(180_000, 1_800_000))
 
-  it(`${ONE_WAY_CUTS} one-way partition(s) each way (nft drops one direction): noticed within 5 s, links reopen when lifted, and the accounting holds`, async () => {
+  itOn(transport)(`${ONE_WAY_CUTS} one-way partition(s) each way (nft drops one direction): noticed within 5 s, links reopen when lifted, and the accounting holds`, async () => {
     const [a, b] = await twoMembers()
     const dataDroppedMs: number[] = []
     const acksDroppedMs: number[] = []
@@ -178,7 +189,7 @@ describeNetns('partitions between two members in their own network namespaces', 
       }
     }
     const ledgers = await finish(a, b)
-    report('2 partitions: one-way', {
+    report(`2 partitions: one-way (${transport})`, {
       partitions: 2 * ONE_WAY_CUTS,
       detectMsLinkWhoseDataIsDropped: { max: round(Math.max(...dataDroppedMs)), median: round(median(dataDroppedMs)) },
       detectMsLinkWhoseAcksAreDropped: { max: round(Math.max(...acksDroppedMs)), median: round(median(acksDroppedMs)) },
@@ -190,7 +201,7 @@ describeNetns('partitions between two members in their own network namespaces', 
     expectSound(ledgers, a, b)
   }, scale(120_000, 600_000))
 
-  it(`30% packet loss both ways for ${LOSS_SECONDS} s: traffic keeps flowing, and the accounting holds`, async () => {
+  itOn(transport)(`30% packet loss both ways for ${LOSS_SECONDS} s: traffic keeps flowing, and the accounting holds`, async () => {
     const [a, b] = await twoMembers()
     const reconnectsBefore = await reconnects(a, b)
     trace('loss: members up')
@@ -208,7 +219,7 @@ describeNetns('partitions between two members in their own network namespaces', 
     trace('loss: recovered')
     const ledgers = await finish(a, b)
     trace('loss: settled')
-    report('2 partitions: 30% loss', {
+    report(`2 partitions: 30% loss (${transport})`, {
       seconds: LOSS_SECONDS,
       deliveredPerSecDuringLoss: { aToB: round(during[0] / lossSeconds), bToA: round(during[1] / lossSeconds), sent: RATE },
       reconnectsDuringLoss: { aToB: reconnectsAfter[0] - reconnectsBefore[0], bToA: reconnectsAfter[1] - reconnectsBefore[1] },

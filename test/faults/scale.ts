@@ -6,6 +6,13 @@ import { appendFileSync } from 'node:fs'
  */
 export const FULL = process.env.MIRNET_FAULTS_FULL === '1'
 
+/**
+ * Every case on every transport, at the short counts unless FULL (`npm run
+ * faults -- --all-transports`, which sets MIRNET_FAULTS_ALL_TRANSPORTS=1; see
+ * transports.ts).
+ */
+export const ALL_TRANSPORTS = process.env.MIRNET_FAULTS_ALL_TRANSPORTS === '1'
+
 /** `quick` under `npm test`, `full` under `npm run faults -- --full`. */
 export function scale<T> (quick: T, full: T): T {
   return FULL ? full : quick
