@@ -76,7 +76,8 @@ export async function endRun (): Promise<void> {
     try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* already gone */ }
   }
 
-  const left = readdirSync(join(runDir, 'tmp'))
+  // node-compile-cache: Node's own cache of compiled modules (module.enableCompileCache), not a test's
+  const left = readdirSync(join(runDir, 'tmp')).filter(f => f !== 'node-compile-cache')
   if (left.length > 0) problems.push(`temporary files left in ${join(runDir, 'tmp')}: ${left.slice(0, 20).join(', ')}${left.length > 20 ? ', …' : ''}`)
   rmSync(runDir, { recursive: true, force: true })
 
