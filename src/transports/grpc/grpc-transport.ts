@@ -6,7 +6,7 @@ import { createIdentityContext } from '../tls/certificate.ts'
 import { resetConnection } from '../tls/tls-channel.ts'
 import { tlsDial } from '../tls/tls-dial.ts'
 import { HandshakeFailedError } from '../tls/tls-handshake.ts'
-import { TlsListener } from '../tls/tls-listener.ts'
+import { TLS_LIMIT_DEFAULTS, TlsListener } from '../tls/tls-listener.ts'
 import { TransportStoppedError } from '../tls/tls-transport.ts'
 import { RESPONSE_HEADERS, refusalHeaders, requestHeaders, requestRefusal, responseRefusal } from './grpc-call.ts'
 import { GrpcChannel, dropSession } from './grpc-channel.ts'
@@ -107,7 +107,7 @@ export class GrpcTransport implements Transport {
     this.localIdentity = peerIdOf(init.privateKey)
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls/http']
     this.#context = context
-    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? 5000
+    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? TLS_LIMIT_DEFAULTS.handshakeTimeoutMs
     this.#windowBytes = init.windowBytes ?? 2 * 1024 * 1024
     this.#maxMessageBytes = init.maxMessageBytes ?? 4 * 1024 * 1024
     this.#settings = {
@@ -123,8 +123,8 @@ export class GrpcTransport implements Transport {
       secureContext: context,
       alpn: GRPC_ALPN_PROTOCOL,
       handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      maxPendingHandshakes: init.maxPendingHandshakes ?? 256,
-      maxInboundConnections: init.maxInboundConnections ?? 300,
+      maxPendingHandshakes: init.maxPendingHandshakes ?? TLS_LIMIT_DEFAULTS.maxPendingHandshakes,
+      maxInboundConnections: init.maxInboundConnections ?? TLS_LIMIT_DEFAULTS.maxInboundConnections,
       allowHalfOpen: false,
       label: 'gRPC',
       handshakeName: 'TLS handshake and link call',

@@ -5,6 +5,9 @@ import type { Logger } from '../../core/logger.ts'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import type { SecureContext } from 'node:tls'
 
+/** The defaults of the limits both TLS-based transports take (TlsEndpointInit). */
+export const TLS_LIMIT_DEFAULTS = { handshakeTimeoutMs: 5000, maxPendingHandshakes: 256, maxInboundConnections: 300 } as const
+
 export interface TlsListenerInit {
   /** The node's certificate and key. */
   secureContext: SecureContext

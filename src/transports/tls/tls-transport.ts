@@ -6,7 +6,7 @@ import { formatTlsAddress, parseTlsAddress } from './tls-address.ts'
 import { TlsChannel, resetConnection } from './tls-channel.ts'
 import { tlsDial } from './tls-dial.ts'
 import { TLS_ALPN_PROTOCOL } from './tls-handshake.ts'
-import { TlsListener } from './tls-listener.ts'
+import { TLS_LIMIT_DEFAULTS, TlsListener } from './tls-listener.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -84,14 +84,14 @@ export class TlsTransport implements Transport {
     this.localIdentity = peerIdOf(init.privateKey)
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls']
     this.#context = context
-    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? 5000
+    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? TLS_LIMIT_DEFAULTS.handshakeTimeoutMs
     this.#log = init.logger
     this.#listener = new TlsListener({
       secureContext: context,
       alpn: TLS_ALPN_PROTOCOL,
       handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      maxPendingHandshakes: init.maxPendingHandshakes ?? 256,
-      maxInboundConnections: init.maxInboundConnections ?? 300,
+      maxPendingHandshakes: init.maxPendingHandshakes ?? TLS_LIMIT_DEFAULTS.maxPendingHandshakes,
+      maxInboundConnections: init.maxInboundConnections ?? TLS_LIMIT_DEFAULTS.maxInboundConnections,
       allowHalfOpen: true,
       label: 'TLS',
       handshakeName: 'TLS handshake',
