@@ -2,11 +2,11 @@ import { createSecureServer, createServer } from 'node:http2'
 import { performance } from 'node:perf_hooks'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { Code, ConnectError } from '@connectrpc/connect'
-import { connectNodeAdapter } from '@connectrpc/connect-node'
 import { parseTimeout } from '@connectrpc/connect/protocol-grpc'
 import { encodeGrpcMessage, reencodeGrpcMessage } from './grpc-message.ts'
 import { API_SESSION_WINDOW_BYTES, API_STREAM_WINDOW_BYTES } from './http2-windows.ts'
 import { checkInterceptor, runChecks } from './call-checks.ts'
+import { connectListener } from './connect-listener.ts'
 import { http2StreamContextValues } from './response-outcome.ts'
 import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
@@ -137,8 +137,9 @@ export class ApiServer {
     // a route per server: its metrics series are this server's
     const fast = new Map<string, FastUnaryRoute>((options.fastUnary ?? []).map(m => [m.path, { ...m.route }]))
     const checks = options.checks ?? []
-    const handler = connectNodeAdapter({
+    const handler = connectListener({
       routes: options.routes,
+      logger: options.logger,
       acceptCompression: [],
       readMaxBytes: options.readMaxBytes,
       // handlers can learn whether a response reached its client whole (Pull counts what it did not)
