@@ -24,9 +24,10 @@ COPY gen/ts ./gen/ts
 RUN ln -s /app/bin/mirnet.ts /usr/local/bin/mirnet
 ENV NODE_ENV=production MIRNET_STATE_DIR=/var/lib/mirnet MIRNET_LISTEN=/ip4/0.0.0.0/tcp/4001
 USER 10001:10001
-# 4001: libp2p (TCP) to the other members; 7070: the API (gRPC, Connect, gRPC-Web,
-# grpc.health.v1); 9464: Prometheus metrics, when --metrics asks for them
-EXPOSE 4001/tcp 7070/tcp 9464/tcp
+# to the other members 4001: libp2p (TCP), 4002: TLS, 4003: gRPC (each when
+# --transport and --listen ask for it, docs/transports.md); 7070: the API (gRPC,
+# Connect, gRPC-Web, grpc.health.v1); 9464: Prometheus metrics, when --metrics asks for them
+EXPOSE 4001/tcp 4002/tcp 4003/tcp 7070/tcp 9464/tcp
 # `serve` re-executes itself with its heap defaults (docs/configuration.md:
 # Memory settings of `mirnet serve`); NODE_OPTIONS or MALLOC_ARENA_MAX set at `docker run` still win
 ENTRYPOINT ["mirnet", "serve"]

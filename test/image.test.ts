@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { Health, HealthCheckResponse_ServingStatus } from '../gen/ts/grpc/health/v1/health_pb.ts'
 import {
-  API_PORT, IMAGE_APP_DIR, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_NODE_PATH, IMAGE_STATE_DIR, IMAGE_UID, METRICS_PORT, P2P_PORT
+  IMAGE_APP_DIR, IMAGE_EXPOSED_PORTS, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_NODE_PATH, IMAGE_STATE_DIR, IMAGE_UID
 } from '../src/deploy/constants.ts'
 import { generateKey, peerIdOf, writeKeyFile } from '../src/transports/libp2p/keys.ts'
 import { podmanUnavailableReason } from './helpers/podman.ts'
@@ -26,11 +26,12 @@ describe('Dockerfile', () => {
   })
   const instruction = (name: string): string[] => lines.filter(l => l.startsWith(`${name} `)).map(l => l.slice(name.length + 1).trim())
 
-  it('runs `mirnet serve` from a Node 24 slim base as the image user, exposing the libp2p, API and metrics ports', () => {
+  it('runs `mirnet serve` from a Node 24 slim base as the image user, exposing the port of each transport, the API and the metrics', () => {
     expect(instruction('FROM').every(f => f.startsWith('node:24-slim'))).toBe(true)
     expect(instruction('ENTRYPOINT')).toEqual(['["mirnet", "serve"]'])
     expect(instruction('USER')).toEqual([`${IMAGE_UID}:${IMAGE_GID}`])
-    expect(instruction('EXPOSE')).toEqual([`${P2P_PORT}/tcp ${API_PORT}/tcp ${METRICS_PORT}/tcp`])
+    expect(instruction('EXPOSE')).toEqual([IMAGE_EXPOSED_PORTS.join(' ')])
+    expect(IMAGE_EXPOSED_PORTS).toEqual(['4001/tcp', '4002/tcp', '4003/tcp', '7070/tcp', '9464/tcp'])
     expect(instruction('WORKDIR')).toContain(IMAGE_APP_DIR)
     expect(lines.join('\n')).toContain(`MIRNET_STATE_DIR=${IMAGE_STATE_DIR}`)
   })
@@ -75,7 +76,7 @@ describePodman('npm run image', () => {
     expect((JSON.parse(inspected.stdout) as { Layers: string[] }).Layers).toHaveLength(1)
   })
 
-  it('declares a non-root user, the mirnet serve entrypoint and the three ports', async () => {
+  it('declares a non-root user, the mirnet serve entrypoint and the ports of the transports, the API and the metrics', async () => {
     const inspected = await run('skopeo', ['inspect', '--config', `containers-storage:${tag}`], { env })
     expect(inspected.code).toBe(0)
     const { config } = JSON.parse(inspected.stdout) as { config: { User: string, Entrypoint: string[], ExposedPorts: Record<string, unknown> } }
@@ -86,7 +87,7 @@ describePodman('npm run image', () => {
     expect(Number(group)).toBe(IMAGE_GID)
     expect(config.Entrypoint).toEqual([...IMAGE_MIRNET_COMMAND, 'serve'])
     expect(config.Entrypoint[0]).toBe(IMAGE_NODE_PATH)
-    expect(Object.keys(config.ExposedPorts).sort()).toEqual([`${API_PORT}/tcp`, `${METRICS_PORT}/tcp`, `${P2P_PORT}/tcp`].sort())
+    expect(Object.keys(config.ExposedPorts).sort()).toEqual([...IMAGE_EXPOSED_PORTS].sort())
   })
 
   it('serves health on the host network as the image user, on a read-only root, and exits 0 on SIGTERM', async () => {

@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import {
-  API_PORT, IMAGE_APP_DIR, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_NODE_PATH, IMAGE_STATE_DIR, IMAGE_UID, IMAGE_USER, METRICS_PORT, P2P_PORT
+  API_PORT, IMAGE_APP_DIR, IMAGE_EXPOSED_PORTS, IMAGE_GID, IMAGE_MIRNET_COMMAND, IMAGE_NODE_PATH, IMAGE_STATE_DIR, IMAGE_UID, IMAGE_USER, P2P_PORT
 } from '../../src/deploy/constants.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -150,7 +150,7 @@ COPY --chown=${IMAGE_UID}:${IMAGE_GID} state/ ${IMAGE_STATE_DIR}/
 ENV PATH=${dirname(IMAGE_NODE_PATH)} NODE_ENV=production MIRNET_STATE_DIR=${IMAGE_STATE_DIR} MIRNET_LISTEN=/ip4/0.0.0.0/tcp/${P2P_PORT}
 WORKDIR ${IMAGE_APP_DIR}
 USER ${IMAGE_UID}:${IMAGE_GID}
-EXPOSE ${P2P_PORT}/tcp ${API_PORT}/tcp ${METRICS_PORT}/tcp
+EXPOSE ${IMAGE_EXPOSED_PORTS.join(' ')}
 LABEL org.opencontainers.image.title="mirnet" org.opencontainers.image.version="${version}" org.opencontainers.image.licenses="Apache-2.0"
 ENTRYPOINT ${entrypoint}
 `

@@ -42,3 +42,6 @@ export const TRANSPORT_PORTS: Readonly<Record<DaemonTransport, { port: number, n
 export const API_PORT = 7070
 /** Prometheus metrics port (`--metrics`) the image and the manifests use. */
 export const METRICS_PORT = 9464
+
+/** The ports the image exposes: each transport's, the API's and the metrics'. */
+export const IMAGE_EXPOSED_PORTS: readonly string[] = [...Object.values(TRANSPORT_PORTS).map(t => t.port), API_PORT, METRICS_PORT].map(port => `${port}/tcp`)
