@@ -2,16 +2,17 @@
  * The mirnet benchmark suite: every scenario measures mirnet and its baseline
  * in the same run, alternating rounds, and reports medians.
  *
- *   npm run bench                         full run (about 15 minutes)
+ *   npm run bench                         full run (about 20 minutes)
  *   npm run bench -- --quick              short run (under 2 minutes)
  *   npm run bench -- --json FILE          also write the figures as JSON
  *   npm run bench -- --only link,latency  some scenarios only
  *
- * Progress goes to stderr, the table to stdout.
+ * Progress goes to stderr; the table, then the transports side by side, to stdout.
  */
 import { writeFile } from 'node:fs/promises'
 import { cpus, totalmem, release, platform } from 'node:os'
 import { parseArgs } from 'node:util'
+import { transportSummary } from './lib/transport-summary.ts'
 import { SCENARIOS } from './scenarios/index.ts'
 import type { BenchResult } from './lib/types.ts'
 
@@ -62,6 +63,8 @@ const machine = {
 }
 
 process.stdout.write(table(results))
+const summary = transportSummary(results)
+if (summary !== undefined) process.stdout.write(`\nTransports side by side (each transport's figure, then its ratio to the column's baseline):\n${summary}`)
 if (values.json !== undefined) {
   await writeFile(values.json, JSON.stringify({ machine, results }, null, 2) + '\n')
   process.stderr.write(`bench: wrote ${values.json}\n`)

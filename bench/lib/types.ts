@@ -9,6 +9,8 @@ export interface BenchResult {
   p50Ms?: number
   p99Ms?: number
   rssMb?: number
+  /** CPU per process, percent of one core (scenario `scale`: idle daemons). */
+  cpuPercent?: number
   seconds?: number
   /** Round-trip time added to the link (scenario `wan`). */
   rttMs?: number

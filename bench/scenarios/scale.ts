@@ -125,6 +125,7 @@ async function measure (ctx: ScenarioContext, on: Measured): Promise<BenchResult
       scenario: 'scale',
       system: `${on.system} ${n} daemons: idle`,
       rssMb: round(rss.mean, 1),
+      cpuPercent: round(cpuPercent.mean, 2),
       seconds: round(elapsed, 1),
       note: `idle CPU per daemon over ${elapsed.toFixed(0)} s: mean ${cpuPercent.mean.toFixed(2)}%, max ${cpuPercent.max.toFixed(2)}% of a core; RSS per daemon mean ${rss.mean.toFixed(0)} MB, max ${rss.max.toFixed(0)} MB (${n} daemons ${(rss.mean * n / 1024).toFixed(1)} GB); ${cpuVerdict}`
     }]

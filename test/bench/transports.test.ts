@@ -19,6 +19,9 @@ describe(`npm run bench -- --quick --only ${QUICK_GROUPS.transports.join(',')}`,
     expect(tlsNote(256)).toMatch(/× raw-tcp-batched \(target ≥ 0\.5: (met|MISSED)\)/)
     expect(tlsNote(64 * 1024)).toMatch(/× raw-tcp \(target ≥ 0\.8: (met|MISSED)\)/)
     // scale: a Connect and an idle row per transport, each system naming its transport
+    // after the table, the transports side by side: TLS's link rate with its ratio to the batched socket
+    expect(report.stdout).toMatch(/^Transports side by side/m)
+    expect(report.stdout).toMatch(/^TLS \(mirnet-tls\)\s+[\d,]+ \([\d.]+×\)/m)
     expect(systemsOf(report, 'scale').sort()).toEqual(TRANSPORT_SYSTEMS.flatMap(t => [`${t} 8 daemons: Connect`, `${t} 8 daemons: idle`]).sort())
   }, QUICK_BENCH_TIMEOUT_MS)
 })
