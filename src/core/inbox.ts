@@ -102,6 +102,8 @@ export class Inbox {
   #closed = false
   #delivered = 0
   #dataWaiters: DataWaiter[] = []
+  /** The lanes `#pick` chooses among now. */
+  #pickMask = 0
 
   constructor (init: InboxInit) {
     this.capacity = init.capacity
@@ -189,13 +191,18 @@ export class Inbox {
       const lane = 31 - Math.clz32(mask)
       return lane < lanes.length && lanes[lane].length > 0 ? lane : -1
     }
-    return this.#scheduler.pick(lane => {
-      if ((mask & (1 << lane)) === 0) return -1
-      const l = lanes[lane]
-      return l.length > 0 ? l.items[l.head].payload.byteLength : -1
-    })
+    this.#pickMask = mask
+    return this.#scheduler.pick(this.#headSize)
   }
 
+  /** The scheduler's view of a lane among `#pickMask`: its head's size, or -1. One function for every pick: no closure per message. */
+  readonly #headSize = (lane: number): number => {
+    if ((this.#pickMask & (1 << lane)) === 0) return -1
+    const l = this.#lanes[lane]
+    return l.length > 0 ? l.items[l.head].payload.byteLength : -1
+  }
+
+  /** Take the head of `lane`; the caller then calls `#afterTaking` for it (once for a whole batch). */
   #takeFrom (lane: number): ReceivedMessage {
     const l = this.#lanes[lane]
     const m = l.shift()
@@ -204,13 +211,18 @@ export class Inbox {
     this.#bytes -= m.payload.byteLength
     this.#delivered++
     l.pace.onTaken(1, l.length)
+    return m
+  }
+
+  /** Messages were taken from `lane`: call back the receivers whose credit has grown, and the producers waiting for space. */
+  #afterTaking (lane: number): void {
+    const l = this.#lanes[lane]
     if (l.creditWaiters.length > 0) this.#wakeCreditWaiters(lane, l)
     if (l.spaceWaiters.length > 0 && l.length <= this.capacity / 2 && l.bytes <= this.maxBytes / 2) {
       const waiters = l.spaceWaiters
       l.spaceWaiters = []
       for (const w of waiters) w()
     }
-    return m
   }
 
   #wakeCreditWaiters (lane: number, l: InboxLane): void {
@@ -235,6 +247,8 @@ export class Inbox {
   take (maxMessages: number, maxBytes = Number.POSITIVE_INFINITY, mask = ALL_LANES): ReceivedMessage[] {
     const out: ReceivedMessage[] = []
     let bytes = 0
+    // lanes taken from: their waiters are called once the batch is taken (a credit check reads the clock)
+    let taken = 0
     while (out.length < maxMessages) {
       const lane = this.#pick(mask)
       if (lane < 0) break
@@ -242,7 +256,11 @@ export class Inbox {
       const size = l.items[l.head].payload.byteLength
       if (out.length > 0 && bytes + size > maxBytes) break
       out.push(this.#takeFrom(lane))
+      taken |= 1 << lane
       bytes += size
+    }
+    for (let lane = 0; taken !== 0; lane++, taken >>>= 1) {
+      if ((taken & 1) !== 0) this.#afterTaking(lane)
     }
     return out
   }
@@ -250,7 +268,10 @@ export class Inbox {
   /** Remove and return the next message of the lanes in `mask`, if any. */
   shift (mask = ALL_LANES): ReceivedMessage | undefined {
     const lane = this.#pick(mask)
-    return lane < 0 ? undefined : this.#takeFrom(lane)
+    if (lane < 0) return undefined
+    const m = this.#takeFrom(lane)
+    this.#afterTaking(lane)
+    return m
   }
 
   #wakeConsumers (lanes: number): void {
