@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { encodeHeader, FrameDecoder, FramePlan } from '../src/core/frame-codec.ts'
+import { encodeHeader, FrameDecoder, FramePlan, viewSink } from '../src/core/frame-codec.ts'
 import { FIRST_CHUNK, LAST_CHUNK, MIDDLE_CHUNK, WHOLE, frameTag } from '../src/core/link-protocol.ts'
 
 function payloads (sizes: number[]): Uint8Array[] {
@@ -15,7 +15,7 @@ function rawFrames (ps: Uint8Array[]): Uint8Array {
 
 function decodeAll (chunks: Array<Uint8Array | Uint8ArrayList>, max = 1 << 20): Uint8Array[] {
   const out: Uint8Array[] = []
-  const d = new FrameDecoder(max, p => { out.push(p.slice()); return true })
+  const d = new FrameDecoder(max, viewSink(p => { out.push(p.slice()); return true }))
   for (const c of chunks) d.push(c)
   expect(d.bufferedBytes).toBe(0)
   return out
@@ -135,15 +135,15 @@ describe('frame codec', () => {
     })
 
     it('refuses a header claiming more than the maximum before buffering its body', () => {
-      const d = new FrameDecoder(1024, () => true)
+      const d = new FrameDecoder(1024, viewSink(() => true))
       expect(() => { d.push(encodeHeader(1025)) }).toThrow(expect.objectContaining({ name: 'FrameTooLargeError' }))
-      const huge = new FrameDecoder(1024, () => true)
+      const huge = new FrameDecoder(1024, viewSink(() => true))
       expect(() => { huge.push(encodeHeader(2 ** 50)) }).toThrow(expect.objectContaining({ name: 'FrameTooLargeError' }))
     })
 
     it('refuses a length prefix of 2^64 (ten bytes) even when split', () => {
       const prefix = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)
-      const d = new FrameDecoder(1024, () => true)
+      const d = new FrameDecoder(1024, viewSink(() => true))
       expect(() => { d.push(prefix.subarray(0, 3)); d.push(prefix.subarray(3)) }).toThrow(expect.objectContaining({ name: 'FrameTooLargeError' }))
     })
 
@@ -151,7 +151,7 @@ describe('frame codec', () => {
       const ps = payloads([10, 20, 30, 40, 50])
       const out: number[] = []
       let room = 2
-      const d = new FrameDecoder(1024, p => { out.push(p[0]); return --room > 0 })
+      const d = new FrameDecoder(1024, viewSink(p => { out.push(p[0]); return --room > 0 }))
       const wire = rawFrames(ps)
       d.push(wire.subarray(0, 70))
       d.push(wire.subarray(70))
@@ -166,9 +166,26 @@ describe('frame codec', () => {
       expect(d.bufferedBytes).toBe(0)
     })
 
+    it('passes a frame within one chunk as its bounds in that chunk, and a frame across chunks as one assembled buffer', () => {
+      const wire = rawFrames([Uint8Array.of(7, 8, 9), Uint8Array.of(1, 2, 3, 4)])
+      // a chunk of its own buffer (a small view into a larger one is decoded from a copy)
+      const first = new Uint8Array(wire.subarray(0, 6))
+      const calls: Array<{ same: boolean, start: number, end: number, bytes: number[] }> = []
+      const d = new FrameDecoder(1024, (chunk, start, end) => {
+        calls.push({ same: chunk === first, start, end, bytes: [...chunk.subarray(start, end)] })
+        return true
+      })
+      d.push(first)
+      d.push(wire.subarray(6))
+      expect(calls).toEqual([
+        { same: true, start: 1, end: 4, bytes: [7, 8, 9] },
+        { same: false, start: 0, end: 4, bytes: [1, 2, 3, 4] }
+      ])
+    })
+
     it('calls onChunkDone after the frames of each chunk, with the chunk\'s size', () => {
       const events: Array<number | string> = []
-      const d = new FrameDecoder(1024, p => { events.push(`frame ${p.byteLength}`); return true }, n => events.push(n))
+      const d = new FrameDecoder(1024, viewSink(p => { events.push(`frame ${p.byteLength}`); return true }), n => events.push(n))
       const wire = rawFrames(payloads([3, 4]))
       d.push(wire.subarray(0, 6))
       d.push(wire.subarray(6))
@@ -182,7 +199,7 @@ describe('frame codec', () => {
         new Uint8Array(pool).set(frame, 500_000)
         const chunk = new Uint8Array(pool, 500_000, frame.byteLength)
         const seen: Uint8Array[] = []
-        const d = new FrameDecoder(1024, p => { seen.push(p); return true })
+        const d = new FrameDecoder(1024, viewSink(p => { seen.push(p); return true }))
         d.push(chunk)
         expect(seen).toHaveLength(1)
         expect([...seen[0]]).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
@@ -198,7 +215,7 @@ describe('frame codec', () => {
         const buffer = new ArrayBuffer(frame.byteLength + 100)
         new Uint8Array(buffer).set(frame, 50)
         const seen: Uint8Array[] = []
-        const d = new FrameDecoder(4096, p => { seen.push(p); return true })
+        const d = new FrameDecoder(4096, viewSink(p => { seen.push(p); return true }))
         d.push(new Uint8Array(buffer, 50, frame.byteLength))
         expect(seen[0].buffer).toBe(buffer)
         expect(seen[0].byteLength).toBe(3000)

@@ -7,7 +7,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { DEFAULT_MAX_FRAME_BYTES } from '../../src/core/constants.ts'
-import { FrameDecoder } from '../../src/core/frame-codec.ts'
+import { FrameDecoder, viewSink } from '../../src/core/frame-codec.ts'
 import { NetworkModule } from '../../src/core/network-module.ts'
 import { generateKey } from '../../src/transports/libp2p/keys.ts'
 import { createLinkTransport } from './link-transport.ts'
@@ -115,7 +115,7 @@ async function rawTcpReceiver (): Promise<Worker<ToReceiver>> {
   const sockets = new Set<Socket>()
   const server = createServer({ noDelay: true }, socket => {
     sockets.add(socket)
-    const decoder = new FrameDecoder(DEFAULT_MAX_FRAME_BYTES, counter.sink)
+    const decoder = new FrameDecoder(DEFAULT_MAX_FRAME_BYTES, viewSink(counter.sink))
     socket.on('data', chunk => {
       decoder.push(chunk)
       counter.delivered()
@@ -137,7 +137,7 @@ async function libp2pReceiver (): Promise<Worker<ToReceiver>> {
   const node = await createPlainNode()
   await node.handle(BENCH_PROTOCOL, stream => {
     stream.inactivityTimeout = 0
-    const decoder = new FrameDecoder(DEFAULT_MAX_FRAME_BYTES, counter.sink)
+    const decoder = new FrameDecoder(DEFAULT_MAX_FRAME_BYTES, viewSink(counter.sink))
     stream.addEventListener('message', evt => {
       decoder.push(evt.data)
       counter.delivered()

@@ -104,15 +104,23 @@ function headerEnd (buf: Uint8Array, offset: number): number {
 }
 
 /**
- * Called per decoded frame; return false to stop decoding after this frame
- * (the consumer is full). The rest is kept, undecoded, until `resume()`.
+ * Called per decoded frame with the frame's payload, `chunk[start..end)`;
+ * return false to stop decoding after this frame (the consumer is full).
+ * The rest is kept, undecoded, until `resume()`. The bounds, not a view: a
+ * sink that needs only part of the payload (a receiver strips the tag
+ * byte) makes one view per frame, not two.
  */
-export type FrameSink = (payload: Uint8Array) => boolean
+export type FrameSink = (chunk: Uint8Array, start: number, end: number) => boolean
+
+/** A sink of payload views: `sink` gets `chunk.subarray(start, end)` of every frame. */
+export function viewSink (sink: (payload: Uint8Array) => boolean): FrameSink {
+  return (chunk, start, end) => sink(chunk.subarray(start, end))
+}
 
 /**
  * Decodes frames from chunks as they arrive, synchronously, calling the sink
- * for each complete payload. A frame within one chunk is passed as a view into
- * it (no copy); a frame spanning chunks is assembled once. The size a header
+ * for each complete payload. A frame within one chunk is passed as its bounds
+ * in the chunk (no copy); a frame spanning chunks is assembled once. The size a header
  * claims is checked before any byte of it is buffered.
  */
 export class FrameDecoder {
@@ -182,7 +190,7 @@ export class FrameDecoder {
       const payloadEnd = payloadStart + length
       if (payloadEnd > end) break
       offset = payloadEnd
-      if (!this.#sink(buf.subarray(payloadStart, payloadEnd))) this.#stopped = true
+      if (!this.#sink(buf, payloadStart, payloadEnd)) this.#stopped = true
     }
     if (offset < end) this.#pending.append(buf.subarray(offset))
     this.#onChunkDone?.(end)
@@ -213,7 +221,7 @@ export class FrameDecoder {
     this.#pending.append(buf.subarray(0, need))
     const payload = this.#pending.subarray(payloadStart)
     this.#pending.consume(this.#pending.byteLength)
-    if (!this.#sink(payload)) this.#stopped = true
+    if (!this.#sink(payload, 0, payload.byteLength)) this.#stopped = true
     return need
   }
 }

@@ -177,30 +177,33 @@ export class Receiver implements ChannelHandler {
     }
   }
 
-  readonly #onFrame = (payload: Uint8Array): boolean => {
+  /** The frame `chunk[start..end)`: one view per whole message, of its payload (no tag). */
+  readonly #onFrame = (chunk: Uint8Array, start: number, end: number): boolean => {
     if (!this.#helloSeen) {
-      this.#onHello(payload)
+      this.#onHello(chunk.subarray(start, end))
       return true
     }
     if (!this.#resumed) {
-      this.#onResume(payload)
+      this.#onResume(chunk.subarray(start, end))
       return true
     }
-    const tag = payload[0]
-    const lane = tag & 7
-    const kind = tag >> 3
-    if (payload.byteLength === 0 || kind > 3 || lane >= this.#laneCount) {
+    const tag = end > start ? chunk[start] : undefined
+    const lane = (tag ?? 0) & 7
+    const kind = (tag ?? 0) >> 3
+    if (tag === undefined || kind > 3 || lane >= this.#laneCount) {
       throw new MalformedFrameError(`frame with tag ${tag ?? 'none'}: not a lane of this node (${this.#laneCount} lanes) or not a kind of message frame`)
     }
     if (kind === WHOLE) {
+      const bytes = end - start - 1
       if (this.#assemblers[lane]?.active === true) throw new MalformedFrameError(`lane ${lane} sent a whole message inside a chunked one`)
-      if (payload.byteLength - 1 > this.#config.maxFrameBytes) {
-        throw new FrameTooLargeError(`message of ${payload.byteLength - 1} bytes exceeds the maximum of ${this.#config.maxFrameBytes} bytes`)
+      if (bytes > this.#config.maxFrameBytes) {
+        throw new FrameTooLargeError(`message of ${bytes} bytes exceeds the maximum of ${this.#config.maxFrameBytes} bytes`)
       }
-      this.#acks.unackedBytes[lane] += payload.byteLength - 1
-      this.#take(lane, payload.subarray(1), true)
+      this.#acks.unackedBytes[lane] += bytes
+      this.#take(lane, chunk.subarray(start + 1, end), true)
       return true
     }
+    const payload = chunk.subarray(start, end)
     const assembler = this.#assemblers[lane] ??= new MessageAssembler(this.#config.maxFrameBytes)
     if (kind === FIRST_CHUNK) {
       let total: number
