@@ -23,7 +23,7 @@ describe('bench CPU time', () => {
     expect(cpuUsPerMessage({ a: 1, b: 2 }, { a: 1.5, b: 2.1 }, 100_000)).toEqual({ a: expect.closeTo(5, 9), b: expect.closeTo(1, 9) })
   })
 
-  it('takes each process's median over rounds, and the ceiling the total allows', () => {
+  it("takes each process's median over rounds, and the ceiling the total allows", () => {
     const m = medianCpu([{ a: 1, b: 9 }, { a: 3, b: 5 }, { a: 2, b: 7 }])
     expect(m).toEqual({ a: 2, b: 7 })
     expect(cpuTotal(m)).toBe(9)
