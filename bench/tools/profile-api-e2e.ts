@@ -1,7 +1,7 @@
 /**
  * Profile the api-e2e TLS path at 256 B: daemons A and B run under
  * `node --cpu-prof` (profiles written to the folder given as the first
- * argument when they exit), a sender and a receiver client as in the
+ * argument when they exit; `-`: no profile, for A/B rounds), a sender and a receiver client as in the
  * scenario, one windowed SendStream for the given seconds (second argument,
  * default 10). Prints the delivered rate and each process's CPU µs/msg.
  */
@@ -18,9 +18,10 @@ interface Counts { total: number, t: number }
 
 await ProcessGroup.with(async group => {
   const prof = ['--cpu-prof', '--cpu-prof-dir', dir]
+  const nodeArgs = (name: string): string[] => dir === '-' ? [] : [...prof, '--cpu-prof-name', `${name}.cpuprofile`]
   const [a, b, sender, receiver] = await Promise.all([
-    group.daemon('a', { args: ['--queue-capacity', '4096', '--transport', 'tls'], nodeArgs: [...prof, '--cpu-prof-name', 'daemon-a.cpuprofile'] }),
-    group.daemon('b', { args: ['--transport', 'tls'], nodeArgs: [...prof, '--cpu-prof-name', 'daemon-b.cpuprofile'] }),
+    group.daemon('a', { args: ['--queue-capacity', '4096', '--transport', 'tls'], nodeArgs: nodeArgs('daemon-a') }),
+    group.daemon('b', { args: ['--transport', 'tls'], nodeArgs: nodeArgs('daemon-b') }),
     group.worker('sender'),
     group.worker('receiver')
   ])
