@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { SendRequestSchema } from '../gen/ts/mirnet/v1/transport_pb.ts'
-import { compactPayload, PAYLOAD_SLACK_BYTES } from '../src/service/compact-payload.ts'
+import { compactPayload, PAYLOAD_SLACK_BYTES, SLAB_COPY_MAX_BYTES } from '../src/service/compact-payload.ts'
 
 describe('compactPayload', () => {
   /** A SendRequest decoded from one buffer, as the API server decodes requests. */
@@ -19,7 +19,7 @@ describe('compactPayload', () => {
     expect(small.buffer).toBe(buffer)
     const compacted = compactPayload(small)
     expect(compacted.buffer).not.toBe(buffer)
-    expect(compacted.buffer.byteLength).toBe(100)
+    expect(compacted.buffer.byteLength).toBeLessThanOrEqual(2 * 100 + PAYLOAD_SLACK_BYTES)
     expect(compacted).toEqual(small)
   })
 
@@ -32,7 +32,7 @@ describe('compactPayload', () => {
     expect(small.buffer).toBe(body.buffer)
     const compacted = compactPayload(small)
     expect(compacted.buffer).not.toBe(body.buffer)
-    expect(compacted.buffer.byteLength).toBe(10)
+    expect(compacted.buffer.byteLength).toBeLessThanOrEqual(2 * 10 + PAYLOAD_SLACK_BYTES)
     expect([...compacted]).toEqual(new Array(10).fill(1))
   })
 
@@ -49,5 +49,31 @@ describe('compactPayload', () => {
     expect(compactPayload(edge)).toBe(edge)
     const over = new Uint8Array(new ArrayBuffer(2 * 1000 + PAYLOAD_SLACK_BYTES + 1), 0, 1000)
     expect(compactPayload(over)).not.toBe(over)
+  })
+
+  describe('when a request holds many small payloads', () => {
+    it('copies them into shared slabs no larger than the slack, each copy its own bytes', () => {
+      const sizes = new Array(64).fill(256)
+      const { buffer, payloads } = decoded(...sizes, 64 * 1024)
+      const copies = payloads.slice(0, 64).map(compactPayload)
+      const slabs = new Set(copies.map(c => c.buffer))
+      // 256 B copies, 16 to a 4 KiB slab (one more when the first slab was partly used)
+      expect(slabs.size).toBeLessThanOrEqual(64 * 256 / PAYLOAD_SLACK_BYTES + 1)
+      for (const s of slabs) {
+        expect(s).not.toBe(buffer)
+        expect(s.byteLength).toBe(PAYLOAD_SLACK_BYTES)
+      }
+      copies.forEach((c, i) => { expect(c).toEqual(payloads[i]) })
+      // no two copies overlap: changing one leaves the others as they were
+      copies[0].fill(0)
+      copies.slice(1).forEach((c, i) => { expect(c).toEqual(payloads[i + 1]) })
+    })
+
+    it('gives a payload above the slab limit a buffer of its own', () => {
+      const { payloads: [mid] } = decoded(SLAB_COPY_MAX_BYTES + 1, 4 * 1024 * 1024)
+      const compacted = compactPayload(mid)
+      expect(compacted.buffer.byteLength).toBe(SLAB_COPY_MAX_BYTES + 1)
+      expect(compacted).toEqual(mid)
+    })
   })
 })

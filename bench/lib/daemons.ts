@@ -8,6 +8,8 @@ import type { Ready } from '../../test/helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { MirnetClient } from '../../src/client/client.ts'
 
+export { cpuSeconds } from './cpu-time.ts'
+
 export interface DaemonProcess {
   nodeId: string
   peerId: string
@@ -79,13 +81,4 @@ export async function rssMb (pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const m = /VmRSS:\s+(\d+) kB/.exec(status)
   return m === null ? Number.NaN : Number(m[1]) / 1024
-}
-
-/** CPU time (user + system) of a process in seconds, from /proc. */
-export async function cpuSeconds (pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises')
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // utime and stime are fields 14 and 15 (1-based) of the whole line
-  return (Number(fields[11]) + Number(fields[12])) / 100
 }

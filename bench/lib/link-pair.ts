@@ -30,6 +30,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { cpuSnapshot, cpuUsPerMessage } from './cpu-time.ts'
 import { DelayProxy, addressVia, tcpTarget } from './delay-proxy.ts'
 import { VOTE_BYTES } from './votes.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -401,11 +402,16 @@ export class LinkPair {
  * One mirnet core round, A -> B over libp2p between two processes: starts a
  * fresh sender/receiver pair, sends `payloadBytes`-byte messages for
  * `seconds`, closes the pair (no processes are left behind), and returns the
- * delivered rate. Costs about a second of setup on top of `seconds`.
+ * delivered rate and the CPU each process spent per delivered message (µs,
+ * over the round). Costs about a second of setup on top of `seconds`.
  */
-export async function measureCoreLink (payloadBytes: number, seconds: number): Promise<{ msgsPerSec: number, mbPerSec: number }> {
+export async function measureCoreLink (payloadBytes: number, seconds: number): Promise<{ msgsPerSec: number, mbPerSec: number, cpuUsPerMsg: Record<'sender' | 'receiver', number> }> {
   const pair = await LinkPair.start('mirnet')
+  const { sender, receiver } = pair.pids
+  const pids = { sender: sender as number, receiver: receiver as number }
+  const cpu0 = await cpuSnapshot(pids)
   const result = await pair.round(payloadBytes, seconds)
+  const cpu1 = await cpuSnapshot(pids)
   await pair.close()
-  return { msgsPerSec: result.msgsPerSec, mbPerSec: result.mbPerSec }
+  return { msgsPerSec: result.msgsPerSec, mbPerSec: result.mbPerSec, cpuUsPerMsg: cpuUsPerMessage(cpu0, cpu1, result.deliveredMessages) }
 }

@@ -12,6 +12,10 @@ export interface BenchResult {
   /** CPU per process, percent of one core (scenario `scale`: idle daemons). */
   cpuPercent?: number
   seconds?: number
+  /** CPU time (user + system) per delivered message, µs, by process of the path (`client A`, `daemon A` …; scenario `api-e2e`). */
+  cpuUsPerMsg?: Record<string, number>
+  /** Cores × 1e6 / the sum of `cpuUsPerMsg`: the rate the path's CPU cost allows on this machine. */
+  cpuCeilingMsgsPerSec?: number
   /** Round-trip time added to the link (scenario `wan`). */
   rttMs?: number
   /** Messages lost (dropped or not delivered), where a scenario counts them (`hol`: votes). */

@@ -11,12 +11,17 @@
  * processes (bench/lib/link-pair.ts); `direct-grpc`, the same sender
  * streaming straight to a SendStream server in the receiving client's
  * process (what a team without mirnet would write; no daemon).
+ * Each row also gives the CPU time (user + system, from /proc) each process
+ * of its path spent per delivered message over the measured window, and the
+ * rate those costs allow on the machine's cores (the CPU-bound ceiling).
  */
+import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAll, rssMb } from '../lib/daemons.ts'
 import { ProcessGroup } from '../lib/api-workers.ts'
 import { measureCoreLink } from '../lib/link-pair.ts'
 import { alternate, median, round } from '../lib/stats.ts'
+import { cpuCeilingMsgsPerSec, cpuSnapshot, cpuTotal, cpuUsPerMessage, medianCpu } from '../lib/cpu-time.ts'
 import type { Worker } from '../lib/api-workers.ts'
 import type { DaemonProcess } from '../lib/daemons.ts'
 import type { BenchResult, Scenario, ScenarioContext } from '../lib/types.ts'
@@ -41,18 +46,22 @@ const DRAIN_TIMEOUT_MS = 15_000
 
 interface Counts { total: number, t: number }
 
+/** The processes of a path by role (`client A`, `daemon A` …) and pid; each round's CPU µs per message by role goes to `rounds`. */
+interface CpuAccount { pids: Record<string, number>, rounds: Array<Record<string, number>> }
+
 /**
  * One mirnet round: send for `seconds` after a warm-up, return the rate the
  * receiver saw, then stop and wait until everything sent (less what A's queue
  * dropped) has arrived, so the next round starts empty.
  */
-async function mirnetRound (plan: SizePlan, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[]): Promise<number> {
+async function mirnetRound (plan: SizePlan, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[], cpu?: CpuAccount): Promise<number> {
   const before = await receiver.call<Counts>('counts')
   await sender.call('send', { api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
   await sleep(WARMUP_MS)
-  const c0 = await receiver.call<Counts>('counts')
+  const [c0, cpu0] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
   await sleep(seconds * 1000)
-  const c1 = await receiver.call<Counts>('counts')
+  const [c1, cpu1] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
+  cpu?.rounds.push(cpuUsPerMessage(cpu0, cpu1, c1.total - c0.total))
   const sent = await sender.call<{ sent: number, dropped: number }>('stopSend')
   drops.push(sent.dropped)
   const deadline = Date.now() + DRAIN_TIMEOUT_MS
@@ -63,6 +72,11 @@ async function mirnetRound (plan: SizePlan, seconds: number, api: string, sender
     await sleep(20)
   }
   return (c1.total - c0.total) / ((c1.t - c0.t) / 1000)
+}
+
+/** 123456 -> `123k`. */
+function kilo (n: number): string {
+  return n >= 1e4 ? `${Math.round(n / 1e3)}k` : String(Math.round(n))
 }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
@@ -87,17 +101,42 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     for (const plan of PLANS) {
       const rounds = roundsOf(plan)
       const drops = { mirnet: [] as number[], 'mirnet-tls': [] as number[], 'direct-grpc': [] as number[] }
+      const pid = (p: { child: { pid?: number } }): number => p.child.pid as number
+      const cpu: Record<'mirnet' | 'mirnet-tls' | 'direct-grpc' | 'link', CpuAccount> = {
+        mirnet: { pids: { 'client A': pid(sender), 'daemon A': pid(a), 'daemon B': pid(b), 'client B': pid(receiver) }, rounds: [] },
+        'mirnet-tls': { pids: { 'client A': pid(sender), 'daemon A': pid(aTls), 'daemon B': pid(bTls), 'client B': pid(receiver) }, rounds: [] },
+        'direct-grpc': { pids: { sender: pid(sender), receiver: pid(receiver) }, rounds: [] },
+        link: { pids: {}, rounds: [] }
+      }
       // untimed: the daemons' and clients' code paths get compiled before the rounds
       for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, ctx.quick ? 0.3 : 1, api, sender, receiver, [])
       const rates = await alternate(rounds, {
-        mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet),
-        'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls']),
-        'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc']),
-        link: async () => (await measureCoreLink(plan.payloadBytes, seconds)).msgsPerSec
+        mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
+        'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
+        'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
+        link: async () => {
+          const r = await measureCoreLink(plan.payloadBytes, seconds)
+          cpu.link.rounds.push(r.cpuUsPerMsg)
+          return r.msgsPerSec
+        }
       }, (r, system, value) => { ctx.progress(`${plan.payloadBytes} B round ${r + 1}/${rounds} ${system}: ${Math.round(value)} msg/s`) })
       const rssOf = async (x: DaemonProcess, y: DaemonProcess): Promise<number> => Math.max(await rssMb(x.child.pid as number), await rssMb(y.child.pid as number))
       const rss = { mirnet: await rssOf(a, b), 'mirnet-tls': await rssOf(aTls, bTls) }
       const direct50 = median(rates['direct-grpc'])
+      const cores = availableParallelism()
+      const cpuOf = (system: keyof typeof cpu): { perProcess: Record<string, number>, total: number, ceiling: number } => {
+        const perProcess = medianCpu(cpu[system].rounds)
+        const total = cpuTotal(perProcess)
+        return { perProcess, total, ceiling: cpuCeilingMsgsPerSec(total, cores) }
+      }
+      const directCpu = cpuOf('direct-grpc')
+      const cpuNote = (system: keyof typeof cpu): string => {
+        const c = cpuOf(system)
+        const each = Object.entries(c.perProcess).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(', ')
+        const vsDirect = system === 'direct-grpc' ? '' : `; direct ${directCpu.total.toFixed(1)}`
+        const ceilingVsDirect = system === 'direct-grpc' ? '' : ` = ${round(c.ceiling / directCpu.ceiling, 2)}x direct's`
+        return `CPU µs/msg: ${each} (total ${c.total.toFixed(1)}${vsDirect}); CPU-bound ceiling on ${cores} cores ${kilo(c.ceiling)} msg/s${ceilingVsDirect}`
+      }
       for (const system of ['mirnet', 'mirnet-tls', 'direct-grpc', 'link'] as const) {
         const msgs = median(rates[system])
         const transport = system === 'mirnet-tls' ? 'TLS' : 'libp2p'
@@ -109,11 +148,13 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
           mbPerSec: round(msgs * plan.payloadBytes / 1e6, 1),
           rssMb: system === 'mirnet' || system === 'mirnet-tls' ? round(rss[system], 0) : undefined,
           seconds,
-          note: system === 'mirnet' || system === 'mirnet-tls'
+          cpuUsPerMsg: Object.fromEntries(Object.entries(cpuOf(system).perProcess).map(([role, us]) => [role, round(us, 2)])),
+          cpuCeilingMsgsPerSec: round(cpuOf(system).ceiling, 0),
+          note: `${system === 'mirnet' || system === 'mirnet-tls'
             ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> ${transport} -> B -> Receive -> client; median of ${rounds}; ${round(msgs / median(rates.link), 2)}x link; ${round(msgs / direct50, 2)}x direct-grpc; dropped by A ${drops[system].reduce((x, y) => x + y, 0)}; RSS = larger daemon`
             : system === 'direct-grpc'
               ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) straight to a connect-node server in the receiving client's process (mirnet's API server settings), no daemon; median of ${rounds}`
-              : `core module A -> B over libp2p, 2 processes; median of ${rounds}`
+              : `core module A -> B over libp2p, 2 processes; median of ${rounds}`}; ${cpuNote(system)}`
         })
       }
     }

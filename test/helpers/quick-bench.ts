@@ -13,7 +13,7 @@ export const RAFT = process.env.MIRNET_REQUIRE_GO === '1' || (goInstalled() && e
 /** A quick run of a few scenarios, on 2 cores shared with the rest of npm test. */
 export const QUICK_BENCH_TIMEOUT_MS = 600_000
 
-const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'cpuPercent', 'seconds', 'rttMs', 'droppedMessages']
+const FIGURES = ['payloadBytes', 'msgsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'rssMb', 'cpuPercent', 'seconds', 'rttMs', 'droppedMessages', 'cpuCeilingMsgsPerSec']
 
 export type Row = Record<string, unknown>
 export interface QuickReport {
