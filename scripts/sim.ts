@@ -7,8 +7,6 @@
  */
 import { parseArgs } from 'node:util'
 import { SimUsageError } from '../src/sim/errors.ts'
-import { FAULT_KINDS } from '../src/sim/faults.ts'
-import { runSimulation } from '../src/sim/simulation.ts'
 import type { SimResult } from '../src/sim/simulation.ts'
 
 const HELP = `npm run sim -- [options]
@@ -94,6 +92,9 @@ async function main (): Promise<number> {
     }
     throw err
   }
+  // the simulation (the whole core) loads only once the arguments are good: --help and a usage error answer at once
+  const { FAULT_KINDS } = await import('../src/sim/faults.ts')
+  const { runSimulation } = await import('../src/sim/simulation.ts')
   const started = performance.now()
   const faults = new Map<string, number>()
   let virtualMs = 0

@@ -49,7 +49,7 @@ async function fanOutRound (seconds: number, source: DaemonProcess, destinations
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const rounds = ctx.quick ? 1 : 3
-  const seconds = ctx.quick ? 1 : 3
+  const seconds = ctx.quick ? 0.5 : 3
   return await ProcessGroup.with(async group => {
     ctx.progress(`starting ${NODES} daemons and two client processes`)
     const ids = Array.from({ length: NODES }, (_, i) => `n${i}`)
@@ -63,7 +63,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const destinations = sinks.map(d => d.nodeId)
     receiver.onDelivered = total => { sender.send({ t: 'credit', delivered: total }) }
     await receiver.call('receive', { apis: sinks.map(d => d.api), maxBatch: 8192 })
-    await fanOutRound(ctx.quick ? 0.3 : 1, source, destinations, sender, receiver) // warm-up
+    await fanOutRound(ctx.quick ? 0.2 : 1, source, destinations, sender, receiver) // warm-up
     const perRound: number[][] = []
     for (let r = 0; r < rounds; r++) {
       const rates = await fanOutRound(seconds, source, destinations, sender, receiver)

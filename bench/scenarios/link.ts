@@ -22,6 +22,8 @@ const WARMUP_SECONDS = 0.3
 interface Plan {
   rounds: number
   seconds: number
+  /** Seconds of traffic per pair and payload before the first round. */
+  warmupSeconds: number
 }
 
 function label (payloadBytes: number): string {
@@ -84,7 +86,7 @@ function summarize (payloadBytes: number, bySystem: Map<LinkSystem, RoundResult[
 async function measure (pairs: Map<LinkSystem, LinkPair>, plan: Plan, ctx: ScenarioContext): Promise<BenchResult[]> {
   const results: BenchResult[] = []
   for (const payloadBytes of PAYLOAD_SIZES) {
-    for (const pair of pairs.values()) await pair.round(payloadBytes, WARMUP_SECONDS)
+    for (const pair of pairs.values()) await pair.round(payloadBytes, plan.warmupSeconds)
     const bySystem = new Map<LinkSystem, RoundResult[]>(SYSTEMS.map(s => [s, []]))
     const systems = Object.fromEntries(SYSTEMS.map(system => [system, async () => {
       const result = await (pairs.get(system) as LinkPair).round(payloadBytes, plan.seconds)
@@ -102,7 +104,8 @@ export const scenario: Scenario = {
   name: 'link',
   description: 'core A -> B over libp2p (TCP+Noise+Yamux), over TLS (mirnet-tls) and over gRPC (mirnet-grpc), two processes, 256 B and 64 KiB, vs raw TCP (one write per message, and batched into 64 KiB writes) and libp2p one send() per message',
   run: async (ctx) => {
-    const plan: Plan = ctx.quick ? { rounds: 2, seconds: 0.75 } : { rounds: 5, seconds: 3 }
+    // quick: one short round per system and payload, which proves each runs end to end and yields its figures
+    const plan: Plan = ctx.quick ? { rounds: 1, seconds: 0.5, warmupSeconds: 0.1 } : { rounds: 5, seconds: 3, warmupSeconds: WARMUP_SECONDS }
     const pairs = new Map<LinkSystem, LinkPair>()
     try {
       const started = await Promise.allSettled(SYSTEMS.map(async s => { pairs.set(s, await LinkPair.start(s)) }))

@@ -22,6 +22,6 @@ describe(`npm run bench -- --quick --only ${QUICK_GROUPS.transports.join(',')}`,
     // after the table, the transports side by side: TLS's link rate with its ratio to the batched socket
     expect(report.stdout).toMatch(/^Transports side by side/m)
     expect(report.stdout).toMatch(/^TLS \(mirnet-tls\)\s+[\d,]+ \([\d.]+×\)/m)
-    expect(systemsOf(report, 'scale').sort()).toEqual(TRANSPORT_SYSTEMS.flatMap(t => [`${t} 8 daemons: Connect`, `${t} 8 daemons: idle`]).sort())
+    expect(systemsOf(report, 'scale').sort()).toEqual(TRANSPORT_SYSTEMS.flatMap(t => [`${t} 4 daemons: Connect`, `${t} 4 daemons: idle`]).sort())
   }, QUICK_BENCH_TIMEOUT_MS)
 })
