@@ -1,18 +1,15 @@
 import { connect as http2Connect, constants as http2Constants, createServer as createHttp2Server } from 'node:http2'
-import { connect as tcpConnect, isIP } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
+import { isIP } from 'node:net'
 import { peerIdOf } from '../libp2p/keys.ts'
 import { createIdentityContext } from '../tls/certificate.ts'
 import { resetConnection } from '../tls/tls-channel.ts'
-import { tlsDial } from '../tls/tls-dial.ts'
+import { TlsEndpoint, TransportStoppedError } from '../tls/tls-endpoint.ts'
 import { HandshakeFailedError } from '../tls/tls-handshake.ts'
-import { TLS_LIMIT_DEFAULTS, TlsListener } from '../tls/tls-listener.ts'
-import { TransportStoppedError } from '../tls/tls-transport.ts'
 import { RESPONSE_HEADERS, refusalHeaders, requestHeaders, requestRefusal, responseRefusal } from './grpc-call.ts'
 import { GrpcChannel, dropSession } from './grpc-channel.ts'
 import { formatGrpcAddress, parseGrpcAddress } from './grpc-address.ts'
 import type { InboundHandshake } from '../tls/tls-listener.ts'
-import type { TlsEndpointInit } from '../tls/tls-transport.ts'
+import type { TlsEndpointInit, TlsEndpointProfile } from '../tls/tls-endpoint.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream, Settings } from 'node:http2'
@@ -26,6 +23,8 @@ export class GrpcCallRefusedError extends Error {
 
 /** ALPN protocol of HTTP/2 over TLS, which gRPC requires. */
 export const GRPC_ALPN_PROTOCOL = 'h2'
+
+const GRPC_PROFILE: TlsEndpointProfile = { alpn: GRPC_ALPN_PROTOCOL, allowHalfOpen: false, label: 'gRPC', handshakeName: 'TLS handshake and link call' }
 
 export interface GrpcTransportInit extends TlsEndpointInit {
   /**
@@ -86,28 +85,19 @@ const MAX_HEADER_LIST_BYTES = 16 * 1024
 export class GrpcTransport implements Transport {
   readonly localIdentity: string
   readonly #listen: string[]
-  readonly #context: SecureContext
-  readonly #handshakeTimeoutMs: number
   readonly #windowBytes: number
   readonly #maxMessageBytes: number
   readonly #settings: Settings
   readonly #log?: Logger
-  readonly #listener: TlsListener
+  readonly #endpoint: TlsEndpoint<GrpcChannel>
   /** Takes authenticated sockets and makes HTTP/2 sessions of them; never listens itself. */
   readonly #http2: Http2Server
-  readonly #channels = new Set<GrpcChannel>()
-  /** Every open TLS socket and the TCP socket under it, so that `stop()` can drop them all. */
-  readonly #sockets = new Map<TLSSocket, Socket>()
   /** The HTTP/2 connection on each TLS socket that has one: dropped through it, never by a TCP reset under it. */
   readonly #sessions = new Map<TLSSocket, Http2Session>()
-  #started = false
-  #stopped = false
 
   private constructor (init: GrpcTransportInit, context: SecureContext) {
     this.localIdentity = peerIdOf(init.privateKey)
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls/http']
-    this.#context = context
-    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? TLS_LIMIT_DEFAULTS.handshakeTimeoutMs
     this.#windowBytes = init.windowBytes ?? 2 * 1024 * 1024
     this.#maxMessageBytes = init.maxMessageBytes ?? 4 * 1024 * 1024
     this.#settings = {
@@ -119,20 +109,10 @@ export class GrpcTransport implements Transport {
     this.#log = init.logger
     // no 'request' listener: node's compatibility API (request/response objects) stays out of the streams
     this.#http2 = createHttp2Server({ settings: { ...this.#settings, maxConcurrentStreams: 1 } })
-    this.#listener = new TlsListener({
-      secureContext: context,
-      alpn: GRPC_ALPN_PROTOCOL,
-      handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      maxPendingHandshakes: init.maxPendingHandshakes ?? TLS_LIMIT_DEFAULTS.maxPendingHandshakes,
-      maxInboundConnections: init.maxInboundConnections ?? TLS_LIMIT_DEFAULTS.maxInboundConnections,
-      allowHalfOpen: false,
-      label: 'gRPC',
-      handshakeName: 'TLS handshake and link call',
-      logger: init.logger
-    }, {
-      own: (socket, tcp) => { this.#own(socket, tcp) },
+    this.#endpoint = new TlsEndpoint(init, context, GRPC_PROFILE, {
       drop: (socket, tcp, err) => { this.#drop(socket, tcp, err) },
-      onSocketError: this.#onSocketError
+      onSocketError: this.#onSocketError,
+      onSocketClosed: socket => { this.#sessions.delete(socket) }
     })
   }
 
@@ -147,20 +127,17 @@ export class GrpcTransport implements Transport {
   }
 
   listenAddresses (): string[] {
-    return this.#listener.addresses().map(bound => formatGrpcAddress(bound.address, bound.port, this.localIdentity))
+    return this.#endpoint.addresses().map(bound => formatGrpcAddress(bound.address, bound.port, this.localIdentity))
   }
 
   async start (onInbound: (channel: Channel) => void): Promise<void> {
-    if (this.#stopped) throw new TransportStoppedError('the gRPC transport is stopped')
-    if (this.#started) return
-    this.#started = true
     const addresses = this.#listen.map(address => ({ address, ...parseGrpcAddress(address, false) }))
-    await this.#listener.listen(addresses, handshake => { this.#accept(handshake, onInbound) })
+    await this.#endpoint.start(addresses, handshake => { this.#accept(handshake, onInbound) })
   }
 
   /** An inbound peer finished TLS with a valid certificate: HTTP/2 on its socket, and its handshake is over once it opened the link call. */
   #accept ({ socket, remote, identity, done, refuse }: InboundHandshake, onInbound: (channel: Channel) => void): void {
-    if (this.#stopped) {
+    if (this.#endpoint.stopped) {
       refuse(new TransportStoppedError('the gRPC transport is stopped'))
       return
     }
@@ -186,13 +163,13 @@ export class GrpcTransport implements Transport {
       }
       done()
       stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
-      onInbound(this.#track(new GrpcChannel({
+      onInbound(this.#endpoint.track(new GrpcChannel({
         stream,
         session,
         remoteIdentity: identity,
         accepted: true,
         maxMessageBytes: this.#maxMessageBytes,
-        onClosed: c => this.#channels.delete(c)
+        onClosed: this.#endpoint.forget
       })))
     })
   }
@@ -214,36 +191,12 @@ export class GrpcTransport implements Transport {
   }
 
   async dial (address: string, options: DialOptions): Promise<Channel> {
-    options.signal.throwIfAborted()
-    if (this.#stopped) throw new TransportStoppedError('the gRPC transport is stopped')
-    const { host, port, identity: expected } = parseGrpcAddress(address, true)
-    const tcp = tcpConnect({ host, port, noDelay: true })
-    tcp.on('error', this.#onSocketError)
-    const socket = tlsConnect({
-      socket: tcp,
-      secureContext: this.#context,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: [GRPC_ALPN_PROTOCOL],
-      rejectUnauthorized: false,
-      // SNI for a proxy that routes by name; none for an IP address
-      servername: isIP(host) === 0 ? host : undefined
-    })
-    // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
-    socket.on('error', this.#onSocketError)
-    this.#own(socket, tcp)
-    const channel = await tlsDial<GrpcChannel>({
-      socket,
-      address,
-      host,
-      port,
-      expected,
-      alpn: GRPC_ALPN_PROTOCOL,
-      handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      signal: options.signal,
-      label: 'gRPC',
-      handshakeName: 'TLS handshake and link call',
-      drop: err => { this.#drop(socket, tcp, err) }
-    }, dial => {
+    this.#endpoint.assertDialable(options.signal)
+    const target = parseGrpcAddress(address, true)
+    const { host, port } = target
+    // SNI for a proxy that routes by name; none for an IP address
+    const servername = isIP(host) === 0 ? host : undefined
+    const channel = await this.#endpoint.dial<GrpcChannel>(address, target, { signal: options.signal, servername }, (dial, socket) => {
       // HTTP/2 on the authenticated socket, and the link call; the handshake is over at its response headers
       const { onError } = dial
       const s = http2Connect(authority(host, port), { createConnection: () => socket, settings: this.#settings })
@@ -267,28 +220,20 @@ export class GrpcTransport implements Transport {
           remoteIdentity: dial.identity,
           accepted: false,
           maxMessageBytes: this.#maxMessageBytes,
-          onClosed: c => this.#channels.delete(c)
+          onClosed: this.#endpoint.forget
         }))
       })
     })
-    if (this.#stopped) {
+    if (this.#endpoint.stopped) {
       channel.abort(new TransportStoppedError('the gRPC transport stopped during the dial'))
       throw new TransportStoppedError('the gRPC transport stopped during the dial')
     }
-    return this.#track(channel)
+    return this.#endpoint.track(channel)
   }
 
   /** For sockets, sessions and streams whose failure another listener reports: keeps node from throwing an unhandled 'error'. */
   readonly #onSocketError = (err: Error): void => {
     this.#log?.debug({ err: err.message }, 'gRPC connection error')
-  }
-
-  #own (socket: TLSSocket, tcp: Socket): void {
-    this.#sockets.set(socket, tcp)
-    socket.once('close', () => {
-      this.#sockets.delete(socket)
-      this.#sessions.delete(socket)
-    })
   }
 
   /** Drop a connection at once: through its HTTP/2 session once it has one, else with a TCP reset. */
@@ -298,26 +243,12 @@ export class GrpcTransport implements Transport {
     else resetConnection(socket, tcp)
   }
 
-  #track (channel: GrpcChannel): GrpcChannel {
-    if (!channel.closed) this.#channels.add(channel)
-    return channel
-  }
-
   async disconnect (identity: string): Promise<void> {
-    for (const c of [...this.#channels]) {
-      if (c.remoteIdentity === identity) c.abortConnection(new TransportStoppedError(`disconnected from ${identity}`))
-    }
+    this.#endpoint.disconnect(identity)
   }
 
   async stop (): Promise<void> {
-    if (this.#stopped) return
-    this.#stopped = true
-    const closing = this.#listener.close()
-    for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the gRPC transport stopped'))
-    // handshakes, and any connection a channel no longer holds: the listeners wait for all of them
-    const stopped = new TransportStoppedError('the gRPC transport stopped')
-    for (const [socket, tcp] of this.#sockets) this.#drop(socket, tcp, stopped)
-    await closing
+    await this.#endpoint.stop()
   }
 }
 

@@ -1,42 +1,18 @@
-import { connect as tcpConnect } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
 import { peerIdOf } from '../libp2p/keys.ts'
 import { createIdentityContext } from './certificate.ts'
 import { formatTlsAddress, parseTlsAddress } from './tls-address.ts'
 import { TlsChannel, resetConnection } from './tls-channel.ts'
-import { tlsDial } from './tls-dial.ts'
+import { TlsEndpoint, TransportStoppedError } from './tls-endpoint.ts'
 import { TLS_ALPN_PROTOCOL } from './tls-handshake.ts'
-import { TLS_LIMIT_DEFAULTS, TlsListener } from './tls-listener.ts'
+import type { TlsEndpointInit, TlsEndpointProfile } from './tls-endpoint.ts'
 import type { Channel, DialOptions, Transport } from '../../core/transport.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { PrivateKey } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 import type { SecureContext, TLSSocket } from 'node:tls'
 
 export { HandshakeFailedError, HandshakeTimeoutError, IdentityMismatchError, TLS_ALPN_PROTOCOL, verifiedPeer } from './tls-handshake.ts'
 
-/** The transport is stopped or not started. */
-export class TransportStoppedError extends Error {
-  override name = 'TransportStoppedError'
-}
-
-/** What the TLS transport and the gRPC transport on top of TLS take alike. */
-export interface TlsEndpointInit {
-  /** The node's Ed25519 key (the libp2p key file); its peer id is the identity. */
-  privateKey: PrivateKey
-  /**
-   * Inbound connections in their handshake at once; more are reset at once.
-   * @default 256
-   */
-  maxPendingHandshakes?: number
-  /**
-   * Open inbound connections at most (authenticated, members or not); more are reset.
-   * @default 300
-   */
-  maxInboundConnections?: number
-  /** Where the transport logs refused peers (at debug). @default none */
-  logger?: Logger
-}
+const TLS_PROFILE: TlsEndpointProfile = { alpn: TLS_ALPN_PROTOCOL, allowHalfOpen: true, label: 'TLS', handshakeName: 'TLS handshake' }
 
 export interface TlsTransportInit extends TlsEndpointInit {
   /**
@@ -70,34 +46,14 @@ export interface TlsTransportInit extends TlsEndpointInit {
 export class TlsTransport implements Transport {
   readonly localIdentity: string
   readonly #listen: string[]
-  readonly #context: SecureContext
-  readonly #handshakeTimeoutMs: number
   readonly #log?: Logger
-  readonly #listener: TlsListener
-  readonly #channels = new Set<TlsChannel>()
-  /** Every open TLS socket and the TCP socket under it, so that `stop()` can drop them all. */
-  readonly #sockets = new Map<TLSSocket, Socket>()
-  #started = false
-  #stopped = false
+  readonly #endpoint: TlsEndpoint<TlsChannel>
 
   private constructor (init: TlsTransportInit, context: SecureContext) {
     this.localIdentity = peerIdOf(init.privateKey)
     this.#listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0/tls']
-    this.#context = context
-    this.#handshakeTimeoutMs = init.handshakeTimeoutMs ?? TLS_LIMIT_DEFAULTS.handshakeTimeoutMs
     this.#log = init.logger
-    this.#listener = new TlsListener({
-      secureContext: context,
-      alpn: TLS_ALPN_PROTOCOL,
-      handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      maxPendingHandshakes: init.maxPendingHandshakes ?? TLS_LIMIT_DEFAULTS.maxPendingHandshakes,
-      maxInboundConnections: init.maxInboundConnections ?? TLS_LIMIT_DEFAULTS.maxInboundConnections,
-      allowHalfOpen: true,
-      label: 'TLS',
-      handshakeName: 'TLS handshake',
-      logger: init.logger
-    }, {
-      own: (socket, tcp) => { this.#own(socket, tcp) },
+    this.#endpoint = new TlsEndpoint(init, context, TLS_PROFILE, {
       drop: (socket, tcp) => { resetConnection(socket, tcp) },
       onSocketError: this.#onTcpError
     })
@@ -114,55 +70,29 @@ export class TlsTransport implements Transport {
   }
 
   listenAddresses (): string[] {
-    return this.#listener.addresses().map(bound => formatTlsAddress(bound.address, bound.port, this.localIdentity))
+    return this.#endpoint.addresses().map(bound => formatTlsAddress(bound.address, bound.port, this.localIdentity))
   }
 
   async start (onInbound: (channel: Channel) => void): Promise<void> {
-    if (this.#stopped) throw new TransportStoppedError('the TLS transport is stopped')
-    if (this.#started) return
-    this.#started = true
     const addresses = this.#listen.map(address => ({ address, ...parseTlsAddress(address, false) }))
     // a peer that finished TLS with a valid certificate: its handshake is over, its connection a channel
-    await this.#listener.listen(addresses, ({ socket, tcp, identity, done }) => {
+    await this.#endpoint.start(addresses, ({ socket, tcp, identity, done }) => {
       done()
-      onInbound(this.#track(new TlsChannel(socket, tcp, identity, c => this.#channels.delete(c))))
+      onInbound(this.#endpoint.track(new TlsChannel(socket, tcp, identity, this.#endpoint.forget)))
     })
   }
 
   async dial (address: string, options: DialOptions): Promise<Channel> {
-    options.signal.throwIfAborted()
-    if (this.#stopped) throw new TransportStoppedError('the TLS transport is stopped')
-    const { host, port, identity: expected } = parseTlsAddress(address, true)
-    const tcp = tcpConnect({ host, port, allowHalfOpen: true, noDelay: true })
-    tcp.on('error', this.#onTcpError)
-    const socket = tlsConnect({
-      socket: tcp,
-      secureContext: this.#context,
-      minVersion: 'TLSv1.3',
-      ALPNProtocols: [TLS_ALPN_PROTOCOL],
-      rejectUnauthorized: false
+    this.#endpoint.assertDialable(options.signal)
+    const target = parseTlsAddress(address, true)
+    const { socket, tcp, identity } = await this.#endpoint.dial<{ socket: TLSSocket, tcp: Socket, identity: string }>(address, target, options, (dial, socket, tcp) => {
+      dial.succeed({ socket, tcp, identity: dial.identity })
     })
-    // errors after the dial gave up (a reset of a dropped socket) must not go unhandled
-    socket.on('error', this.#onTcpError)
-    this.#own(socket, tcp)
-    const identity = await tlsDial<string>({
-      socket,
-      address,
-      host,
-      port,
-      expected,
-      alpn: TLS_ALPN_PROTOCOL,
-      handshakeTimeoutMs: this.#handshakeTimeoutMs,
-      signal: options.signal,
-      label: 'TLS',
-      handshakeName: 'TLS handshake',
-      drop: () => { resetConnection(socket, tcp) }
-    }, dial => { dial.succeed(dial.identity) })
-    if (this.#stopped) {
+    if (this.#endpoint.stopped) {
       resetConnection(socket, tcp)
       throw new TransportStoppedError('the TLS transport stopped during the dial')
     }
-    return this.#track(new TlsChannel(socket, tcp, identity, c => this.#channels.delete(c)))
+    return this.#endpoint.track(new TlsChannel(socket, tcp, identity, this.#endpoint.forget))
   }
 
   /**
@@ -174,29 +104,11 @@ export class TlsTransport implements Transport {
     this.#log?.debug({ err: err.message }, 'TCP socket error')
   }
 
-  #own (socket: TLSSocket, tcp: Socket): void {
-    this.#sockets.set(socket, tcp)
-    socket.once('close', () => { this.#sockets.delete(socket) })
-  }
-
-  #track (channel: TlsChannel): TlsChannel {
-    if (!channel.closed) this.#channels.add(channel)
-    return channel
-  }
-
   async disconnect (identity: string): Promise<void> {
-    for (const c of [...this.#channels]) {
-      if (c.remoteIdentity === identity) c.abortConnection(new TransportStoppedError(`disconnected from ${identity}`))
-    }
+    this.#endpoint.disconnect(identity)
   }
 
   async stop (): Promise<void> {
-    if (this.#stopped) return
-    this.#stopped = true
-    const closing = this.#listener.close()
-    for (const c of [...this.#channels]) c.abort(new TransportStoppedError('the TLS transport stopped'))
-    // handshakes, and any connection a channel no longer holds: the listener waits for all of them
-    for (const [socket, tcp] of this.#sockets) resetConnection(socket, tcp)
-    await closing
+    await this.#endpoint.stop()
   }
 }
