@@ -36,13 +36,20 @@ export interface StartOptions {
   nodeArgs?: string[]
 }
 
+/**
+ * How long a daemon may take to print its ready line: a start-up is mostly
+ * loading and compiling modules, which takes seconds when other daemons start
+ * at the same time and npm test's other files share the cores.
+ */
+const READY_TIMEOUT_MS = 60_000
+
 /** Start `mirnet serve` as a child process and wait for its ready line. */
 export async function startDaemon (nodeId: string, options: StartOptions = {}): Promise<DaemonProcess> {
   const dir = options.dir ?? await mkdtemp(join(tmpdir(), 'mirnet-bench-'))
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', '--node-id', nodeId, '--state-dir', dir, '--api', '127.0.0.1:0', '--log-level', 'warn', ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
-  const ready = await firstLine<Ready>(child).catch((err: Error) => {
+  const ready = await firstLine<Ready>(child, READY_TIMEOUT_MS).catch((err: Error) => {
     throw new Error(`daemon ${nodeId} was not ready: ${err.message}`)
   })
   return {
