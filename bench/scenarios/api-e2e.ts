@@ -80,8 +80,9 @@ function kilo (n: number): string {
 }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
-  const seconds = ctx.quick ? 1 : 3
-  const roundsOf = (plan: SizePlan): number => ctx.quick ? (plan.payloadBytes <= 256 ? 2 : 1) : 5
+  // quick: one short round per size, enough to show each path runs end to end
+  const seconds = ctx.quick ? 0.5 : 3
+  const roundsPerSize = ctx.quick ? 1 : 5
   return await ProcessGroup.with(async group => {
     ctx.progress('starting daemons a, b (libp2p), a, b (TLS) and two client processes')
     const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
@@ -99,7 +100,7 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const direct = (await receiver.call<{ api: string }>('serveDirect')).api
     const results: BenchResult[] = []
     for (const plan of PLANS) {
-      const rounds = roundsOf(plan)
+      const rounds = roundsPerSize
       const drops = { mirnet: [] as number[], 'mirnet-tls': [] as number[], 'direct-grpc': [] as number[] }
       const pid = (p: { child: { pid?: number } }): number => p.child.pid as number
       const cpu: Record<'mirnet' | 'mirnet-tls' | 'direct-grpc' | 'link', CpuAccount> = {

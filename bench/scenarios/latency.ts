@@ -96,7 +96,7 @@ interface Target { system: 'mirnet' | 'mirnet-tls' | 'direct-grpc', api: string,
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   const rounds = ctx.quick ? 1 : 3
-  const seconds = ctx.quick ? 1.5 : 4
+  const seconds = ctx.quick ? 0.75 : 4
   return await ProcessGroup.with(async group => {
     ctx.progress('starting daemons a, b (libp2p), a, b (TLS), a sender and a receiver process')
     const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
@@ -122,8 +122,8 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const p99AtLow = new Map<string, number>()
     for (const t of targets) {
       // warm-up (JIT, windows), then the sustained maximum
-      await maxRate(t.api, sender, receiver, ctx.quick ? 0.5 : 1, 300)
-      const maxSeconds = ctx.quick ? 1 : 3
+      await maxRate(t.api, sender, receiver, ctx.quick ? 0.2 : 1, ctx.quick ? 100 : 300)
+      const maxSeconds = ctx.quick ? 0.5 : 3
       const max = await maxRate(t.api, sender, receiver, maxSeconds, 1000)
       const half = Math.round(max / 2)
       ctx.progress(`${t.system}: sustained max ${Math.round(max)} msg/s over ${maxSeconds} s; pacing at ${LOW_RATE} and ${half} msg/s`)
