@@ -12,7 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
  *   environment, so a leftover process is found by its environment, whoever
  *   started it and whatever namespace it runs in;
  * - `TMPDIR` points into a folder of the run's own, which must be empty at the
- *   end;
+ *   end but for Node's compile cache, which all the run's Node processes
+ *   share through `NODE_COMPILE_CACHE` (a module is compiled once, not once
+ *   per process);
  * - the namespace lab (test/helpers/netns.ts) notes each namespace it creates
  *   in `MIRNET_TEST_NETNS_DIR` and removes the note when it deletes it.
  *
@@ -23,6 +25,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export const RUN_ENV = 'MIRNET_TEST_RUN'
 export const NETNS_DIR_ENV = 'MIRNET_TEST_NETNS_DIR'
 const RUN_DIR_ENV = 'MIRNET_TEST_RUN_DIR'
+
+/** Node's cache of compiled modules, under the run's TMPDIR, where module.enableCompileCache() puts it too. */
+const COMPILE_CACHE = 'node-compile-cache'
 
 /** Processes may take this long to exit after the test that stopped them. */
 const EXIT_GRACE_MS = 5_000
@@ -39,6 +44,7 @@ export function startRun (): void {
   process.env[RUN_ENV] = runDir.slice(runDir.lastIndexOf('-') + 1)
   process.env[NETNS_DIR_ENV] = join(runDir, 'netns')
   process.env.TMPDIR = join(runDir, 'tmp')
+  process.env.NODE_COMPILE_CACHE = join(runDir, 'tmp', COMPILE_CACHE)
 }
 
 /** Pids of the processes that carry this run's marker, but not jest's own. */
@@ -76,8 +82,7 @@ export async function endRun (): Promise<void> {
     try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* already gone */ }
   }
 
-  // node-compile-cache: Node's own cache of compiled modules (module.enableCompileCache), not a test's
-  const left = readdirSync(join(runDir, 'tmp')).filter(f => f !== 'node-compile-cache')
+  const left = readdirSync(join(runDir, 'tmp')).filter(f => f !== COMPILE_CACHE)
   if (left.length > 0) problems.push(`temporary files left in ${join(runDir, 'tmp')}: ${left.slice(0, 20).join(', ')}${left.length > 20 ? ', …' : ''}`)
   rmSync(runDir, { recursive: true, force: true })
 
