@@ -377,6 +377,15 @@ export class LinkPair {
     }
   }
 
+  /** {@link round}, with the CPU each process spent per delivered message over it (µs). */
+  async measuredRound (payloadBytes: number, seconds: number): Promise<RoundResult & { cpuUsPerMsg: Record<'sender' | 'receiver', number> }> {
+    const pids = { sender: this.pids.sender as number, receiver: this.pids.receiver as number }
+    const cpu0 = await cpuSnapshot(pids)
+    const result = await this.round(payloadBytes, seconds)
+    const cpu1 = await cpuSnapshot(pids)
+    return { ...result, cpuUsPerMsg: cpuUsPerMessage(cpu0, cpu1, result.deliveredMessages) }
+  }
+
   /** End both workers gracefully (killing whichever does not exit in time). */
   async close (): Promise<void> {
     const results = await Promise.allSettled([this.#sender.close(), this.#receiver.close()])
@@ -396,22 +405,4 @@ export class LinkPair {
   async #closeProxies (): Promise<void> {
     await Promise.all(this.#proxies.map(async p => { await p.close() }))
   }
-}
-
-/**
- * One mirnet core round, A -> B over libp2p between two processes: starts a
- * fresh sender/receiver pair, sends `payloadBytes`-byte messages for
- * `seconds`, closes the pair (no processes are left behind), and returns the
- * delivered rate and the CPU each process spent per delivered message (µs,
- * over the round). Costs about a second of setup on top of `seconds`.
- */
-export async function measureCoreLink (payloadBytes: number, seconds: number): Promise<{ msgsPerSec: number, mbPerSec: number, cpuUsPerMsg: Record<'sender' | 'receiver', number> }> {
-  const pair = await LinkPair.start('mirnet')
-  const { sender, receiver } = pair.pids
-  const pids = { sender: sender as number, receiver: receiver as number }
-  const cpu0 = await cpuSnapshot(pids)
-  const result = await pair.round(payloadBytes, seconds)
-  const cpu1 = await cpuSnapshot(pids)
-  await pair.close()
-  return { msgsPerSec: result.msgsPerSec, mbPerSec: result.mbPerSec, cpuUsPerMsg: cpuUsPerMessage(cpu0, cpu1, result.deliveredMessages) }
 }

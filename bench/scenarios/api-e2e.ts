@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectAll, rssMb } from '../lib/daemons.ts'
 import { ProcessGroup } from '../lib/api-workers.ts'
-import { measureCoreLink } from '../lib/link-pair.ts'
+import { LinkPair } from '../lib/link-pair.ts'
 import { alternate, median, round } from '../lib/stats.ts'
 import { cpuCeilingMsgsPerSec, cpuSnapshot, cpuTotal, cpuUsPerMessage, medianCpu } from '../lib/cpu-time.ts'
 import type { Worker } from '../lib/api-workers.ts'
@@ -83,85 +83,96 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
   // quick: one short round per size, enough to show each path runs end to end
   const seconds = ctx.quick ? 0.5 : 3
   const roundsPerSize = ctx.quick ? 1 : 5
-  return await ProcessGroup.with(async group => {
-    ctx.progress('starting daemons a, b (libp2p), a, b (TLS) and two client processes')
-    const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
-    const [a, b, aTls, bTls, sender, receiver] = await Promise.all([
-      group.daemon('a', { args: queue }),
-      group.daemon('b'),
-      group.daemon('a', { args: [...queue, '--transport', 'tls'] }),
-      group.daemon('b', { args: ['--transport', 'tls'] }),
-      group.worker('sender'),
-      group.worker('receiver')
-    ])
-    await Promise.all([connectAll([a, b]), connectAll([aTls, bTls])])
-    receiver.onDelivered = total => { sender.send({ t: 'credit', delivered: total }) }
-    await receiver.call('receive', { apis: [b.api, bTls.api], maxBatch: RECEIVE_BATCH })
-    const direct = (await receiver.call<{ api: string }>('serveDirect')).api
-    const results: BenchResult[] = []
-    for (const plan of PLANS) {
-      const rounds = roundsPerSize
-      const drops = { mirnet: [] as number[], 'mirnet-tls': [] as number[], 'direct-grpc': [] as number[] }
-      const pid = (p: { child: { pid?: number } }): number => p.child.pid as number
-      const cpu: Record<'mirnet' | 'mirnet-tls' | 'direct-grpc' | 'link', CpuAccount> = {
-        mirnet: { pids: { 'client A': pid(sender), 'daemon A': pid(a), 'daemon B': pid(b), 'client B': pid(receiver) }, rounds: [] },
-        'mirnet-tls': { pids: { 'client A': pid(sender), 'daemon A': pid(aTls), 'daemon B': pid(bTls), 'client B': pid(receiver) }, rounds: [] },
-        'direct-grpc': { pids: { sender: pid(sender), receiver: pid(receiver) }, rounds: [] },
-        link: { pids: {}, rounds: [] }
-      }
-      // untimed: the daemons' and clients' code paths get compiled before the rounds
-      for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, ctx.quick ? 0.3 : 1, api, sender, receiver, [])
-      const rates = await alternate(rounds, {
-        mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
-        'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
-        'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
-        link: async () => {
-          const r = await measureCoreLink(plan.payloadBytes, seconds)
-          cpu.link.rounds.push(r.cpuUsPerMsg)
-          return r.msgsPerSec
-        }
-      }, (r, system, value) => { ctx.progress(`${plan.payloadBytes} B round ${r + 1}/${rounds} ${system}: ${Math.round(value)} msg/s`) })
-      const rssOf = async (x: DaemonProcess, y: DaemonProcess): Promise<number> => Math.max(await rssMb(x.child.pid as number), await rssMb(y.child.pid as number))
-      const rss = { mirnet: await rssOf(a, b), 'mirnet-tls': await rssOf(aTls, bTls) }
-      const direct50 = median(rates['direct-grpc'])
-      const cores = availableParallelism()
-      const cpuOf = (system: keyof typeof cpu): { perProcess: Record<string, number>, total: number, ceiling: number } => {
-        const perProcess = medianCpu(cpu[system].rounds)
-        const total = cpuTotal(perProcess)
-        return { perProcess, total, ceiling: cpuCeilingMsgsPerSec(total, cores) }
-      }
-      const directCpu = cpuOf('direct-grpc')
-      const cpuNote = (system: keyof typeof cpu): string => {
-        const c = cpuOf(system)
-        const each = Object.entries(c.perProcess).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(', ')
-        const vsDirect = system === 'direct-grpc' ? '' : `; direct ${directCpu.total.toFixed(1)}`
-        const ceilingVsDirect = system === 'direct-grpc' ? '' : ` = ${round(c.ceiling / directCpu.ceiling, 2)}x direct's`
-        return `CPU µs/msg: ${each} (total ${c.total.toFixed(1)}${vsDirect}); CPU-bound ceiling on ${cores} cores ${kilo(c.ceiling)} msg/s${ceilingVsDirect}`
-      }
-      for (const system of ['mirnet', 'mirnet-tls', 'direct-grpc', 'link'] as const) {
-        const msgs = median(rates[system])
-        const transport = system === 'mirnet-tls' ? 'TLS' : 'libp2p'
-        results.push({
-          scenario: 'api-e2e',
-          system,
-          payloadBytes: plan.payloadBytes,
-          msgsPerSec: round(msgs, 0),
-          mbPerSec: round(msgs * plan.payloadBytes / 1e6, 1),
-          rssMb: system === 'mirnet' || system === 'mirnet-tls' ? round(rss[system], 0) : undefined,
-          seconds,
-          cpuUsPerMsg: Object.fromEntries(Object.entries(cpuOf(system).perProcess).map(([role, us]) => [role, round(us, 2)])),
-          cpuCeilingMsgsPerSec: round(cpuOf(system).ceiling, 0),
-          note: `${system === 'mirnet' || system === 'mirnet-tls'
-            ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> ${transport} -> B -> Receive -> client; median of ${rounds}; ${round(msgs / median(rates.link), 2)}x link; ${round(msgs / direct50, 2)}x direct-grpc; dropped by A ${drops[system].reduce((x, y) => x + y, 0)}; RSS = larger daemon`
-            : system === 'direct-grpc'
-              ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) straight to a connect-node server in the receiving client's process (mirnet's API server settings), no daemon; median of ${rounds}`
-              : `core module A -> B over libp2p, 2 processes; median of ${rounds}`}; ${cpuNote(system)}`
-        })
-      }
+  // the core link's sender and receiver (the rounds without the API), started with the daemons and kept for every round
+  const starting = LinkPair.start('mirnet')
+  starting.catch(() => {}) // awaited below; a failed start fails the scenario there
+  try {
+    return await ProcessGroup.with(async group => await measure(ctx, group, seconds, roundsPerSize, starting))
+  } finally {
+    await (await starting.catch(() => undefined))?.close()
+  }
+}
+
+async function measure (ctx: ScenarioContext, group: ProcessGroup, seconds: number, roundsPerSize: number, starting: Promise<LinkPair>): Promise<BenchResult[]> {
+  ctx.progress('starting daemons a, b (libp2p), a, b (TLS), two client processes and a core sender/receiver pair')
+  const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
+  const [a, b, aTls, bTls, sender, receiver, core] = await Promise.all([
+    group.daemon('a', { args: queue }),
+    group.daemon('b'),
+    group.daemon('a', { args: [...queue, '--transport', 'tls'] }),
+    group.daemon('b', { args: ['--transport', 'tls'] }),
+    group.worker('sender'),
+    group.worker('receiver'),
+    starting
+  ])
+  await Promise.all([connectAll([a, b]), connectAll([aTls, bTls])])
+  receiver.onDelivered = total => { sender.send({ t: 'credit', delivered: total }) }
+  await receiver.call('receive', { apis: [b.api, bTls.api], maxBatch: RECEIVE_BATCH })
+  const direct = (await receiver.call<{ api: string }>('serveDirect')).api
+  const results: BenchResult[] = []
+  for (const plan of PLANS) {
+    const rounds = roundsPerSize
+    const drops = { mirnet: [] as number[], 'mirnet-tls': [] as number[], 'direct-grpc': [] as number[] }
+    const pid = (p: { child: { pid?: number } }): number => p.child.pid as number
+    const cpu: Record<'mirnet' | 'mirnet-tls' | 'direct-grpc' | 'link', CpuAccount> = {
+      mirnet: { pids: { 'client A': pid(sender), 'daemon A': pid(a), 'daemon B': pid(b), 'client B': pid(receiver) }, rounds: [] },
+      'mirnet-tls': { pids: { 'client A': pid(sender), 'daemon A': pid(aTls), 'daemon B': pid(bTls), 'client B': pid(receiver) }, rounds: [] },
+      'direct-grpc': { pids: { sender: pid(sender), receiver: pid(receiver) }, rounds: [] },
+      link: { pids: {}, rounds: [] }
     }
-    await receiver.call('stopReceive')
-    return results
-  })
+    // untimed: the daemons' and clients' code paths get compiled before the rounds
+    for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, ctx.quick ? 0.3 : 1, api, sender, receiver, [])
+    await core.round(plan.payloadBytes, ctx.quick ? 0.3 : 1)
+    const rates = await alternate(rounds, {
+      mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
+      'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
+      'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
+      link: async () => {
+        const r = await core.measuredRound(plan.payloadBytes, seconds)
+        cpu.link.rounds.push(r.cpuUsPerMsg)
+        return r.msgsPerSec
+      }
+    }, (r, system, value) => { ctx.progress(`${plan.payloadBytes} B round ${r + 1}/${rounds} ${system}: ${Math.round(value)} msg/s`) })
+    const rssOf = async (x: DaemonProcess, y: DaemonProcess): Promise<number> => Math.max(await rssMb(x.child.pid as number), await rssMb(y.child.pid as number))
+    const rss = { mirnet: await rssOf(a, b), 'mirnet-tls': await rssOf(aTls, bTls) }
+    const direct50 = median(rates['direct-grpc'])
+    const cores = availableParallelism()
+    const cpuOf = (system: keyof typeof cpu): { perProcess: Record<string, number>, total: number, ceiling: number } => {
+      const perProcess = medianCpu(cpu[system].rounds)
+      const total = cpuTotal(perProcess)
+      return { perProcess, total, ceiling: cpuCeilingMsgsPerSec(total, cores) }
+    }
+    const directCpu = cpuOf('direct-grpc')
+    const cpuNote = (system: keyof typeof cpu): string => {
+      const c = cpuOf(system)
+      const each = Object.entries(c.perProcess).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(', ')
+      const vsDirect = system === 'direct-grpc' ? '' : `; direct ${directCpu.total.toFixed(1)}`
+      const ceilingVsDirect = system === 'direct-grpc' ? '' : ` = ${round(c.ceiling / directCpu.ceiling, 2)}x direct's`
+      return `CPU µs/msg: ${each} (total ${c.total.toFixed(1)}${vsDirect}); CPU-bound ceiling on ${cores} cores ${kilo(c.ceiling)} msg/s${ceilingVsDirect}`
+    }
+    for (const system of ['mirnet', 'mirnet-tls', 'direct-grpc', 'link'] as const) {
+      const msgs = median(rates[system])
+      const transport = system === 'mirnet-tls' ? 'TLS' : 'libp2p'
+      results.push({
+        scenario: 'api-e2e',
+        system,
+        payloadBytes: plan.payloadBytes,
+        msgsPerSec: round(msgs, 0),
+        mbPerSec: round(msgs * plan.payloadBytes / 1e6, 1),
+        rssMb: system === 'mirnet' || system === 'mirnet-tls' ? round(rss[system], 0) : undefined,
+        seconds,
+        cpuUsPerMsg: Object.fromEntries(Object.entries(cpuOf(system).perProcess).map(([role, us]) => [role, round(us, 2)])),
+        cpuCeilingMsgsPerSec: round(cpuOf(system).ceiling, 0),
+        note: `${system === 'mirnet' || system === 'mirnet-tls'
+          ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) -> A (queue ${QUEUE_CAPACITY}) -> ${transport} -> B -> Receive -> client; median of ${rounds}; ${round(msgs / median(rates.link), 2)}x link; ${round(msgs / direct50, 2)}x direct-grpc; dropped by A ${drops[system].reduce((x, y) => x + y, 0)}; RSS = larger daemon`
+          : system === 'direct-grpc'
+            ? `client -> SendStream (${plan.batch}/request, window ${plan.window}) straight to a connect-node server in the receiving client's process (mirnet's API server settings), no daemon; median of ${rounds}`
+            : `core module A -> B over libp2p, 2 processes; median of ${rounds}`}; ${cpuNote(system)}`
+      })
+    }
+  }
+  await receiver.call('stopReceive')
+  return results
 }
 
 export const scenario: Scenario = {

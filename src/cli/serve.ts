@@ -4,8 +4,7 @@ import { fromJson } from '@bufbuild/protobuf'
 import { Option } from 'commander'
 import { ConnectRequestSchema } from '../../gen/ts/mirnet/v1/transport_pb.ts'
 import { resolveConfig } from '../core/config.ts'
-import { Daemon } from '../daemon/daemon.ts'
-import { assignListenAddresses } from '../daemon/daemon-transports.ts'
+import { assignListenAddresses } from '../daemon/listen-addresses.ts'
 import { readApiTlsFiles, readApiTokenFile } from '../service/api-credentials.ts'
 import { generateKey, readKeyFile, writeKeyFile } from '../transports/libp2p/keys.ts'
 import { createLogger, LOG_LEVELS } from './logger.ts'
@@ -176,17 +175,23 @@ async function serve (opts: ServeOptions): Promise<void> {
   assignListenAddresses(opts.transport, opts.listen ?? [])
   const log = createLogger(opts.logLevel, { nodeId: opts.nodeId })
   const daemonLog = log.child({ component: 'daemon' })
+  const privateKey = await loadKey(opts, daemonLog)
+  const apiToken = opts.apiTokenFile === undefined ? undefined : await readApiTokenFile(opts.apiTokenFile, { allowInsecurePermissions: opts.allowInsecureApiTokenFile === true })
+  const apiTls = await loadTls(opts)
+  const membership = opts.membership === undefined ? undefined : await loadMembership(opts.membership)
+  // the daemon's modules load once every input is known good: help and a refusal answer without them
+  const { Daemon } = await import('../daemon/daemon.ts')
   const daemon = await Daemon.start({
     nodeId: opts.nodeId,
-    privateKey: await loadKey(opts, daemonLog),
+    privateKey,
     transport: opts.transport,
     listen: opts.listen,
     apiHost: opts.api.host,
     apiPort: opts.api.port,
     metrics: opts.metrics,
-    apiToken: opts.apiTokenFile === undefined ? undefined : await readApiTokenFile(opts.apiTokenFile, { allowInsecurePermissions: opts.allowInsecureApiTokenFile === true }),
-    apiTls: await loadTls(opts),
-    membership: opts.membership === undefined ? undefined : await loadMembership(opts.membership),
+    apiToken,
+    apiTls,
+    membership,
     network,
     logger: log
   })
