@@ -151,8 +151,7 @@ describe.each(transportsOf(QUICK_ALSO))('fault scenario 5: fuzzed frames, over %
   }
 
   async function expectMemberUnaffected (): Promise<void> {
-    const deadline = Date.now() + 30_000
-    while ((received.get('m')?.length ?? 0) < memberSent && Date.now() < deadline) await delay(20)
+    await eventually('every message of the member delivered', () => received.get('m') ?? [], got => got.length >= memberSent, 30_000)
     expect(received.get('m')).toEqual(Array.from({ length: memberSent }, (_, i) => `m:${i}`))
     expect(target.exitCode).toBeNull()
     const status = await cd.getStatus({})
@@ -193,9 +192,7 @@ describe.each(transportsOf(QUICK_ALSO))('fault scenario 5: fuzzed frames, over %
       expect(fzRefusals - refusalsBefore).toBe(result.invalid)
     }
     // every message of a valid case is delivered as from fz (messages before the fault of an invalid one may be too)
-    const deadline = Date.now() + 30_000
-    while ((received.get('fz')?.length ?? 0) < result.validMessages && Date.now() < deadline) await delay(20)
-    expect(received.get('fz')?.length ?? 0).toBeGreaterThanOrEqual(result.validMessages)
+    await eventually('every message of the valid cases delivered as from fz', () => received.get('fz')?.length ?? 0, n => n >= result.validMessages, 30_000)
     await expectMemberUnaffected()
     report(`5-fuzz-member-stream (${transport})`, { ...result, mismatches: undefined, fromFz: received.get('fz')?.length ?? 0, memberMessages: memberSent, rssBeforeMiB: mib(rssBefore), rssAfterMiB: mib(await rssBytes(target.pid as number)) })
   }, 200_000)

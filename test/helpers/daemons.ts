@@ -38,7 +38,8 @@ export async function startTestDaemon (nodeId: string, network: NetworkModuleIni
 /**
  * A @grpc/grpc-js client of TransportService (or `service`) built from the
  * generated descriptors (no proto-loader), so the tests also speak plain
- * gRPC as other languages' clients do. Without TLS unless `channel` says so.
+ * gRPC as other languages' clients do. Without TLS unless `channel` says so;
+ * over TLS the certificate is checked for `localhost` (SNI may not name an IP).
  */
 export function grpcJsClient (
   address: string,
@@ -60,7 +61,8 @@ export function grpcJsClient (
     }
   }
   const Ctor = makeGenericClientConstructor(definition as ServiceDefinition, service.typeName)
-  return new Ctor(address, options.channel ?? credentials.createInsecure()) as Client & Record<string, (...args: unknown[]) => unknown>
+  const channelOptions = options.channel === undefined ? {} : { 'grpc.ssl_target_name_override': 'localhost' }
+  return new Ctor(address, options.channel ?? credentials.createInsecure(), channelOptions) as Client & Record<string, (...args: unknown[]) => unknown>
 }
 
 /** Give every daemon the membership of all of them, and wait until the first sees all connected. */

@@ -77,10 +77,21 @@ export class TlsChannel extends DuplexChannel<TLSSocket> {
  * socket is destroyed directly only when it is already on its way out, or a
  * turn later if the reset did not close it (a TCP socket without its handle
  * any more cannot be reset).
+ *
+ * Once either socket has begun its shutdown (`end()`: the FIN is on its way,
+ * so the remote sees an end whatever follows), the connection is closed
+ * without a reset: libuv refuses to reset a TCP handle that is shutting down
+ * (EINVAL), and node (24.x) then never closes that handle, which leaks its
+ * descriptor and makes the process spin forever when it exits on its own.
  */
 export function resetConnection (socket: TLSSocket, tcp: Socket): void {
   if (socket.destroyed || tcp.destroyed) {
     socket.destroy()
+    return
+  }
+  if (socket.writableEnded || tcp.writableEnded) {
+    socket.destroy()
+    tcp.destroy()
     return
   }
   tcp.resetAndDestroy()
