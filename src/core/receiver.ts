@@ -1,6 +1,7 @@
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
 import { ACK_DELAY_MS } from './constants.ts'
+import { keepaliveAckDue, nextKeepaliveCheckMs } from './ack-keepalive.ts'
 import { FrameDecoder } from './frame-codec.ts'
 import { ChunkBatch } from './chunk-batch.ts'
 import { LaneAcks } from './lane-acks.ts'
@@ -367,15 +368,13 @@ export class Receiver implements ChannelHandler {
     const clock = this.#components.clock
     clock.clearTimeout(this.#keepaliveTimer)
     if (this.#closed) return
-    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    const dueMs = Math.max(10, this.#lastWriteMs + intervalMs - clock.now())
+    const dueMs = nextKeepaliveCheckMs(clock.now(), this.#lastWriteMs, this.#acks.heldCount > 0, this.#config)
     this.#keepaliveTimer = clock.setTimeout(this.#onKeepalive, dueMs)
   }
 
   readonly #onKeepalive = (): void => {
     if (this.#closed) return
-    const intervalMs = this.#acks.heldCount > 0 ? this.#config.keepaliveIntervalMs : this.#config.idleKeepaliveIntervalMs
-    if (this.#components.clock.now() - this.#lastWriteMs >= intervalMs - 10) this.#writeAcks(true)
+    if (keepaliveAckDue(this.#components.clock.now(), this.#lastWriteMs, this.#acks.heldCount > 0, this.#config)) this.#writeAcks(true)
     this.#scheduleKeepalive()
   }
 
