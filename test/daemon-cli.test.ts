@@ -1,9 +1,10 @@
-import { chmod, stat, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { connect } from 'node:net'
 import { createMirnetClient, receiveMessages } from '../src/client/client.ts'
-import { BUF, Scratch, firstLine, freePort, mirnet, run, stop } from './helpers/processes.ts'
+import { BIN, BUF, Scratch, firstLine, freePort, mirnet, run, stop } from './helpers/processes.ts'
 import { eventually } from './helpers/wait.ts'
 import type { Ready } from './helpers/processes.ts'
 import type { ChildProcess } from 'node:child_process'
@@ -157,6 +158,17 @@ describe('mirnet CLI', () => {
     const second = scratch.spawn(['serve', '--state-dir', dir, '--api', '127.0.0.1:0'])
     expect((await firstLine<Ready>(second)).peerId).toBe(r1.peerId)
     expect(await stop(second, 'SIGINT')).toBe(0)
+  })
+
+  it('keeps Node\'s compile cache in the temp folder, for the next start', async () => {
+    const dir = await scratch.dir()
+    // the test run sets NODE_COMPILE_CACHE for all its processes: without it, mirnet's own default applies
+    const { NODE_COMPILE_CACHE: _run, ...env } = process.env
+    const res = await new Promise<number>(resolve => {
+      execFile(process.execPath, [BIN, 'keygen', '--help'], { env: { ...env, TMPDIR: dir }, timeout: 30_000 }, err => { resolve(err === null ? 0 : 1) })
+    })
+    expect(res).toBe(0)
+    expect((await readdir(join(dir, 'node-compile-cache'))).length).toBeGreaterThan(0)
   })
 
   it('takes its settings from MIRNET_* environment variables', async () => {
