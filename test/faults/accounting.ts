@@ -73,14 +73,16 @@ export function balancedLedger (l: Ledger): Ledger {
 /**
  * For traffic to a daemon that was killed (kill -9) and restarted.
  * A dead life's books die with it: messages it had acknowledged but not yet
- * handed to a consumer are gone, and messages it had taken (and maybe handed
- * to a consumer) but not yet acknowledged are counted lost by the sender,
- * which cannot know better. So the sender's books balance,
+ * handed to a consumer are gone; messages it had taken (and maybe handed to
+ * a consumer) but not yet acknowledged are either resent to the next life,
+ * which may then deliver them a second time (counted in `resent`), or, when
+ * the sender's queue had pushed them out meanwhile, counted lost by the
+ * sender, which cannot know better. So the sender's books balance,
  * sent = acknowledged + dropped + lost in flight, nothing is pending, and the
- * consumers read no more than acknowledged + lost in flight.
+ * consumers read no more than acknowledged + lost in flight + resent.
  */
 export function balancedLedgerAcrossKills (l: Ledger): Ledger {
-  return { ...l, pending: 0, discarded: 0, sent: l.acknowledged + l.dropped + l.lostInFlight, delivered: Math.min(l.delivered, l.acknowledged + l.lostInFlight) }
+  return { ...l, pending: 0, discarded: 0, sent: l.acknowledged + l.dropped + l.lostInFlight, delivered: Math.min(l.delivered, l.acknowledged + l.lostInFlight + l.resent) }
 }
 
 const matches = (l: Ledger, target: (l: Ledger) => Ledger): boolean => {
