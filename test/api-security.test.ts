@@ -68,8 +68,16 @@ function connectEsCalls (self: Self): Record<string, (c: MirnetClient) => Promis
     awaitConnections: async c => (await c.awaitConnections({ minConnected: 1 }, { timeoutMs: 30_000 })).connected,
     getStatus: async c => (await c.getStatus({})).nodeId,
     watchPeers: async c => {
-      for await (const e of c.watchPeers({}, { timeoutMs: 30_000 })) return e.nodeId
-      throw new Error('WatchPeers ended without an event')
+      // cancelled by a signal, with the deadline as a signal too: connect-es keeps the timer of `timeoutMs` alive after a cancel
+      const done = new AbortController()
+      try {
+        const events = c.watchPeers({}, { signal: AbortSignal.any([done.signal, AbortSignal.timeout(30_000)]) })[Symbol.asyncIterator]()
+        const first = await events.next()
+        if (first.done === true) throw new Error('WatchPeers ended without an event')
+        return first.value.nodeId
+      } finally {
+        done.abort()
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { clockTicksPerSecond, cpuCeilingMsgsPerSec, cpuSeconds, cpuSnapshot, cpuTotal, cpuUsPerMessage, medianCpu } from '../bench/lib/cpu-time.ts'
+import { clockTicksPerSecond, cpuCeilingMsgsPerSec, cpuSeconds, cpuSecondsInTicks, cpuSnapshot, cpuTotal, cpuUsPerMessage, medianCpu } from '../bench/lib/cpu-time.ts'
 
 describe('bench CPU time', () => {
   it('reads the clock ticks per second of /proc times', () => {
@@ -13,8 +13,28 @@ describe('bench CPU time', () => {
     while (process.cpuUsage(start).user < 200_000) x += Math.sqrt(x + 1)
     expect(x).toBeGreaterThan(0)
     const after = await cpuSeconds(process.pid)
-    // 0.2 s of user time spent, read at the clock tick's resolution
-    expect(after - before).toBeGreaterThanOrEqual(0.2 - 2 / clockTicksPerSecond())
+    // 0.2 s of user time spent (and a little system time)
+    expect(after - before).toBeGreaterThanOrEqual(0.2 - 0.001)
+  })
+
+  it('resolves a millisecond of CPU (the clock ticks of /proc/<pid>/stat are 10 ms)', async () => {
+    const spin = (): void => {
+      const start = process.cpuUsage()
+      let x = 0
+      while (process.cpuUsage(start).user < 1_000) x += Math.sqrt(x + 1)
+      expect(x).toBeGreaterThan(0)
+    }
+    const before = await cpuSeconds(process.pid)
+    spin()
+    const after = await cpuSeconds(process.pid)
+    expect(after - before).toBeGreaterThanOrEqual(0.001)
+    expect(after - before).toBeLessThan(0.01)
+  })
+
+  it('also reads the clock ticks, which count threads that have exited', async () => {
+    const ticks = await cpuSecondsInTicks(process.pid)
+    expect(ticks * clockTicksPerSecond()).toBe(Math.round(ticks * clockTicksPerSecond()))
+    expect(ticks).toBeGreaterThan(0)
   })
 
   it('gives each process its µs per message between two snapshots', async () => {

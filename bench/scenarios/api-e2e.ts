@@ -41,7 +41,6 @@ const PLANS: SizePlan[] = [
 const RECEIVE_BATCH = 8192
 /** A's send queue: above the largest window, so that the window, not the queue, bounds what is in flight. */
 const QUEUE_CAPACITY = 4096
-const WARMUP_MS = 500
 const DRAIN_TIMEOUT_MS = 15_000
 
 interface Counts { total: number, t: number }
@@ -49,15 +48,30 @@ interface Counts { total: number, t: number }
 /** The processes of a path by role (`client A`, `daemon A` …) and pid; each round's CPU µs per message by role goes to `rounds`. */
 interface CpuAccount { pids: Record<string, number>, rounds: Array<Record<string, number>> }
 
+/** How long each part of a round lasts. */
+interface Timing {
+  /** Measured seconds of a round. */
+  seconds: number
+  /** Traffic before a round's measured window (the window fills, the path settles). */
+  warmupMs: number
+  /** Untimed seconds per path before the first round (JIT). */
+  firstSeconds: number
+  roundsPerSize: number
+}
+
+/** Quick: a short round per path and size, enough to show each runs end to end and yields its figures. */
+const QUICK: Timing = { seconds: 0.25, warmupMs: 150, firstSeconds: 0.15, roundsPerSize: 1 }
+const FULL: Timing = { seconds: 3, warmupMs: 500, firstSeconds: 1, roundsPerSize: 5 }
+
 /**
  * One mirnet round: send for `seconds` after a warm-up, return the rate the
  * receiver saw, then stop and wait until everything sent (less what A's queue
  * dropped) has arrived, so the next round starts empty.
  */
-async function mirnetRound (plan: SizePlan, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[], cpu?: CpuAccount): Promise<number> {
+async function mirnetRound (plan: SizePlan, timing: Timing, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[], cpu?: CpuAccount): Promise<number> {
   const before = await receiver.call<Counts>('counts')
   await sender.call('send', { api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
-  await sleep(WARMUP_MS)
+  await sleep(timing.warmupMs)
   const [c0, cpu0] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
   await sleep(seconds * 1000)
   const [c1, cpu1] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
@@ -80,20 +94,19 @@ function kilo (n: number): string {
 }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
-  // quick: one short round per size, enough to show each path runs end to end
-  const seconds = ctx.quick ? 0.5 : 3
-  const roundsPerSize = ctx.quick ? 1 : 5
+  const timing = ctx.quick ? QUICK : FULL
   // the core link's sender and receiver (the rounds without the API), started with the daemons and kept for every round
   const starting = LinkPair.start('mirnet')
   starting.catch(() => {}) // awaited below; a failed start fails the scenario there
   try {
-    return await ProcessGroup.with(async group => await measure(ctx, group, seconds, roundsPerSize, starting))
+    return await ProcessGroup.with(async group => await measure(ctx, group, timing, starting))
   } finally {
     await (await starting.catch(() => undefined))?.close()
   }
 }
 
-async function measure (ctx: ScenarioContext, group: ProcessGroup, seconds: number, roundsPerSize: number, starting: Promise<LinkPair>): Promise<BenchResult[]> {
+async function measure (ctx: ScenarioContext, group: ProcessGroup, timing: Timing, starting: Promise<LinkPair>): Promise<BenchResult[]> {
+  const { seconds, roundsPerSize } = timing
   ctx.progress('starting daemons a, b (libp2p), a, b (TLS), two client processes and a core sender/receiver pair')
   const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
   const [a, b, aTls, bTls, sender, receiver, core] = await Promise.all([
@@ -121,12 +134,12 @@ async function measure (ctx: ScenarioContext, group: ProcessGroup, seconds: numb
       link: { pids: {}, rounds: [] }
     }
     // untimed: the daemons' and clients' code paths get compiled before the rounds
-    for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, ctx.quick ? 0.3 : 1, api, sender, receiver, [])
-    await core.round(plan.payloadBytes, ctx.quick ? 0.3 : 1)
+    for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, timing, timing.firstSeconds, api, sender, receiver, [])
+    await core.round(plan.payloadBytes, timing.firstSeconds)
     const rates = await alternate(rounds, {
-      mirnet: async () => await mirnetRound(plan, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
-      'mirnet-tls': async () => await mirnetRound(plan, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
-      'direct-grpc': async () => await mirnetRound(plan, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
+      mirnet: async () => await mirnetRound(plan, timing, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
+      'mirnet-tls': async () => await mirnetRound(plan, timing, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
+      'direct-grpc': async () => await mirnetRound(plan, timing, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
       link: async () => {
         const r = await core.measuredRound(plan.payloadBytes, seconds)
         cpu.link.rounds.push(r.cpuUsPerMsg)

@@ -95,8 +95,9 @@ type Round = Latency & Paced & { achieved: number, busy: number }
 interface Target { system: 'mirnet' | 'mirnet-tls' | 'direct-grpc', api: string, path: string }
 
 async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
+  // quick: a short round of each kind per system, enough to show each runs end to end and yields its figures
   const rounds = ctx.quick ? 1 : 3
-  const seconds = ctx.quick ? 0.75 : 4
+  const seconds = ctx.quick ? 0.4 : 4
   return await ProcessGroup.with(async group => {
     ctx.progress('starting daemons a, b (libp2p), a, b (TLS), a sender and a receiver process')
     const queue = ['--queue-capacity', String(QUEUE_CAPACITY)]
@@ -122,9 +123,9 @@ async function run (ctx: ScenarioContext): Promise<BenchResult[]> {
     const p99AtLow = new Map<string, number>()
     for (const t of targets) {
       // warm-up (JIT, windows), then the sustained maximum
-      await maxRate(t.api, sender, receiver, ctx.quick ? 0.2 : 1, ctx.quick ? 100 : 300)
-      const maxSeconds = ctx.quick ? 0.5 : 3
-      const max = await maxRate(t.api, sender, receiver, maxSeconds, 1000)
+      await maxRate(t.api, sender, receiver, ctx.quick ? 0.1 : 1, ctx.quick ? 100 : 300)
+      const maxSeconds = ctx.quick ? 0.25 : 3
+      const max = await maxRate(t.api, sender, receiver, maxSeconds, ctx.quick ? 200 : 1000)
       const half = Math.round(max / 2)
       ctx.progress(`${t.system}: sustained max ${Math.round(max)} msg/s over ${maxSeconds} s; pacing at ${LOW_RATE} and ${half} msg/s`)
       const rates = [LOW_RATE, half]

@@ -105,7 +105,7 @@ export const scenario: Scenario = {
   description: 'core A -> B over libp2p (TCP+Noise+Yamux), over TLS (mirnet-tls) and over gRPC (mirnet-grpc), two processes, 256 B and 64 KiB, vs raw TCP (one write per message, and batched into 64 KiB writes) and libp2p one send() per message',
   run: async (ctx) => {
     // quick: one short round per system and payload, which proves each runs end to end and yields its figures
-    const plan: Plan = ctx.quick ? { rounds: 1, seconds: 0.5, warmupSeconds: 0.1 } : { rounds: 5, seconds: 3, warmupSeconds: WARMUP_SECONDS }
+    const plan: Plan = ctx.quick ? { rounds: 1, seconds: 0.25, warmupSeconds: 0.1 } : { rounds: 5, seconds: 3, warmupSeconds: WARMUP_SECONDS }
     const pairs = new Map<LinkSystem, LinkPair>()
     try {
       const started = await Promise.allSettled(SYSTEMS.map(async s => { pairs.set(s, await LinkPair.start(s)) }))

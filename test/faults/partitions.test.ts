@@ -20,7 +20,7 @@ const QUICK_ALSO: DaemonTransport[] = ['grpc']
 const unavailable = netnsUnavailableReason() ?? nftUnavailableReason()
 const describeNetns = describeWhereAvailable('faults/partitions', unavailable)
 
-const CUTS = scale(3, 50)
+const CUTS = scale(2, 50)
 /**
  * Cuts of the representative case on gRPC in the quick form (the other
  * cases, and TLS, run under --full only): npm test's time stays short.

@@ -11,7 +11,9 @@ import { promisify } from 'node:util'
  * (/usr/share/gocode; there is no module proxy here). The repository's Go
  * code is linked into a throwaway GOPATH under its import paths; the build
  * cache lives in node_modules/.cache/mirnet-go, so the second build in a run
- * takes seconds, not the 20-40 s of a cold gRPC build.
+ * takes seconds, not the 20-40 s of a cold gRPC build. Builds take turns
+ * (flock on a file beside the cache): two test files building at once on a
+ * cold cache would each compile gRPC.
  */
 
 const run = promisify(execFile)
@@ -19,6 +21,8 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** Import path of the repository's root in GOPATH mode. */
 export const REPO_IMPORT = 'github.com/mirnet/mirnet'
 export const GO_CACHE = join(REPO, 'node_modules/.cache/mirnet-go')
+/** Held (flock) by the build in progress. */
+const GO_BUILD_LOCK = `${GO_CACHE}.lock`
 
 /** Whether the Go toolchain is installed (CI installs it; see .ci/run). */
 export function goInstalled (): boolean {
@@ -49,7 +53,7 @@ export async function goBuild (options: GoBuildOptions): Promise<void> {
       GOCACHE: GO_CACHE,
       CGO_ENABLED: '0'
     }
-    await run('go', ['build', '-o', options.out, options.main], { env, cwd: REPO, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stderr?: string, message: string }) => {
+    await run('flock', [GO_BUILD_LOCK, 'go', 'build', '-o', options.out, options.main], { env, cwd: REPO, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stderr?: string, message: string }) => {
       throw new Error(`go build ${options.main} failed:\n${err.stderr ?? err.message}`)
     })
   } finally {
