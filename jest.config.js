@@ -11,6 +11,8 @@ export default {
   // on the 2 cores of CI): most files spend their time waiting on daemons
   // and the network, not on a core
   maxWorkers: Math.max(3, availableParallelism()),
+  // the longest files first, also in a clean clone, where jest has no times of its own
+  testSequencer: '<rootDir>/test/setup/slow-first-sequencer.ts',
   // no process, temporary file or network namespace may outlive the run (test/setup/leak-guard.ts)
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts'
