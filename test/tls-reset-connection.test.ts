@@ -24,7 +24,8 @@ async function connection (server: Server): Promise<{ socket: TLSSocket, tcp: So
 async function closing (socket: Socket): Promise<{ closed: boolean, error?: string }> {
   let error: string | undefined
   socket.on('error', (err: NodeJS.ErrnoException) => { error ??= err.code })
-  const closed = once(socket, 'close').then(() => true)
+  // not events.once, which rejects on 'error'
+  const closed = new Promise<boolean>(resolve => { socket.once('close', () => { resolve(true) }) })
   const timeout = new Promise<boolean>(resolve => { setTimeout(resolve, 5_000, false).unref() })
   return { closed: await Promise.race([closed, timeout]), error }
 }
@@ -48,13 +49,15 @@ describe('resetConnection (the TLS transport drops a connection)', () => {
     await once(server, 'close')
   })
 
-  it('resets an open connection: both sockets close, with no error, and so does the remote', async () => {
+  it('resets an open connection: both sockets close, with no error, and the remote sees a reset', async () => {
     const { socket, tcp, remote, errors } = await connection(server)
     const remoteEnd = closing(remote)
+    // in the turn that completed the handshake, the remote sees a clean end instead (node 24; see resetConnection)
+    await new Promise(resolve => { setImmediate(resolve) })
     resetConnection(socket, tcp)
     expect(await closing(tcp)).toEqual({ closed: true })
     expect(socket.destroyed).toBe(true)
-    expect((await remoteEnd).closed).toBe(true)
+    expect(await remoteEnd).toEqual({ closed: true, error: 'ECONNRESET' })
     expect(errors).toEqual([])
   })
 

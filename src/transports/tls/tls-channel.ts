@@ -83,6 +83,10 @@ export class TlsChannel extends DuplexChannel<TLSSocket> {
  * without a reset: libuv refuses to reset a TCP handle that is shutting down
  * (EINVAL), and node (24.x) then never closes that handle, which leaks its
  * descriptor and makes the process spin forever when it exits on its own.
+ *
+ * A reset in the same turn as the handshake's completion (secureConnect)
+ * reaches the remote as a clean end, not ECONNRESET (node 24.21); from the
+ * next turn on it is a reset. Either way the connection is gone at once.
  */
 export function resetConnection (socket: TLSSocket, tcp: Socket): void {
   if (socket.destroyed || tcp.destroyed) {
