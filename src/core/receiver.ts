@@ -7,11 +7,13 @@ import { ChunkBatch } from './chunk-batch.ts'
 import { LaneAcks } from './lane-acks.ts'
 import { FIRST_CHUNK, LAST_CHUNK, WHOLE, decodeHello, decodeResume, encodeAnswer } from './link-protocol.ts'
 import { MessageAssembler } from './message-assembler.ts'
+import { acceptHello, acceptResume } from './stream-opening.ts'
 import { ReceiveCounters } from './peer-stats.ts'
 import { TentativeHold } from './tentative-hold.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import type { CreditWaiter, Inbox } from './inbox.ts'
 import type { Lane } from './lanes.ts'
+import type { Hello } from './link-protocol.ts'
 import type { Logger } from './logger.ts'
 import type { TentativeStats } from './peer-stats.ts'
 import type { Bytes, Channel, ChannelHandler } from './transport.ts'
@@ -77,10 +79,10 @@ export class Receiver implements ChannelHandler {
   #counters: ReceiveCounters
   readonly #assemblers: Array<MessageAssembler | undefined>
   #closed = false
-  #helloSeen = false
+  /** The sender's hello, once it arrived. */
+  #hello: Hello | undefined
   /** The sender's resume frame arrived: message frames may follow. */
   #resumed = false
-  #helloRetained: number[] = []
   #answerKnown = false
   /** False after an ack `send()` returned false, until drain: acks are cumulative, later ones cover skipped ones. */
   #writable = true
@@ -153,7 +155,7 @@ export class Receiver implements ChannelHandler {
     this.#hold = undefined
     const delivered = hold?.deliverTo(this.#components.inbox, nodeId) ?? 0
     this.#log.info({ heldMessages: delivered }, 'tentative receiver promoted')
-    if (this.#helloSeen) this.#afterData()
+    if (this.#hello !== undefined) this.#afterData()
   }
 
   /** Take over the held messages of an older tentative receiver of the same peer (kept in order). */
@@ -180,7 +182,7 @@ export class Receiver implements ChannelHandler {
 
   /** The frame `chunk[start..end)`: one view per whole message, of its payload (no tag). */
   readonly #onFrame = (chunk: Uint8Array, start: number, end: number): boolean => {
-    if (!this.#helloSeen) {
+    if (this.#hello === undefined) {
       this.#onHello(chunk.subarray(start, end))
       return true
     }
@@ -249,42 +251,19 @@ export class Receiver implements ChannelHandler {
   /** Throws `MalformedFrameError`, `ProtocolVersionError` (inside the decoder's sink: the stream is then failed). */
   #onHello (payload: Uint8Array): void {
     const hello = decodeHello(payload, this.#laneCount)
-    if (hello.retained.length !== this.#laneCount) {
-      throw new MalformedFrameError(`hello names ${hello.retained.length} lanes; this node has ${this.#laneCount} (members must share one lane configuration)`)
-    }
-    const counters = this.#counters
-    const known = counters.incarnation === hello.incarnation
-    if (!known) {
-      // a sender new to this node: its lanes start where it says
-      for (let lane = 0; lane < this.#laneCount; lane++) counters.next[lane] = hello.retained[lane]
-    }
-    counters.incarnation = hello.incarnation
-    this.#helloRetained = hello.retained
-    this.#answerKnown = known
-    this.#helloSeen = true
+    this.#answerKnown = acceptHello(this.#counters, hello)
+    this.#hello = hello
     const now = this.#components.clock.now()
     for (let lane = 0; lane < this.#laneCount; lane++) this.#credits[lane] = this.#creditOf(lane, now)
-    this.#write(encodeAnswer({ known, next: counters.next, credit: this.#credits }))
+    this.#write(encodeAnswer({ known: this.#answerKnown, next: this.#counters.next, credit: this.#credits }))
     this.#scheduleKeepalive()
   }
 
-  /**
-   * Where each lane starts on this stream: at least what this node answered
-   * it expects (less would be a resend of what it took), more when the
-   * sender dropped the messages in between. Throws `MalformedFrameError`.
-   */
+  /** Where each lane starts on this stream (stream-opening.ts); the answer's credit counts from there. Throws `MalformedFrameError`. */
   #onResume (payload: Uint8Array): void {
     const start = decodeResume(payload, this.#laneCount)
-    const counters = this.#counters
+    acceptResume(this.#counters, this.#hello as Hello, this.#answerKnown, start)
     for (let lane = 0; lane < this.#laneCount; lane++) {
-      const expected = counters.next[lane]
-      if (start[lane] < expected) {
-        throw new MalformedFrameError(`lane ${lane} resumes at ${start[lane]}, below ${expected}: messages this node already took`)
-      }
-      // the sender still held messages that had arrived: they are not sent again
-      if (this.#answerKnown && expected > this.#helloRetained[lane]) counters.duplicates[lane] += expected - this.#helloRetained[lane]
-      counters.next[lane] = start[lane]
-      // the answer's credit counts from where the lane starts
       this.#acks.start(lane, start[lane], this.#credits[lane])
       this.#watchCredit(lane)
     }
@@ -301,7 +280,7 @@ export class Receiver implements ChannelHandler {
       this.#fail(err as Error)
       return
     }
-    if (this.#helloSeen) this.#afterData()
+    if (this.#hello !== undefined) this.#afterData()
   }
 
   /** Acknowledge at once past the thresholds, else soon (LaneAcks.urgency). */
