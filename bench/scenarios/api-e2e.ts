@@ -68,10 +68,10 @@ const FULL: Timing = { seconds: 3, warmupMs: 500, firstSeconds: 1, roundsPerSize
  * receiver saw, then stop and wait until everything sent (less what A's queue
  * dropped) has arrived, so the next round starts empty.
  */
-async function mirnetRound (plan: SizePlan, timing: Timing, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[], cpu?: CpuAccount): Promise<number> {
+async function mirnetRound (plan: SizePlan, warmupMs: number, seconds: number, api: string, sender: Worker, receiver: Worker, drops: number[], cpu?: CpuAccount): Promise<number> {
   const before = await receiver.call<Counts>('counts')
   await sender.call('send', { api, destinations: ['b'], payloadBytes: plan.payloadBytes, batch: plan.batch, window: plan.window })
-  await sleep(timing.warmupMs)
+  await sleep(warmupMs)
   const [c0, cpu0] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
   await sleep(seconds * 1000)
   const [c1, cpu1] = await Promise.all([receiver.call<Counts>('counts'), cpuSnapshot(cpu?.pids ?? {})])
@@ -134,12 +134,12 @@ async function measure (ctx: ScenarioContext, group: ProcessGroup, timing: Timin
       link: { pids: {}, rounds: [] }
     }
     // untimed: the daemons' and clients' code paths get compiled before the rounds
-    for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, timing, timing.firstSeconds, api, sender, receiver, [])
+    for (const api of [a.api, aTls.api, direct]) await mirnetRound(plan, timing.warmupMs, timing.firstSeconds, api, sender, receiver, [])
     await core.round(plan.payloadBytes, timing.firstSeconds)
     const rates = await alternate(rounds, {
-      mirnet: async () => await mirnetRound(plan, timing, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
-      'mirnet-tls': async () => await mirnetRound(plan, timing, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
-      'direct-grpc': async () => await mirnetRound(plan, timing, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
+      mirnet: async () => await mirnetRound(plan, timing.warmupMs, seconds, a.api, sender, receiver, drops.mirnet, cpu.mirnet),
+      'mirnet-tls': async () => await mirnetRound(plan, timing.warmupMs, seconds, aTls.api, sender, receiver, drops['mirnet-tls'], cpu['mirnet-tls']),
+      'direct-grpc': async () => await mirnetRound(plan, timing.warmupMs, seconds, direct, sender, receiver, drops['direct-grpc'], cpu['direct-grpc']),
       link: async () => {
         const r = await core.measuredRound(plan.payloadBytes, seconds)
         cpu.link.rounds.push(r.cpuUsPerMsg)
